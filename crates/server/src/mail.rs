@@ -1,0 +1,201 @@
+//! Outgoing mail. In development mode (the only mode for now; SMTP comes later) each mail
+//! is written as one RFC 5322 `.eml` file into the outbox folder, atomically (temporary
+//! file, then rename), and the link is printed to the log so a developer can click it.
+
+use crate::clock;
+use crate::secrets;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+const FROM: &str = "My Cloud <no-reply@my.localhost>";
+
+/// A sign-in mail: the code to compare and the magic link.
+pub(crate) struct SignInMail<'a> {
+    pub(crate) to: &'a str,
+    /// Display form, `WDJB-MJHT`.
+    pub(crate) user_code: &'a str,
+    pub(crate) link: &'a str,
+    pub(crate) link_ttl_secs: u64,
+    pub(crate) requested_from: &'a str,
+    pub(crate) requested_at: i64,
+}
+
+/// A loose check of an email address: one `@` with text on both sides, no white space or
+/// control characters, at most 254 bytes. Delivery is the real test.
+pub(crate) fn valid_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    address.len() <= 254
+        && !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Creates the outbox folder if it does not exist.
+pub(crate) fn prepare_outbox(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+/// Writes the mail into `outbox` as `<unix_millis>-<random>.eml` and logs the link.
+pub(crate) fn send_sign_in(outbox: &Path, mail: &SignInMail, now_ms: i64) -> io::Result<PathBuf> {
+    fs::create_dir_all(outbox)?;
+    let name = format!("{now_ms}-{}.eml", hex(&secrets::random_bytes::<6>()));
+    let path = outbox.join(&name);
+    let temp = outbox.join(format!(".{name}.tmp"));
+    let text = render(mail, now_ms);
+    let written = write_private(&temp, text.as_bytes()).and_then(|()| fs::rename(&temp, &path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    eprintln!("mail to {}: {}", mail.to, mail.link);
+    Ok(path)
+}
+
+/// Creates `path` readable by the owner only (the mail holds a sign-in link) and syncs it.
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `15 minutes`, `1 minute`, `90 seconds`.
+fn describe_ttl(secs: u64) -> String {
+    match secs {
+        60 => "1 minute".into(),
+        1 => "1 second".into(),
+        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
+/// The whole message, CRLF line endings.
+fn render(mail: &SignInMail, now_ms: i64) -> String {
+    let now = now_ms.div_euclid(1000);
+    let headers = [
+        format!("From: {FROM}"),
+        format!("To: {}", mail.to),
+        format!("Subject: Sign in to My Cloud (code {})", mail.user_code),
+        format!("Date: {}", clock::rfc5322(now)),
+        format!(
+            "Message-ID: <{now_ms}.{}@my.localhost>",
+            hex(&secrets::random_bytes::<8>())
+        ),
+        "MIME-Version: 1.0".into(),
+        "Content-Type: text/plain; charset=utf-8".into(),
+        "Content-Transfer-Encoding: 8bit".into(),
+    ];
+    let body = [
+        "Hello,".to_string(),
+        String::new(),
+        "Someone asked to sign in to My Cloud with this email address.".into(),
+        "Check that your terminal shows this code:".into(),
+        String::new(),
+        format!("    {}", mail.user_code),
+        String::new(),
+        "Then open this link to confirm or deny the sign-in:".into(),
+        String::new(),
+        mail.link.to_string(),
+        String::new(),
+        format!(
+            "The link works once and expires in {}.",
+            describe_ttl(mail.link_ttl_secs)
+        ),
+        format!(
+            "It was requested from {} at {}.",
+            mail.requested_from,
+            clock::rfc3339(mail.requested_at)
+        ),
+        "If you did not ask to sign in, ignore this email: nothing happens without a click.".into(),
+    ];
+    let mut text = headers.join("\r\n");
+    text.push_str("\r\n\r\n");
+    text.push_str(&body.join("\r\n"));
+    text.push_str("\r\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SignInMail<'static> {
+        SignInMail {
+            to: "ann@example.com",
+            user_code: "WDJB-MJHT",
+            link: "http://127.0.0.1:7780/magic/abc",
+            link_ttl_secs: 900,
+            requested_from: "127.0.0.1",
+            requested_at: 0,
+        }
+    }
+
+    #[test]
+    fn renders_headers_and_body() {
+        let text = render(&sample(), 1_000);
+        assert!(
+            text.starts_with("From: My Cloud <no-reply@my.localhost>\r\nTo: ann@example.com\r\n")
+        );
+        assert!(text.contains("\r\nSubject: Sign in to My Cloud (code WDJB-MJHT)\r\n"));
+        assert!(text.contains("\r\nDate: Thu, 01 Jan 1970 00:00:01 +0000\r\n"));
+        assert!(text.contains("\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+        assert!(text.contains("\r\n\r\nhttp://127.0.0.1:7780/magic/abc\r\n\r\n"));
+        assert!(text.contains("expires in 15 minutes."));
+        assert!(text.contains("requested from 127.0.0.1 at 1970-01-01T00:00:00Z."));
+        assert!(!text.replace("\r\n", "").contains('\n'));
+    }
+
+    #[test]
+    fn address_validation() {
+        assert!(valid_address("ann@example.com"));
+        assert!(valid_address("a+tag@localhost"));
+        for bad in [
+            "",
+            "ann",
+            "@x",
+            "ann@",
+            "a@b@c",
+            "a b@x",
+            "a@x\r\nBcc: y",
+            "a\t@x",
+        ] {
+            assert!(!valid_address(bad), "{bad:?}");
+        }
+        assert!(!valid_address(&format!("{}@example.com", "a".repeat(250))));
+    }
+
+    #[test]
+    fn ttl_wording() {
+        assert_eq!(describe_ttl(900), "15 minutes");
+        assert_eq!(describe_ttl(60), "1 minute");
+        assert_eq!(describe_ttl(2), "2 seconds");
+    }
+
+    #[test]
+    fn writes_one_eml_file() {
+        let dir = std::env::temp_dir().join(format!("my-server-mail-{}", secrets::new_id("t")));
+        let path = send_sign_in(&dir, &sample(), 1_234).unwrap();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert!(names[0].starts_with("1234-") && names[0].ends_with(".eml"));
+        assert!(fs::read_to_string(&path).unwrap().contains("WDJB-MJHT"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

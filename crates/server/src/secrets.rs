@@ -1,0 +1,150 @@
+//! Random secrets, identifiers and user codes, and the SHA-256 hashes secrets are stored as.
+//!
+//! Everything random comes from the operating system's CSPRNG (getrandom); nothing here
+//! touches the database or the network, so it is all unit-testable.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// Letters of a user code (RFC 8628 §6.1): no vowels, no digits, so no words and no
+/// look-alikes.
+pub(crate) const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+/// Letters in a user code, shown as `XXXX-XXXX`.
+pub(crate) const USER_CODE_LEN: usize = 8;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `N` bytes from the OS random number generator.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // The OS generator does not fail on supported systems; if it ever does, the request
+    // fails with a 500 (panics are caught per request) rather than using weak randomness.
+    getrandom::fill(&mut buf).expect("the operating system's random number generator failed");
+    buf
+}
+
+/// An opaque secret of `N` random bytes, base64url without padding.
+pub(crate) fn token<const N: usize>() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<N>())
+}
+
+/// `count` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
+fn random_chars(alphabet: &[u8], count: usize) -> String {
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(count);
+    while out.len() < count {
+        for byte in random_bytes::<32>() {
+            if (byte as usize) < limit && out.len() < count {
+                out.push(alphabet[byte as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+/// A record identifier such as `usr_` + 16 base62 characters.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", random_chars(BASE62, 16))
+}
+
+/// A fresh user code in its stored form: 8 letters, no dash.
+pub(crate) fn new_user_code() -> String {
+    random_chars(USER_CODE_ALPHABET, USER_CODE_LEN)
+}
+
+/// The stored form of what a person typed: upper-cased, dashes and spaces dropped.
+/// `None` when it cannot be a user code at all.
+pub(crate) fn normalize_user_code(input: &str) -> Option<String> {
+    let code: String = input
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let valid =
+        code.len() == USER_CODE_LEN && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
+    valid.then_some(code)
+}
+
+/// The display form `WDJB-MJHT` of a stored user code.
+pub(crate) fn format_user_code(code: &str) -> String {
+    if code.len() == USER_CODE_LEN && code.is_ascii() {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code.to_string()
+    }
+}
+
+/// Lower-case hex SHA-256 of a secret: the only form in which secrets are stored.
+pub(crate) fn sha256_hex(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push(char::from(b"0123456789abcdef"[(byte >> 4) as usize]));
+        hex.push(char::from(b"0123456789abcdef"[(byte & 15) as usize]));
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_codes_use_the_alphabet_and_format() {
+        for _ in 0..200 {
+            let code = new_user_code();
+            assert_eq!(code.len(), 8);
+            assert!(
+                code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b)),
+                "{code}"
+            );
+            let shown = format_user_code(&code);
+            assert_eq!(shown.len(), 9);
+            assert_eq!(&shown[4..5], "-");
+            assert_eq!(normalize_user_code(&shown).as_deref(), Some(code.as_str()));
+        }
+    }
+
+    #[test]
+    fn user_code_normalisation() {
+        assert_eq!(
+            normalize_user_code("wdjb-mjht").as_deref(),
+            Some("WDJBMJHT")
+        );
+        assert_eq!(
+            normalize_user_code(" WDJB MJHT ").as_deref(),
+            Some("WDJBMJHT")
+        );
+        assert_eq!(normalize_user_code("WDJBMJHT").as_deref(), Some("WDJBMJHT"));
+        assert_eq!(normalize_user_code("WDJB-MJH"), None);
+        assert_eq!(normalize_user_code("WDJB-MJHTX"), None);
+        // vowels and digits are never part of a code
+        assert_eq!(normalize_user_code("WAJB-MJHT"), None);
+        assert_eq!(normalize_user_code("WDJB-MJH1"), None);
+        assert_eq!(normalize_user_code("ẞDJB-MJHT"), None);
+    }
+
+    #[test]
+    fn ids_and_tokens() {
+        let id = new_id("usr");
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("usr_"));
+        assert!(id[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(new_id("usr"), new_id("usr"));
+        // 16 bytes = 128 bits, 32 bytes = 256 bits
+        assert_eq!(token::<16>().len(), 22);
+        assert_eq!(token::<32>().len(), 43);
+        assert!(token::<32>()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
+
+    #[test]
+    fn sha256_hex_known_value() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

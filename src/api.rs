@@ -1,0 +1,180 @@
+//! The HTTP client: blocking ureq with timeouts on every request, proxies from the
+//! environment, the system trust store. It sees a bearer token when given one and nothing
+//! else of the credentials; a redirect never carries the Authorization header.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+const USER_AGENT: &str = concat!("my/", env!("CARGO_PKG_VERSION"));
+
+/// A status and body, read whatever the status was.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    url: String,
+}
+
+impl Reply {
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Decodes a JSON body.
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            Error::Unavailable(format!(
+                "{} answered HTTP {} with an unexpected body ({e})",
+                self.url, self.status
+            ))
+        })
+    }
+
+    /// Decodes a successful JSON body, or turns the failure into the matching error.
+    pub(crate) fn ok_json<T: DeserializeOwned>(self) -> Result<T> {
+        if self.is_success() {
+            self.json()
+        } else {
+            Err(self.into_error())
+        }
+    }
+
+    /// The error for an unsuccessful REST reply: 5xx → unavailable, 401 → rejected,
+    /// other 4xx → the server's `{"error": {"code", "message"}}`.
+    pub(crate) fn into_error(self) -> Error {
+        let api: Option<my_api::ApiErrorResponse> = serde_json::from_str(&self.body).ok();
+        match self.status {
+            500.. => Error::Unavailable(format!(
+                "the server at {} failed (HTTP {}); try again later",
+                origin(&self.url),
+                self.status
+            )),
+            401 => Error::Rejected(match api {
+                Some(a) => format!("the server rejected the credential ({})", a.error.message),
+                None => "the server rejected the credential".into(),
+            }),
+            status => match api {
+                Some(a) => Error::Api {
+                    status,
+                    code: a.error.code,
+                    message: a.error.message,
+                },
+                None => Error::Api {
+                    status,
+                    code: "HTTP".into(),
+                    message: format!("{} answered HTTP {status}", self.url),
+                },
+            },
+        }
+    }
+}
+
+pub(crate) struct Client {
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// Timeouts: 10 s to connect, 30 s for a whole request (`MY_HTTP_TIMEOUT` seconds
+    /// overrides the latter, e.g. for slow links).
+    pub(crate) fn new() -> Client {
+        let total = std::env::var("MY_HTTP_TIMEOUT")
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| *s > 0.0 && *s < 86_400.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or(Duration::from_secs(30));
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(total))
+            .timeout_connect(Some(Duration::from_secs(10).min(total)))
+            .user_agent(USER_AGENT)
+            .tls_config(tls)
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            .build()
+            .new_agent();
+        Client { agent }
+    }
+
+    pub(crate) fn get(&self, url: &str, bearer: Option<&Secret>) -> Result<Reply> {
+        let mut req = self.agent.get(url).header("Accept", "application/json");
+        if let Some(token) = bearer {
+            req = req.header("Authorization", format!("Bearer {}", token.expose()));
+        }
+        Self::finish(url, req.call())
+    }
+
+    /// A form-encoded POST (what OAuth endpoints require).
+    pub(crate) fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        bearer: Option<&Secret>,
+    ) -> Result<Reply> {
+        let mut req = self.agent.post(url).header("Accept", "application/json");
+        if let Some(token) = bearer {
+            req = req.header("Authorization", format!("Bearer {}", token.expose()));
+        }
+        Self::finish(url, req.send_form(form.iter().copied()))
+    }
+
+    fn finish(
+        url: &str,
+        res: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Reply> {
+        let mut res = res.map_err(|e| transport_error(url, e))?;
+        let status = res.status().as_u16();
+        let body = res
+            .body_mut()
+            .with_config()
+            .limit(4 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| transport_error(url, e))?;
+        Ok(Reply {
+            status,
+            body,
+            url: url.to_string(),
+        })
+    }
+}
+
+fn transport_error(url: &str, e: ureq::Error) -> Error {
+    let why = match &e {
+        ureq::Error::Timeout(_) => "timed out".to_string(),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".to_string()
+        }
+        other => other.to_string(),
+    };
+    Error::Unavailable(format!(
+        "cannot reach the server at {} ({why}); check MY_API_URL and your network",
+        origin(url)
+    ))
+}
+
+/// `scheme://host[:port]` of a URL, for messages.
+pub(crate) fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn origin_of_urls() {
+        assert_eq!(
+            origin("http://127.0.0.1:7780/v1/me"),
+            "http://127.0.0.1:7780"
+        );
+        assert_eq!(origin("https://a.b"), "https://a.b");
+    }
+}

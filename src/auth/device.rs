@@ -1,0 +1,196 @@
+//! The device authorization flow (RFC 8628) that carries the magic-link sign-in: ask for a
+//! device code with the email as `login_hint`, show the code to compare, then wait for the
+//! loopback wake-up or poll, one request at a time, with a margin over the interval.
+
+use crate::api::Client;
+use crate::auth::loopback::{self, Loopback};
+use crate::error::{Error, Result};
+use crate::out;
+use crate::secret::Secret;
+use my_api::{oauth_errors as oe, AuthorizationServerMetadata, DeviceAuthorizationResponse};
+use std::time::{Duration, Instant};
+
+/// Margins over the server's interval, against clock drift (gh's values).
+const MARGIN: f64 = 1.2;
+const MARGIN_AFTER_SLOW_DOWN: f64 = 1.4;
+const CALLBACK_PATH: &str = "/callback";
+
+/// Tokens from a completed sign-in.
+pub(crate) struct Tokens {
+    pub(crate) access_token: Secret,
+    pub(crate) refresh_token: Option<Secret>,
+    pub(crate) expires_in: Option<u64>,
+    pub(crate) refresh_token_expires_in: Option<u64>,
+}
+
+impl From<my_api::TokenResponse> for Tokens {
+    fn from(t: my_api::TokenResponse) -> Tokens {
+        Tokens {
+            access_token: Secret::new(t.access_token),
+            refresh_token: t.refresh_token.map(Secret::new),
+            expires_in: t.expires_in,
+            refresh_token_expires_in: t.refresh_token_expires_in,
+        }
+    }
+}
+
+/// Runs the whole device flow for `email` and returns the tokens.
+pub(crate) fn sign_in(
+    client: &Client,
+    meta: &AuthorizationServerMetadata,
+    email: &str,
+    open_browser: bool,
+) -> Result<Tokens> {
+    let endpoint = meta
+        .device_authorization_endpoint
+        .as_deref()
+        .ok_or_else(|| {
+            Error::Login(format!(
+                "{} does not offer the device flow (no device_authorization_endpoint)",
+                meta.issuer
+            ))
+        })?;
+    // Without a loopback port we still sign in, only by polling.
+    let listener = Loopback::bind(CALLBACK_PATH);
+    let mut form = vec![
+        ("client_id", my_api::CLIENT_ID),
+        ("scope", my_api::SCOPE),
+        ("login_hint", email),
+    ];
+    if let Some(l) = &listener {
+        form.push(("redirect_uri", l.redirect_uri()));
+    }
+    let reply = client.post_form(endpoint, &form, None)?;
+    if !reply.is_success() {
+        return Err(oauth_failure(
+            &reply,
+            "the server refused to start the sign-in",
+        ));
+    }
+    let device: DeviceAuthorizationResponse = reply.json()?;
+    announce(&device, email, open_browser);
+    poll(client, &meta.token_endpoint, &device, listener.as_ref())
+}
+
+fn announce(device: &DeviceAuthorizationResponse, email: &str, open_browser: bool) {
+    if device.link_sent {
+        out::note(format!("We sent a sign-in link to {email}."));
+        out::note(format!(
+            "Your code is {}: check that the email and the page show the same code before you confirm.",
+            device.user_code
+        ));
+        out::note(format!(
+            "No email? Open {} and enter the code.",
+            device.verification_uri
+        ));
+    } else {
+        out::note(format!(
+            "Open {} and enter the code {}",
+            device.verification_uri, device.user_code
+        ));
+        if let Some(complete) = &device.verification_uri_complete {
+            out::note(format!("(or open {complete})"));
+            if open_browser {
+                crate::auth::try_open_browser(complete);
+            }
+        } else if open_browser {
+            crate::auth::try_open_browser(&device.verification_uri);
+        }
+    }
+    out::note("Waiting for you to confirm… (press Ctrl-C to cancel)");
+}
+
+fn poll(
+    client: &Client,
+    token_endpoint: &str,
+    device: &DeviceAuthorizationResponse,
+    listener: Option<&Loopback>,
+) -> Result<Tokens> {
+    let deadline = Instant::now() + Duration::from_secs(device.expires_in);
+    let mut interval = Duration::from_secs(device.interval.unwrap_or(5).max(1));
+    let mut margin = MARGIN;
+    let form = [
+        ("grant_type", my_api::grants::DEVICE_CODE),
+        ("device_code", device.device_code.as_str()),
+        ("client_id", my_api::CLIENT_ID),
+    ];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(expired());
+        }
+        let wait = interval.mul_f64(margin).min(left);
+        match listener {
+            // A callback wakes us early; the poll below then finds the approval.
+            Some(l) => {
+                l.wait(wait, callback_page);
+            }
+            None => std::thread::sleep(wait),
+        }
+        let reply = client.post_form(token_endpoint, &form, None)?;
+        if reply.is_success() {
+            return Ok(reply.json::<my_api::TokenResponse>()?.into());
+        }
+        if reply.status >= 500 {
+            return Err(reply.into_error());
+        }
+        let err: my_api::OAuthError = reply.json()?;
+        match err.error.as_str() {
+            oe::AUTHORIZATION_PENDING => {}
+            oe::SLOW_DOWN => {
+                interval = match err.interval {
+                    Some(secs) if Duration::from_secs(secs) > interval => Duration::from_secs(secs),
+                    _ => interval + Duration::from_secs(5),
+                };
+                margin = MARGIN_AFTER_SLOW_DOWN;
+            }
+            oe::ACCESS_DENIED => {
+                return Err(Error::Login(
+                    "the sign-in was denied; nothing was stored".into(),
+                ))
+            }
+            oe::EXPIRED_TOKEN | oe::TOKEN_EXPIRED => return Err(expired()),
+            _ => return Err(oauth_failure(&reply, "the server refused the sign-in")),
+        }
+    }
+}
+
+fn expired() -> Error {
+    Error::Login("the sign-in expired before it was confirmed: run `my cli login` again".into())
+}
+
+/// The page the browser sees on the loopback after the server's redirect.
+fn callback_page(query: &loopback::Query) -> Option<String> {
+    if loopback::param(query, "status") == Some("approved") {
+        Some(loopback::html(
+            "Signed in",
+            "You are signed in to my. You can close this tab and return to the terminal.",
+        ))
+    } else if let Some(e) = loopback::param(query, "error") {
+        let e: String = e
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        Some(loopback::html(
+            "Sign-in not completed",
+            &format!("The sign-in ended ({e}). You can close this tab."),
+        ))
+    } else {
+        None
+    }
+}
+
+/// An OAuth error reply as one line: the error code and description from the server.
+pub(crate) fn oauth_failure(reply: &crate::api::Reply, what: &str) -> Error {
+    if reply.status >= 500 {
+        return Error::Unavailable(format!("{what}: the server failed (HTTP {})", reply.status));
+    }
+    match serde_json::from_str::<my_api::OAuthError>(&reply.body) {
+        Ok(e) => Error::Login(match e.error_description {
+            Some(d) => format!("{what}: {} ({d})", e.error),
+            None => format!("{what}: {}", e.error),
+        }),
+        Err(_) => Error::Login(format!("{what} (HTTP {})", reply.status)),
+    }
+}

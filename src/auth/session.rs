@@ -1,0 +1,213 @@
+//! The credential every API command uses, and keeping it fresh.
+//!
+//! `MY_API_TOKEN` wins and is never refreshed. A stored session is refreshed proactively
+//! (access token expiring within a minute), weekly (silently, to slide the session expiry),
+//! and reactively (once, on a 401). Refreshes are serialized across processes by the store's
+//! lock: after taking it we re-read the credentials, and a process that finds them already
+//! refreshed by another uses them. Credentials are cleared only when the server says the
+//! session is gone (`invalid_grant`), never on a network error or a 5xx.
+
+use crate::app::{now, App};
+use crate::auth::discovery;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::store::{Credentials, Location};
+use my_api::CredentialKind;
+use serde::de::DeserializeOwned;
+
+/// Refresh when the access token has less than this left.
+const REFRESH_AHEAD_SECS: u64 = 60;
+/// The silent weekly refresh that keeps an idle session alive.
+const WEEKLY_SECS: u64 = 7 * 24 * 3600;
+
+/// Where the credential in use comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Env,
+    Stored(Location),
+}
+
+impl Source {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Source::Env => "env",
+            Source::Stored(Location::Keyring) => "keyring",
+            Source::Stored(Location::File) => "file",
+        }
+    }
+}
+
+/// The bearer token to send, with where it came from.
+pub(crate) struct Active {
+    pub(crate) token: Secret,
+    pub(crate) source: Source,
+    pub(crate) stored: Option<Credentials>,
+}
+
+/// The credential to use now, refreshed first if it is due.
+pub(crate) fn active(app: &App) -> Result<Active> {
+    if let Some(token) = &app.settings.env_token {
+        return Ok(Active {
+            token: token.clone(),
+            source: Source::Env,
+            stored: None,
+        });
+    }
+    let (creds, location) = app.store.load(app.api_url())?.ok_or(Error::NotSignedIn)?;
+    if creds.kind != CredentialKind::Session || creds.refresh_token.is_none() {
+        return Ok(stored(creds, location));
+    }
+    let t = now();
+    if expires_soon(&creds, t) {
+        let (creds, location) = refresh(app, &creds, false)?;
+        return Ok(stored(creds, location));
+    }
+    let last = app
+        .settings
+        .config
+        .server(app.api_url())
+        .last_refresh_at
+        .unwrap_or(0);
+    if t.saturating_sub(last) > WEEKLY_SECS {
+        // The access token still works: a failed weekly refresh must not fail the command,
+        // unless the server says the session is gone.
+        match refresh(app, &creds, false) {
+            Ok((creds, location)) => return Ok(stored(creds, location)),
+            Err(e @ Error::Rejected(_)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(stored(creds, location))
+}
+
+fn stored(creds: Credentials, location: Location) -> Active {
+    Active {
+        token: creds.access_token.clone(),
+        source: Source::Stored(location),
+        stored: Some(creds),
+    }
+}
+
+fn expires_soon(creds: &Credentials, now: u64) -> bool {
+    creds
+        .access_expires_at
+        .is_some_and(|exp| exp <= now + REFRESH_AHEAD_SECS)
+}
+
+/// GET an API path with the active credential; on a 401 from a stored session, refresh
+/// once and retry.
+pub(crate) fn get_json<T: DeserializeOwned>(app: &App, path: &str) -> Result<(T, Active)> {
+    let url = app.url(path);
+    let active = active(app)?;
+    let reply = app.client.get(&url, Some(&active.token))?;
+    if reply.status == 401 {
+        if let (Source::Stored(_), Some(creds)) = (active.source, &active.stored) {
+            if creds.kind == CredentialKind::Session && creds.refresh_token.is_some() {
+                let (creds, location) = refresh(app, creds, true)?;
+                let active = stored(creds, location);
+                let reply = app.client.get(&url, Some(&active.token))?;
+                return Ok((reply.ok_json()?, active));
+            }
+        }
+    }
+    Ok((reply.ok_json()?, active))
+}
+
+/// Refreshes the stored session under the cross-process lock. `seen` is what the caller
+/// read before; if another process has rotated it meanwhile, its result is used. With
+/// `force`, a token that looks fresh is refreshed anyway (the server rejected it).
+pub(crate) fn refresh(
+    app: &App,
+    seen: &Credentials,
+    force: bool,
+) -> Result<(Credentials, Location)> {
+    let _lock = app.store.lock()?;
+    let (current, location) = app.store.load(app.api_url())?.ok_or(Error::NotSignedIn)?;
+    // Another process refreshed while we waited for the lock: use its result unless that
+    // too has already expired (with very short access lifetimes it can be "expiring soon"
+    // the moment it is issued, and refreshing again would only churn the session).
+    let rotated_meanwhile = current.refresh_token != seen.refresh_token;
+    if rotated_meanwhile && current.access_expires_at.is_none_or(|exp| exp > now()) {
+        return Ok((current, location));
+    }
+    if !force && !rotated_meanwhile && !needs_refresh(app, &current) {
+        return Ok((current, location));
+    }
+    let Some(refresh_token) = current.refresh_token.clone() else {
+        return Ok((current, location));
+    };
+    let meta = discovery::discover(&app.client, app.api_url())?;
+    let form = [
+        ("grant_type", my_api::grants::REFRESH_TOKEN),
+        ("refresh_token", refresh_token.expose()),
+        ("client_id", my_api::CLIENT_ID),
+    ];
+    let reply = app.client.post_form(&meta.token_endpoint, &form, None)?;
+    if reply.status >= 500 {
+        return Err(reply.into_error());
+    }
+    if !reply.is_success() {
+        let err: Option<my_api::OAuthError> = serde_json::from_str(&reply.body).ok();
+        if err
+            .as_ref()
+            .is_some_and(|e| e.error == my_api::oauth_errors::INVALID_GRANT)
+        {
+            app.store.delete(app.api_url())?;
+            return Err(Error::Rejected(
+                "your session has ended (it expired or was revoked)".into(),
+            ));
+        }
+        return Err(crate::auth::device::oauth_failure(
+            &reply,
+            "the session could not be refreshed",
+        ));
+    }
+    let tokens: crate::auth::device::Tokens = reply.json::<my_api::TokenResponse>()?.into();
+    let mut next = session_credentials(tokens, current.user_id.clone(), current.email.clone());
+    // A server that does not rotate keeps the old refresh token valid.
+    if next.refresh_token.is_none() {
+        next.refresh_token = Some(refresh_token);
+        next.session_expires_at = current.session_expires_at;
+    }
+    let location = app.store.save(app.api_url(), &mut next)?;
+    record_refresh(app)?;
+    Ok((next, location))
+}
+
+fn needs_refresh(app: &App, creds: &Credentials) -> bool {
+    let t = now();
+    let last = app
+        .settings
+        .config
+        .server(app.api_url())
+        .last_refresh_at
+        .unwrap_or(0);
+    expires_soon(creds, t) || t.saturating_sub(last) > WEEKLY_SECS
+}
+
+/// Remembers when the session was last refreshed (the weekly clock). Called under the lock.
+pub(crate) fn record_refresh(app: &App) -> Result<()> {
+    let mut config = crate::store::config::Config::load(&app.settings.config_dir)?;
+    config.server_mut(app.api_url()).last_refresh_at = Some(now());
+    config.save(&app.settings.config_dir)
+}
+
+/// Credentials for a session from a token response.
+pub(crate) fn session_credentials(
+    tokens: crate::auth::device::Tokens,
+    user_id: Option<String>,
+    email: Option<String>,
+) -> Credentials {
+    let t = now();
+    let claims = crate::auth::jwt::claims(tokens.access_token.expose()).unwrap_or_default();
+    Credentials {
+        kind: CredentialKind::Session,
+        access_expires_at: claims.exp.or(tokens.expires_in.map(|s| t + s)),
+        session_expires_at: tokens.refresh_token_expires_in.map(|s| t + s),
+        user_id: claims.sub.or(user_id),
+        email: claims.email.or(email),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+        saved_at_ms: 0,
+    }
+}

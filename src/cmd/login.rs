@@ -1,0 +1,105 @@
+//! `my cli login`: the magic-link sign-in (device flow), then store the session.
+
+use crate::app::App;
+use crate::auth::{device, discovery, session};
+use crate::cli::LoginArgs;
+use crate::error::{Error, Result};
+use crate::out;
+use std::io::{BufRead, IsTerminal, Write};
+
+pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
+    if app.settings.env_token.is_some() {
+        return Err(Error::Usage(
+            "MY_API_TOKEN is set and takes precedence over a stored login: run `unset MY_API_TOKEN` first to use `my cli login`".into(),
+        ));
+    }
+    let email = match args.email {
+        Some(e) => e,
+        None => prompt_email()?,
+    };
+    let email = email.trim().to_string();
+    check_email(&email)?;
+    // A store that cannot take the result (a corrupted file, say) should fail before the
+    // person clicks a link, not after.
+    app.store.load(app.api_url())?;
+    // A keyring-only store that cannot work should fail before the person clicks a link.
+    if app.settings.store_choice == crate::store::StoreChoice::Keyring {
+        app.store.keyring_probe().map_err(|why| {
+            Error::Store(format!(
+                "the OS keyring is unavailable ({why}); MY_CREDENTIAL_STORE=keyring does not allow the file fallback"
+            ))
+        })?;
+    }
+    let meta = discovery::discover(&app.client, app.api_url())?;
+    let tokens = device::sign_in(&app.client, &meta, &email, !args.no_browser)?;
+    let mut creds = session::session_credentials(tokens, None, Some(email));
+    let location = {
+        let _lock = app.store.lock()?;
+        let location = app.store.save(app.api_url(), &mut creds)?;
+        session::record_refresh(app)?;
+        location
+    };
+    let who = creds.email.clone().unwrap_or_default();
+    if args.json {
+        out::json(&serde_json::json!({
+            "email": who,
+            "id": creds.user_id,
+            "api_url": app.api_url(),
+            "store": crate::auth::session::Source::Stored(location).as_str(),
+        }));
+    } else {
+        out::note(format!(
+            "Signed in as {who}. Credentials stored in the {}.",
+            location.describe()
+        ));
+    }
+    Ok(())
+}
+
+fn prompt_email() -> Result<String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::Usage(
+            "no email address given and stdin is not a terminal: pass --email ADDRESS".into(),
+        ));
+    }
+    eprint!("Email address: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("cannot read the email address", e))?;
+    if line.is_empty() {
+        return Err(Error::Usage(
+            "no email address given: pass --email ADDRESS".into(),
+        ));
+    }
+    Ok(line)
+}
+
+fn check_email(email: &str) -> Result<()> {
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("\"{email}\" is not an email address")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_email;
+
+    #[test]
+    fn emails() {
+        assert!(check_email("a@b.c").is_ok());
+        for bad in ["", "a", "@b", "a@", "a b@c", "a@b@c", "a@b\nc"] {
+            assert!(check_email(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! `my cli status`: API URL, login state and where the credential comes from, session
+//! expiry, last sync and the cached command count. Reads local state only (no network), so
+//! it answers at once.
+
+use crate::app::{rfc3339, App};
+use crate::auth::session::Source;
+use crate::cli::StatusArgs;
+use crate::error::Result;
+use crate::out;
+use crate::store::{Location, StoreChoice};
+
+pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
+    let server = app.settings.config.server(app.api_url());
+    let stored = if app.settings.env_token.is_some() {
+        None
+    } else {
+        app.store.load(app.api_url())?
+    };
+    let source = if app.settings.env_token.is_some() {
+        Some(Source::Env)
+    } else {
+        stored.as_ref().map(|(_, loc)| Source::Stored(*loc))
+    };
+    let creds = stored.as_ref().map(|(c, _)| c);
+    let store = match app.settings.store_choice {
+        StoreChoice::Auto => "auto",
+        StoreChoice::Keyring => "keyring",
+        StoreChoice::File => "file",
+    };
+    let plaintext = matches!(source, Some(Source::Stored(Location::File)));
+    if args.json {
+        out::json(&serde_json::json!({
+            "api_url": app.api_url(),
+            "api_url_source": app.settings.api_url_source.as_str(),
+            "logged_in": source.is_some(),
+            "source": source.map(Source::as_str),
+            "store": store,
+            "plaintext_file": plaintext,
+            "credentials_file": plaintext.then(|| app.store.credentials_path()),
+            "email": creds.and_then(|c| c.email.clone()),
+            "kind": creds.map(|c| c.kind),
+            "session_expires_at": creds.and_then(|c| c.session_expires_at).map(rfc3339),
+            "last_refresh_at": server.last_refresh_at.map(rfc3339),
+            "last_sync_at": server.last_sync_at.map(rfc3339),
+            "cached_commands": server.cached_commands.unwrap_or(0),
+        }));
+        return Ok(());
+    }
+    out::line(format!(
+        "API URL:         {} ({})",
+        app.api_url(),
+        app.settings.api_url_source.as_str()
+    ));
+    let login = match (source, creds) {
+        (Some(Source::Env), _) => "yes, with MY_API_TOKEN from the environment".to_string(),
+        (Some(_), Some(c)) => format!(
+            "yes, as {} ({})",
+            c.email.as_deref().unwrap_or("unknown user"),
+            c.kind.describe()
+        ),
+        _ => "no (run `my cli login`)".to_string(),
+    };
+    out::line(format!("Logged in:       {login}"));
+    let where_ = match source {
+        Some(Source::Env) => "environment (MY_API_TOKEN)".to_string(),
+        Some(Source::Stored(Location::Keyring)) => Location::Keyring.describe().to_string(),
+        Some(Source::Stored(Location::File)) => format!(
+            "{} — plaintext file, not the OS keyring",
+            app.store.credentials_path().display()
+        ),
+        None => format!("none (store: {store})"),
+    };
+    out::line(format!("Credentials:     {where_}"));
+    if let Some(c) = creds {
+        if let Some(exp) = c.session_expires_at {
+            out::line(format!("Session expires: {}", rfc3339(exp)));
+        }
+    }
+    if let Some(t) = server.last_refresh_at {
+        out::line(format!("Last refresh:    {}", rfc3339(t)));
+    }
+    out::line(format!(
+        "Last sync:       {}",
+        server
+            .last_sync_at
+            .map(rfc3339)
+            .unwrap_or_else(|| "never".into())
+    ));
+    out::line(format!(
+        "Cached commands: {}",
+        server.cached_commands.unwrap_or(0)
+    ));
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! `my cli whoami`: the signed-in user's ID and email, from the server.
+
+use crate::app::App;
+use crate::auth::session;
+use crate::cli::WhoamiArgs;
+use crate::error::Result;
+use crate::out;
+
+pub(crate) fn run(app: &App, args: WhoamiArgs) -> Result<()> {
+    let (me, active): (my_api::Me, _) = session::get_json(app, my_api::paths::ME)?;
+    if args.json {
+        out::json(&serde_json::json!({
+            "id": me.id,
+            "email": me.email,
+            "api_url": app.api_url(),
+            "credential": {
+                "kind": me.credential.kind,
+                "source": active.source.as_str(),
+                "expires_at": me.credential.expires_at,
+                "name": me.credential.name,
+                "organization": me.credential.organization,
+            },
+        }));
+    } else {
+        out::line(format!("ID:    {}", me.id));
+        out::line(format!("Email: {}", me.email));
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The one error type of the CLI, its one-line messages and its exit codes.
+//!
+//! Exit codes (documented in the README and tested):
+//! 0 ok · 1 error · 2 usage · 3 not signed in or credential rejected ·
+//! 4 server unreachable or failing · 5 local credential store or config unusable.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+pub(crate) const EXIT_ERROR: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_AUTH: u8 = 3;
+pub(crate) const EXIT_UNAVAILABLE: u8 = 4;
+pub(crate) const EXIT_STORE: u8 = 5;
+
+#[derive(Debug)]
+pub(crate) enum Error {
+    /// Bad flags or arguments, or a prompt that cannot be shown (names the flag to use).
+    Usage(String),
+    /// No stored credential and no MY_API_TOKEN.
+    NotSignedIn,
+    /// The server refused the credential (401), or the session is gone (`invalid_grant`).
+    Rejected(String),
+    /// The sign-in did not complete: denied, expired, refused by the server.
+    Login(String),
+    /// The server could not be reached, timed out, or answered 5xx.
+    Unavailable(String),
+    /// The server answered a request with a 4xx error (REST `code` and `message`).
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// A credential or config file exists but cannot be used (never overwritten silently).
+    Corrupt { path: PathBuf, detail: String },
+    /// The credential store (keyring or file) failed.
+    Store(String),
+    /// A local I/O failure, with what was being done.
+    Io { context: String, source: io::Error },
+    /// Anything else, already phrased for the user.
+    Other(String),
+}
+
+impl Error {
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => EXIT_USAGE,
+            Error::NotSignedIn | Error::Rejected(_) | Error::Login(_) => EXIT_AUTH,
+            Error::Unavailable(_) => EXIT_UNAVAILABLE,
+            Error::Corrupt { .. } | Error::Store(_) => EXIT_STORE,
+            Error::Api { status, .. } if *status == 401 => EXIT_AUTH,
+            Error::Api { .. } | Error::Io { .. } | Error::Other(_) => EXIT_ERROR,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(m)
+            | Error::Login(m)
+            | Error::Unavailable(m)
+            | Error::Store(m)
+            | Error::Other(m) => f.write_str(m),
+            Error::NotSignedIn => {
+                f.write_str("not signed in: run `my cli login`, or set MY_API_TOKEN")
+            }
+            Error::Rejected(m) => write!(f, "{m}: run `my cli login` to sign in again"),
+            Error::Api {
+                status,
+                code,
+                message,
+            } => {
+                write!(
+                    f,
+                    "the server refused the request ({status} {code}): {message}"
+                )
+            }
+            Error::Corrupt { path, detail } => write!(
+                f,
+                "{} is not valid ({detail}); fix or remove it (it was left untouched)",
+                path.display()
+            ),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

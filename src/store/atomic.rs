@@ -1,0 +1,242 @@
+//! Private folders and crash-safe file writes, shared by the credentials file and the config.
+//!
+//! A file is never rewritten in place: the new bytes go to a fresh temp file in the same
+//! folder (created 0600, so a secret is never readable by others even for a moment), which
+//! is fsynced and renamed over the old one. A crash leaves either the old file or the new
+//! one, never half of each.
+
+use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Mode of the config folder: only the owner may list or enter it.
+const DIR_MODE: u32 = 0o700;
+/// Mode of every file written here, secrets or not.
+pub(crate) const FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and its parents) if needed and sets it to mode 0700, also when it already
+/// existed with wider permissions.
+///
+/// Parents keep the default mode: only the folder that holds our files is made private.
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    set_mode(dir, DIR_MODE)
+}
+
+/// Replaces `path` with `bytes` atomically: a unique temp file in the same folder
+/// (`.<name>.<pid>.<random>.tmp`, created with O_EXCL and mode 0600), written, fsynced,
+/// renamed over `path`, then the folder fsynced so the rename itself survives a crash.
+///
+/// On any error the temp file is removed and `path` is left as it was.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let (tmp, file) = create_temp(dir, path)?;
+    let written = write_and_rename(file, &tmp, path, bytes);
+    if written.is_err() {
+        // Best effort: the error that matters is the one being returned.
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    sync_dir(dir)
+}
+
+/// Opens a new temp file next to `path`. O_EXCL means a leftover or hostile file of the same
+/// name is never reused; a clash only costs another name.
+fn create_temp(dir: &Path, path: &Path) -> Result<(PathBuf, File)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let mut last_error = None;
+    for _ in 0..16 {
+        let tmp = dir.join(format!(
+            ".{name}.{}.{:016x}.tmp",
+            std::process::id(),
+            random_u64()
+        ));
+        match open_new_private(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot create a temp file in {}", dir.display()),
+                    e,
+                ))
+            }
+        }
+    }
+    let e = last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
+    Err(Error::io(
+        format!("cannot create a temp file in {}", dir.display()),
+        e,
+    ))
+}
+
+fn write_and_rename(mut file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let context = || format!("cannot write {}", path.display());
+    // The umask can only narrow the creation mode, but set it exactly anyway so the result
+    // does not depend on the caller's umask.
+    set_file_mode(&file, FILE_MODE).map_err(|e| Error::io(context(), e))?;
+    file.write_all(bytes).map_err(|e| Error::io(context(), e))?;
+    file.sync_all().map_err(|e| Error::io(context(), e))?;
+    drop(file);
+    fs::rename(tmp, path).map_err(|e| Error::io(context(), e))
+}
+
+/// A per-call random number for temp names. `RandomState` is seeded randomly per process
+/// and advances per call: unique enough for a name, and O_EXCL handles the rest.
+fn random_u64() -> u64 {
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+#[cfg(unix)]
+fn open_new_private(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_new_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// Opens (creating it 0600 if needed) a file that is only ever locked, never written.
+#[cfg(unix)]
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(FILE_MODE)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        fs::metadata(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    if meta.permissions().mode() & 0o7777 != mode {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| {
+            Error::io(
+                format!("cannot restrict {} to mode {mode:o}", path.display()),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_file_mode(_file: &File, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+/// Makes a rename durable. Only Unix can open and fsync a folder.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+pub(crate) mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    pub(crate) fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    pub(crate) fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn private_dir_is_created_0700_and_an_existing_0755_dir_is_tightened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b/my");
+        ensure_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn write_atomic_replaces_the_file_0600_and_leaves_no_temp_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("credentials.json");
+        write_atomic(&path, b"one").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        assert_eq!(mode(&path), 0o600);
+
+        // A file someone widened is narrowed again by the next write.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(names(tmp.path()), ["credentials.json"]);
+    }
+
+    #[test]
+    fn a_failed_write_removes_its_temp_file_and_keeps_the_target() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Renaming a file over a non-empty folder fails after the temp file was written.
+        let path = tmp.path().join("target");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("keep"), b"x").unwrap();
+        let err = write_atomic(&path, b"new").unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert_eq!(names(tmp.path()), ["target"]);
+        assert_eq!(fs::read(path.join("keep")).unwrap(), b"x");
+    }
+}

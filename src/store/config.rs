@@ -1,0 +1,152 @@
+//! Non-secret settings and per-server state in `<dir>/config.json`: the chosen API URL, and
+//! when each server was last refreshed and synced.
+//!
+//! Kept apart from the credentials so it can be read and rewritten freely (no keyring, no
+//! lock needed for a read). Keys this build does not know survive a rewrite, so an older
+//! `my` never drops what a newer one wrote.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::{ensure_private_dir, write_atomic};
+use super::json_error_detail;
+use crate::error::{Error, Result};
+
+/// The file name inside the config folder.
+pub(crate) const FILE_NAME: &str = "config.json";
+
+/// The contents of `config.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Config {
+    /// The API URL to use when neither a flag nor `MY_API_URL` names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) api_url: Option<String>,
+    /// State per server, keyed by API URL.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) servers: BTreeMap<String, ServerState>,
+    /// Keys this build does not know, written back unchanged.
+    #[serde(flatten)]
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What `my` remembers about one server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ServerState {
+    /// When the session was last refreshed (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_refresh_at: Option<u64>,
+    /// When the command cache was last synced (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_sync_at: Option<u64>,
+    /// How many commands the cache holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cached_commands: Option<u64>,
+    /// Keys this build does not know, written back unchanged.
+    #[serde(flatten)]
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Config {
+    /// Reads `<dir>/config.json`: the default when it does not exist, `Error::Corrupt` when
+    /// it does not parse (and then it is never overwritten: `save` is only reachable with a
+    /// config that loaded).
+    pub(crate) fn load(dir: &Path) -> Result<Config> {
+        let path = dir.join(FILE_NAME);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+            path,
+            detail: json_error_detail(&e),
+        })
+    }
+
+    /// Writes `<dir>/config.json` atomically (mode 0600, folder 0700).
+    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Other(format!("cannot encode the config: {e}")))?;
+        bytes.push(b'\n');
+        ensure_private_dir(dir)?;
+        write_atomic(&dir.join(FILE_NAME), &bytes)
+    }
+
+    /// The state of `api_url`, or the default when there is none yet.
+    pub(crate) fn server(&self, api_url: &str) -> ServerState {
+        self.servers.get(api_url).cloned().unwrap_or_default()
+    }
+
+    /// The state of `api_url` to change, created empty when there is none yet.
+    pub(crate) fn server_mut(&mut self, api_url: &str) -> &mut ServerState {
+        self.servers.entry(api_url.to_owned()).or_default()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::store::atomic::tests::{mode, names};
+
+    #[test]
+    fn a_missing_config_is_the_default() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = Config::load(&tmp.path().join("nothing-here")).unwrap();
+        assert!(config.api_url.is_none() && config.servers.is_empty() && config.extra.is_empty());
+    }
+
+    #[test]
+    fn round_trip_keeps_unknown_keys() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("my");
+        fs::create_dir(&dir).unwrap();
+        fs::write(
+            dir.join(FILE_NAME),
+            r#"{"api_url":"https://a.test","theme":"dark",
+                "servers":{"https://a.test":{"last_sync_at":5,"etag":"w/1"}}}"#,
+        )
+        .unwrap();
+
+        let mut config = Config::load(&dir).unwrap();
+        assert_eq!(config.api_url.as_deref(), Some("https://a.test"));
+        assert_eq!(config.server("https://a.test").last_sync_at, Some(5));
+        assert!(config.server("https://b.test").last_sync_at.is_none());
+        config.server_mut("https://a.test").cached_commands = Some(12);
+        config.server_mut("https://b.test").last_refresh_at = Some(9);
+        config.save(&dir).unwrap();
+
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join(FILE_NAME)).unwrap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "api_url": "https://a.test",
+                "theme": "dark",
+                "servers": {
+                    "https://a.test": {"last_sync_at": 5, "cached_commands": 12, "etag": "w/1"},
+                    "https://b.test": {"last_refresh_at": 9}
+                }
+            })
+        );
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(FILE_NAME)), 0o600);
+        assert_eq!(names(&dir), [FILE_NAME]);
+    }
+
+    #[test]
+    fn a_corrupt_config_is_reported_with_its_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        for bytes in [&b"{\"api_url\": "[..], b"[]", br#"{"api_url": 3}"#] {
+            fs::write(tmp.path().join(FILE_NAME), bytes).unwrap();
+            match Config::load(tmp.path()).unwrap_err() {
+                Error::Corrupt { path, .. } => assert_eq!(path, tmp.path().join(FILE_NAME)),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(fs::read(tmp.path().join(FILE_NAME)).unwrap(), bytes);
+        }
+    }
+}
