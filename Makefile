@@ -1,0 +1,56 @@
+# mycli — `my` (the CLI) and `my-server` (the reference server).
+#   make demo     build, start my-server on a temp SQLite file, walk the sign-in life cycle
+#   make test     all tests, the keyring ones against a real gnome-keyring
+#   make install  PREFIX=/usr/local DESTDIR=  (needs no cargo once built: run `make release` first)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+CARGO ?= cargo
+CARGOFLAGS ?= --locked
+BIN := my
+
+.PHONY: all build release deps test-deps demo test check fmt clippy install uninstall vendor clean
+
+all: release
+
+deps:
+	@scripts/deps.sh build
+
+test-deps:
+	@scripts/deps.sh test
+
+build: deps
+	$(CARGO) build $(CARGOFLAGS) --workspace
+
+# `my` is built for size (panic = abort); `my-server` with the release-server profile, which
+# unwinds so one failing request cannot stop the server.
+release: deps
+	$(CARGO) build $(CARGOFLAGS) --release -p mycli
+	$(CARGO) build $(CARGOFLAGS) --profile release-server -p my-server
+
+demo: build
+	@scripts/demo.sh target/debug
+
+# Tests run inside a throwaway D-Bus session with an unlocked gnome-keyring.
+test: build test-deps
+	scripts/with-keyring.sh $(CARGO) test $(CARGOFLAGS) --workspace
+
+check: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy $(CARGOFLAGS) --workspace --all-targets -- -D warnings
+
+install: target/release/$(BIN) target/release-server/my-server
+	install -Dm755 target/release/$(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
+	install -Dm755 target/release-server/my-server $(DESTDIR)$(BINDIR)/my-server
+
+target/release/$(BIN) target/release-server/my-server:
+	$(MAKE) release
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(BIN) $(DESTDIR)$(BINDIR)/my-server
+
+vendor:
+	$(CARGO) vendor --locked vendor
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The whole sign-in life cycle against a throwaway my-server (SQLite file + mail folder in a
+# temp dir): login by magic link, the link opened the way a browser does, whoami, status,
+# logout. Usage: scripts/demo.sh [BIN_DIR]   (make demo builds and runs it)
+set -euo pipefail
+
+bin=${1:-target/debug}
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+step "Start my-server on a temporary SQLite file and mail folder"
+"$bin/my-server" --listen 127.0.0.1:0 --db "$work/demo.db" --mail-dir "$work/mail" \
+  >"$work/server.out" 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 200); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.05; done
+url=$(sed -n 's/^my-server listening on //p' "$work/server.out")
+[ -n "$url" ] || { echo "my-server did not start:"; cat "$work/server.log"; exit 1; }
+echo "my-server is listening on $url"
+
+export MY_API_URL=$url MY_CONFIG_DIR=$work/my MY_CREDENTIAL_STORE=${MY_CREDENTIAL_STORE:-file}
+unset MY_API_TOKEN
+echo "MY_API_URL=$MY_API_URL  MY_CONFIG_DIR=$MY_CONFIG_DIR  MY_CREDENTIAL_STORE=$MY_CREDENTIAL_STORE"
+
+step "my cli login --email demo@example.com   (waits for the magic link)"
+"$bin/my" cli login --email demo@example.com >"$work/login.out" 2>"$work/login.err" &
+login_pid=$!
+for _ in $(seq 200); do ls "$work"/mail/*.eml >/dev/null 2>&1 && break; sleep 0.05; done
+sleep 0.2
+cat "$work/login.err"
+
+step "The mail my-server wrote (development mode: one .eml per mail)"
+mail=$(ls "$work"/mail/*.eml | head -n1)
+tr -d '\r' <"$mail" | sed -n '/^Subject:/p;/^$/,$p'
+link=$(tr -d '\r' <"$mail" | grep -o 'http://[^ ]*/magic/[^ ]*' | head -n1)
+
+step "Open the link the way a browser does: GET shows the page, nothing is approved yet"
+page=$(curl -fsS "$link")
+printf 'page shows code: %s\n' "$(printf %s "$page" | sed -n 's/.*<div class="code">\([^<]*\)<.*/\1/p')"
+printf 'requested from:  %s\n' "$(printf %s "$page" | sed -n 's/.*<dt>Requested from<\/dt><dd>\([^<]*\)<.*/\1/p')"
+
+step "Press Confirm (a POST); the page redirects to the CLI's loopback, which finishes at once"
+curl -fsSL --data 'action=confirm' "$link" | sed -n 's/.*<h1>\([^<]*\)<\/h1>.*/browser shows: \1/p'; echo
+wait "$login_pid"
+cat "$work/login.err"
+
+step "Who am I?"
+show "$bin/my" cli whoami
+show "$bin/my" cli whoami --json
+
+step "Status (local only: API URL, login state, where the credentials are)"
+show "$bin/my" cli status
+
+step "Log out: the session is revoked on the server and the credentials are removed"
+show "$bin/my" cli logout
+
+step "Afterwards whoami fails with exit code 3 (not signed in)"
+set +e
+"$bin/my" cli whoami
+code=$?
+set -e
+echo "exit code: $code"
+[ "$code" -eq 3 ] || { echo "expected exit code 3"; exit 1; }
+
+step "Done: the whole life cycle ran against a real server"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a step needs, only when they are missing.
+#   scripts/deps.sh build   # to compile: pkg-config and the libdbus headers (Secret Service); curl for the demo
+#   scripts/deps.sh test    # to test: a real Secret Service (gnome-keyring) and secret-tool
+set -euo pipefail
+
+case "${1:-}" in
+  build) pkgs=(pkg-config libdbus-1-dev curl ca-certificates) ;;
+  test) pkgs=(dbus gnome-keyring libsecret-tools dbus-x11) ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing packages: ${missing[*]} (install them with your package manager)" >&2
+  exit 1
+fi
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
+  "${sudo[@]}" apt-get update -q >&2
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi

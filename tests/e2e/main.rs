@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `my` against a real `my-server` over HTTP on loopback, with a
+//! real SQLite file, real credential files and (in `keyring`) a real Secret Service.
+
+mod errors;
+mod keyring;
+mod lifecycle;
+mod refresh;
+mod util;

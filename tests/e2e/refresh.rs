@@ -1,0 +1,283 @@
+//! Staying signed in: proactive and reactive refresh, rotation, replay refusal.
+
+use crate::util::*;
+use std::time::Duration;
+
+fn refresh_token(env: &TestEnv) -> String {
+    env.stored()["refresh_token"].as_str().unwrap().to_string()
+}
+
+fn replay(server: &Server, token: &str) -> (u16, serde_json::Value) {
+    let mut r = browser()
+        .post(&server.token_endpoint())
+        .send_form([
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", "my-cli"),
+        ])
+        .unwrap();
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap(),
+    )
+}
+
+#[test]
+fn an_expired_access_token_is_refreshed_and_the_old_refresh_token_dies() {
+    let server = Server::start(&["--access-ttl", "2s", "--refresh-grace", "0s"]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "fresh@example.com").ok();
+    let before = refresh_token(&env);
+    std::thread::sleep(Duration::from_millis(2500));
+    let who = env.run(&["cli", "whoami", "--json"]).ok().json();
+    assert_eq!(who["email"], "fresh@example.com");
+    let after = refresh_token(&env);
+    assert_ne!(before, after, "the refresh token did not rotate");
+    assert!(server.sessions()[0]["refresh_count"].as_u64().unwrap() >= 1);
+
+    // Replaying the rotated token is refused (and, RFC 9700, kills the session).
+    let (status, body) = replay(&server, &before);
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[test]
+fn a_rejected_access_token_is_refreshed_once_and_the_request_retried() {
+    let server = Server::start(&[]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "retry@example.com").ok();
+    // Break the signature of the stored JWT: the server answers 401, the CLI refreshes.
+    let path = env.credentials_file();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let jwt = env.stored()["access_token"].as_str().unwrap().to_string();
+    let broken = format!("{}x", &jwt[..jwt.len() - 1]);
+    std::fs::write(&path, text.replace(&jwt, &broken)).unwrap();
+    let who = env.run(&["cli", "whoami", "--json"]).ok().json();
+    assert_eq!(who["email"], "retry@example.com");
+    assert_ne!(env.stored()["access_token"].as_str().unwrap(), broken);
+    assert_eq!(server.sessions()[0]["refresh_count"], 1);
+}
+
+#[test]
+fn fifty_processes_refreshing_at_once_do_not_log_each_other_out() {
+    let server = Server::start(&["--access-ttl", "1s"]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "crowd@example.com").ok();
+    std::thread::sleep(Duration::from_millis(1200));
+    let children: Vec<_> = (0..50)
+        .map(|_| env.spawn(&["cli", "whoami", "--json"]))
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| finish(c, Duration::from_secs(60)))
+        .collect();
+    let failed: Vec<&Run> = runs.iter().filter(|r| r.code != 0).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 50 failed, first: {}",
+        failed.len(),
+        failed[0].stderr
+    );
+    for r in &runs {
+        assert_eq!(r.json()["email"], "crowd@example.com");
+    }
+    let sessions = server.sessions();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["revoked"], false);
+    let count = sessions[0]["refresh_count"].as_u64().unwrap();
+    // One refresh, or a few if the 1 s tokens expired again while the queue drained.
+    assert!((1..=5).contains(&count), "refresh_count = {count}");
+    eprintln!("50 concurrent whoami: all succeeded, {count} refresh(es) on the server");
+    env.run(&["cli", "whoami"]).ok();
+}
+
+#[test]
+fn a_replayed_refresh_token_outside_the_grace_window_ends_the_session() {
+    let server = Server::start(&["--access-ttl", "1s", "--refresh-grace", "0s"]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "replay@example.com").ok();
+    let old = refresh_token(&env);
+    std::thread::sleep(Duration::from_millis(1200));
+    env.run(&["cli", "whoami"]).ok();
+    assert_ne!(refresh_token(&env), old);
+    let (status, body) = replay(&server, &old);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(server.sessions()[0]["revoked"], true);
+
+    let run = env.run(&["cli", "whoami"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("my cli login"), "{}", run.stderr);
+    assert!(
+        !env.credentials_file().exists() || env.stored().is_null(),
+        "a dead session is cleared"
+    );
+}
+
+#[test]
+fn a_replay_inside_the_grace_window_gets_the_same_successor() {
+    let server = Server::start(&["--refresh-grace", "30s"]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "grace@example.com").ok();
+    let r0 = refresh_token(&env);
+    let (s1, a) = replay(&server, &r0);
+    let (s2, b) = replay(&server, &r0);
+    assert_eq!((s1, s2), (200, 200), "{a} {b}");
+    assert_eq!(a["refresh_token"], b["refresh_token"]);
+    let s = &server.sessions()[0];
+    assert_eq!(
+        (s["revoked"].as_bool(), s["refresh_count"].as_u64()),
+        (Some(false), Some(1))
+    );
+}
+
+#[test]
+fn the_weekly_refresh_extends_the_session() {
+    let server = Server::start(&[]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "weekly@example.com").ok();
+    let before = server.sessions()[0].clone();
+    let status_before = env.run(&["cli", "status", "--json"]).ok().json();
+    // An ordinary command within the week does not refresh.
+    env.run(&["cli", "whoami"]).ok();
+    assert_eq!(server.sessions()[0]["refresh_count"], 0);
+
+    std::thread::sleep(Duration::from_millis(1100));
+    let config_path = env.config_dir().join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    let last = &mut config["servers"][&env.api_url]["last_refresh_at"];
+    *last = (last.as_u64().unwrap() - 8 * 24 * 3600).into();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    env.run(&["cli", "whoami"]).ok();
+    let after = server.sessions()[0].clone();
+    assert_eq!(after["refresh_count"], 1);
+    assert!(
+        after["expires_at"].as_str() > before["expires_at"].as_str(),
+        "{before} → {after}"
+    );
+    let status_after = env.run(&["cli", "status", "--json"]).ok().json();
+    assert!(
+        status_after["session_expires_at"].as_str() > status_before["session_expires_at"].as_str()
+    );
+    assert!(status_after["last_refresh_at"].as_str() > status_before["last_refresh_at"].as_str());
+}
+
+/// Answers every request with a 500 on `addr` until dropped.
+struct FailingServer {
+    server: std::sync::Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FailingServer {
+    fn start(addr: &str) -> FailingServer {
+        let mut server = None;
+        for _ in 0..50 {
+            match tiny_http::Server::http(addr) {
+                Ok(s) => {
+                    server = Some(std::sync::Arc::new(s));
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        let server = server.expect("bind the failing server");
+        let s = server.clone();
+        let thread = std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let _ = req.respond(
+                    tiny_http::Response::from_string(
+                        "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"boom\"}}",
+                    )
+                    .with_status_code(500),
+                );
+            }
+        });
+        FailingServer {
+            server,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FailingServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_refresh_that_meets_a_dead_or_failing_server_keeps_the_credentials() {
+    let mut server = Server::start(&["--access-ttl", "1s"]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "resilient@example.com").ok();
+    let before = std::fs::read(env.credentials_file()).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+
+    server.stop();
+    let run = env.run(&["cli", "whoami"]);
+    assert_eq!(run.code, 4, "down: {}", run.stderr);
+    assert_eq!(std::fs::read(env.credentials_file()).unwrap(), before);
+
+    let addr = server.url.trim_start_matches("http://").to_string();
+    {
+        let _failing = FailingServer::start(&addr);
+        let run = env.run(&["cli", "whoami"]);
+        assert_eq!(run.code, 4, "500: {}", run.stderr);
+        assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+        assert_eq!(std::fs::read(env.credentials_file()).unwrap(), before);
+    }
+    server.restart();
+    let who = env.run(&["cli", "whoami", "--json"]).ok().json();
+    assert_eq!(who["email"], "resilient@example.com");
+}
+
+#[test]
+fn killing_my_in_the_middle_of_refreshes_never_breaks_the_credentials() {
+    let server = Server::start(&["--access-ttl", "1s", "--refresh-grace", "60s"]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "crash@example.com").ok();
+    let iterations = 200;
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ std::process::id() as u64;
+    for i in 0..iterations {
+        // Every token is expired by now or soon: each run refreshes, and dies at a random point.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut child = env.spawn(&["cli", "whoami"]);
+        std::thread::sleep(Duration::from_micros(seed % 40_000));
+        let _ = child.kill();
+        let _ = child.wait();
+        if i % 40 == 0 {
+            std::thread::sleep(Duration::from_millis(1000));
+        }
+        if env.credentials_file().exists() {
+            let text = std::fs::read_to_string(env.credentials_file()).unwrap();
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| {
+                panic!("iteration {i}: credentials.json does not parse ({e}): {text}")
+            });
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(env.config_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    let who = env.run(&["cli", "whoami", "--json"]).ok().json();
+    assert_eq!(who["email"], "crash@example.com");
+    let s = &server.sessions()[0];
+    assert_eq!(s["revoked"], false);
+    eprintln!(
+        "{iterations} killed runs: credentials parse, session alive, {} refreshes, {} stray temp files",
+        s["refresh_count"],
+        leftovers.len()
+    );
+}

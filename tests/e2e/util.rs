@@ -1,0 +1,361 @@
+//! Test helpers: a real `my-server` on 127.0.0.1:0 with a temp SQLite file and mail folder,
+//! and a `TestEnv` that runs the real `my` with HOME and MY_CONFIG_DIR in a temp folder and
+//! the user's own MY_* variables removed.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn my_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_my"))
+}
+
+pub fn server_bin() -> PathBuf {
+    let p = my_bin().with_file_name("my-server");
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (`make test` does)",
+        p.display()
+    );
+    p
+}
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub args: Vec<String>,
+    /// Links already handed out, so a second login by the same address gets the new one.
+    seen: std::cell::RefCell<Vec<String>>,
+}
+
+impl Server {
+    /// Starts a server with generous rate limits and the given extra flags.
+    pub fn start(flags: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(dir, "127.0.0.1:0", flags)
+    }
+
+    fn start_in(dir: tempfile::TempDir, listen: &str, flags: &[&str]) -> Server {
+        let mut args: Vec<String> = vec![
+            "--db".into(),
+            dir.path().join("my.db").display().to_string(),
+            "--mail-dir".into(),
+            dir.path().join("mail").display().to_string(),
+            "--rate-limit".into(),
+            "100000".into(),
+        ];
+        args.extend(flags.iter().map(|s| s.to_string()));
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut child = Command::new(server_bin())
+            .arg("--listen")
+            .arg(listen)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start my-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("my-server listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from my-server: {line:?}"))
+            .to_string();
+        Server {
+            child,
+            url,
+            dir,
+            args,
+            seen: Default::default(),
+        }
+    }
+
+    /// Stops the server (simulates it going down); `restart` brings it back on the same port.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        let listen = self.url.trim_start_matches("http://").to_string();
+        let flags: Vec<String> = self.args[6..].to_vec();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let mut last = None;
+        // The port may linger briefly after the kill.
+        for _ in 0..50 {
+            let probe = std::net::TcpListener::bind(&listen);
+            if probe.is_ok() {
+                drop(probe);
+                last = Some(());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(last.is_some(), "port {listen} did not come free");
+        *self = Server::start_in(dir, &listen, &flags);
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("my.db")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Waits for the newest mail to `email` and returns its magic link.
+    pub fn wait_for_link(&self, email: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(link) = newest_link(&self.mail_dir(), email) {
+                if !self.seen.borrow().contains(&link) {
+                    self.seen.borrow_mut().push(link.clone());
+                    return link;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no mail to {email} arrived; server log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `my-server admin sessions` as JSON values.
+    pub fn sessions(&self) -> Vec<serde_json::Value> {
+        let out = Command::new(server_bin())
+            .args(["admin", "sessions", "--db"])
+            .arg(self.db())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "admin sessions: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/oauth/token", self.url)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn newest_link(dir: &Path, email: &str) -> Option<String> {
+    let mut mails: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    mails.sort();
+    mails.iter().rev().find_map(|p| {
+        let text = std::fs::read_to_string(p).ok()?;
+        let to_line = text.lines().find(|l| l.starts_with("To:"))?;
+        if !to_line.contains(email) {
+            return None;
+        }
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("http") && l.contains("/magic/"))
+            .map(String::from)
+    })
+}
+
+/// A browser stand-in for the magic-link page: plain HTTP, following redirects (so a
+/// Confirm lands on the CLI's loopback like a real browser would).
+pub fn browser() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent()
+}
+
+/// GET a page: (status, body).
+pub fn get_page(url: &str) -> (u16, String) {
+    let mut r = browser().get(url).call().unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}
+
+/// POST the Confirm or Deny form of a magic link: (final status, final body).
+pub fn press(link: &str, action: &str) -> (u16, String) {
+    let mut r = browser()
+        .post(link)
+        .send_form([("action", action)])
+        .unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+pub struct TestEnv {
+    pub home: tempfile::TempDir,
+    pub api_url: String,
+    pub vars: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    /// A user whose credentials go to the 0600 file store.
+    pub fn new(server: &Server) -> TestEnv {
+        TestEnv::with_store(server, "file")
+    }
+
+    pub fn with_store(server: &Server, store: &str) -> TestEnv {
+        TestEnv {
+            home: tempfile::tempdir().unwrap(),
+            api_url: server.url.clone(),
+            vars: vec![("MY_CREDENTIAL_STORE".into(), store.into())],
+        }
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) {
+        self.vars.retain(|(key, _)| key != k);
+        self.vars.push((k.into(), v.into()));
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.path().join(".my")
+    }
+
+    pub fn credentials_file(&self) -> PathBuf {
+        self.config_dir().join("credentials.json")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(my_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MY_") || k == "CI" || k == "BROWSER" {
+                c.env_remove(k);
+            }
+        }
+        c.env("HOME", self.home.path())
+            .env("MY_CONFIG_DIR", self.config_dir())
+            .env("MY_API_URL", &self.api_url)
+            .env("MY_KEYRING_TIMEOUT_MS", "3000")
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.cmd(args).output().unwrap().into()
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// A whole magic-link login for `email`: start it, confirm the mailed link, wait.
+    pub fn login(&self, server: &Server, email: &str) -> Run {
+        let child = self.spawn(&["cli", "login", "--email", email, "--json"]);
+        let link = server.wait_for_link(email);
+        let (status, _) = press(&link, "confirm");
+        assert_eq!(status, 200, "confirm did not land on a page");
+        finish(child, Duration::from_secs(20))
+    }
+
+    pub fn stored(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.credentials_file()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["credentials"][&self.api_url].clone()
+    }
+}
+
+/// Waits for a child to exit (killing it after `limit`) and collects its output.
+pub fn finish(mut child: Child, limit: Duration) -> Run {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let run: Run = child.wait_with_output().unwrap().into();
+            panic!(
+                "my did not finish within {limit:?}\nstdout: {}\nstderr: {}",
+                run.stdout, run.stderr
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .map(|mut s| s.read_to_string(&mut stdout));
+    child
+        .stderr
+        .take()
+        .map(|mut s| s.read_to_string(&mut stderr));
+    let status = child.wait().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
+/// Whether a child is still running after `d`.
+pub fn still_running_after(child: &mut Child, d: Duration) -> bool {
+    std::thread::sleep(d);
+    child.try_wait().unwrap().is_none()
+}
