@@ -7,6 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Claims {
     pub(crate) exp: Option<u64>,
+    pub(crate) iat: Option<u64>,
     pub(crate) sub: Option<String>,
     pub(crate) email: Option<String>,
 }

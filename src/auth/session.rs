@@ -15,7 +15,8 @@ use crate::store::{Credentials, Location};
 use my_api::CredentialKind;
 use serde::de::DeserializeOwned;
 
-/// Refresh when the access token has less than this left.
+/// Refresh when the access token has less than this left (or a quarter of its lifetime,
+/// if that is shorter: a 1-second token would otherwise look stale the moment it is issued).
 const REFRESH_AHEAD_SECS: u64 = 60;
 /// The silent weekly refresh that keeps an idle session alive.
 const WEEKLY_SECS: u64 = 7 * 24 * 3600;
@@ -89,9 +90,17 @@ fn stored(creds: Credentials, location: Location) -> Active {
 }
 
 fn expires_soon(creds: &Credentials, now: u64) -> bool {
-    creds
-        .access_expires_at
-        .is_some_and(|exp| exp <= now + REFRESH_AHEAD_SECS)
+    let Some(exp) = creds.access_expires_at else {
+        return false;
+    };
+    let lifetime = crate::auth::jwt::claims(creds.access_token.expose())
+        .and_then(|c| c.iat)
+        .map(|iat| exp.saturating_sub(iat));
+    exp <= now + refresh_margin(lifetime)
+}
+
+fn refresh_margin(lifetime: Option<u64>) -> u64 {
+    lifetime.map_or(REFRESH_AHEAD_SECS, |l| (l / 4).min(REFRESH_AHEAD_SECS))
 }
 
 /// GET an API path with the active credential; on a 401 from a stored session, refresh
@@ -209,5 +218,18 @@ pub(crate) fn session_credentials(
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
         saved_at_ms: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refresh_margin;
+
+    #[test]
+    fn the_margin_is_a_minute_or_a_quarter_of_short_lifetimes() {
+        assert_eq!(refresh_margin(Some(15 * 60)), 60);
+        assert_eq!(refresh_margin(None), 60);
+        assert_eq!(refresh_margin(Some(120)), 30);
+        assert_eq!(refresh_margin(Some(1)), 0);
     }
 }

@@ -44,7 +44,47 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     written?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    sweep_stale_temps(dir, path);
+    Ok(())
+}
+
+/// Removes temp files of `path` left by writers that died mid-write (a SIGKILL between
+/// create and rename). A temp file is stale when the process in its name is gone (checked
+/// through /proc on Linux) or it is older than an hour; one of a live writer is left alone.
+fn sweep_stale_temps(dir: &Path, path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
+        let dead = cfg!(target_os = "linux") && !Path::new(&format!("/proc/{pid}")).exists();
+        if old || dead {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Opens a new temp file next to `path`. O_EXCL means a leftover or hostile file of the same
@@ -225,6 +265,24 @@ pub(crate) mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(mode(&path), 0o600);
         assert_eq!(names(tmp.path()), ["credentials.json"]);
+    }
+
+    #[test]
+    fn temp_files_of_dead_writers_are_swept_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("credentials.json");
+        // 4194305 is above Linux's pid_max, so no such process; pid 1 is always alive.
+        let dead = tmp
+            .path()
+            .join(".credentials.json.4194305.00000000000000aa.tmp");
+        let live = tmp.path().join(".credentials.json.1.00000000000000bb.tmp");
+        let other = tmp.path().join(".config.json.4194305.00000000000000cc.tmp");
+        for p in [&dead, &live, &other] {
+            fs::write(p, b"{").unwrap();
+        }
+        write_atomic(&path, b"{}").unwrap();
+        assert!(!dead.exists(), "a dead writer's temp file stays");
+        assert!(live.exists() && other.exists());
     }
 
     #[test]

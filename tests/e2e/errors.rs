@@ -140,7 +140,7 @@ fn a_server_error_is_not_a_logout() {
     let before = std::fs::read(env.credentials_file()).unwrap();
     let mut server = server;
     server.stop();
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     let run = env.run(&["cli", "whoami"]);
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert_eq!(std::fs::read(env.credentials_file()).unwrap(), before);

@@ -64,7 +64,7 @@ fn fifty_processes_refreshing_at_once_do_not_log_each_other_out() {
     let server = Server::start(&["--access-ttl", "1s"]);
     let env = TestEnv::new(&server);
     env.login(&server, "crowd@example.com").ok();
-    std::thread::sleep(Duration::from_millis(1200));
+    std::thread::sleep(Duration::from_millis(2100));
     let children: Vec<_> = (0..50)
         .map(|_| env.spawn(&["cli", "whoami", "--json"]))
         .collect();
@@ -87,7 +87,7 @@ fn fifty_processes_refreshing_at_once_do_not_log_each_other_out() {
     assert_eq!(sessions[0]["revoked"], false);
     let count = sessions[0]["refresh_count"].as_u64().unwrap();
     // One refresh, or a few if the 1 s tokens expired again while the queue drained.
-    assert!((1..=5).contains(&count), "refresh_count = {count}");
+    assert!((1..=2).contains(&count), "refresh_count = {count}");
     eprintln!("50 concurrent whoami: all succeeded, {count} refresh(es) on the server");
     env.run(&["cli", "whoami"]).ok();
 }
@@ -98,7 +98,7 @@ fn a_replayed_refresh_token_outside_the_grace_window_ends_the_session() {
     let env = TestEnv::new(&server);
     env.login(&server, "replay@example.com").ok();
     let old = refresh_token(&env);
-    std::thread::sleep(Duration::from_millis(1200));
+    std::thread::sleep(Duration::from_millis(2100));
     env.run(&["cli", "whoami"]).ok();
     assert_ne!(refresh_token(&env), old);
     let (status, body) = replay(&server, &old);
@@ -219,7 +219,7 @@ fn a_refresh_that_meets_a_dead_or_failing_server_keeps_the_credentials() {
     let env = TestEnv::new(&server);
     env.login(&server, "resilient@example.com").ok();
     let before = std::fs::read(env.credentials_file()).unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    std::thread::sleep(Duration::from_millis(2100));
 
     server.stop();
     let run = env.run(&["cli", "whoami"]);
@@ -241,13 +241,19 @@ fn a_refresh_that_meets_a_dead_or_failing_server_keeps_the_credentials() {
 
 #[test]
 fn killing_my_in_the_middle_of_refreshes_never_breaks_the_credentials() {
-    let server = Server::start(&["--access-ttl", "1s", "--refresh-grace", "60s"]);
+    let server = Server::start(&["--refresh-grace", "60s"]);
     let env = TestEnv::new(&server);
     env.login(&server, "crash@example.com").ok();
+    let config_path = env.config_dir().join("config.json");
     let iterations = 200;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ std::process::id() as u64;
     for i in 0..iterations {
-        // Every token is expired by now or soon: each run refreshes, and dies at a random point.
+        // Make the weekly refresh due, so each run refreshes, and dies at a random point.
+        let mut config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap())
+                .unwrap_or_else(|e| panic!("iteration {i}: config.json does not parse ({e})"));
+        config["servers"][&env.api_url]["last_refresh_at"] = 0.into();
+        std::fs::write(&config_path, config.to_string()).unwrap();
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -255,9 +261,6 @@ fn killing_my_in_the_middle_of_refreshes_never_breaks_the_credentials() {
         std::thread::sleep(Duration::from_micros(seed % 40_000));
         let _ = child.kill();
         let _ = child.wait();
-        if i % 40 == 0 {
-            std::thread::sleep(Duration::from_millis(1000));
-        }
         if env.credentials_file().exists() {
             let text = std::fs::read_to_string(env.credentials_file()).unwrap();
             serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| {
