@@ -8,6 +8,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod duration;
+pub mod org;
+pub mod token;
+
 /// The public OAuth client the CLI identifies as (no secret).
 pub const CLIENT_ID: &str = "my-cli";
 /// Scope the CLI requests: one that standard servers know.
@@ -31,6 +35,8 @@ pub mod paths {
     /// Prefix of magic links: `/magic/{link_token}`.
     pub const MAGIC_LINK: &str = "/magic/";
     pub const ME: &str = "/v1/me";
+    /// `GET` lists, `POST` creates; `/v1/tokens/{id}`: `PATCH` renames, `DELETE` revokes.
+    pub const TOKENS: &str = "/v1/tokens";
 }
 
 /// OAuth grant type names.
@@ -63,6 +69,105 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL: &str = "INTERNAL";
+    /// 409: the per-user (or per-organization) token cap is reached.
+    pub const TOKEN_LIMIT_REACHED: &str = "TOKEN_LIMIT_REACHED";
+    /// 409: the owner already has a token with that name.
+    pub const NAME_TAKEN: &str = "NAME_TAKEN";
+    /// 400: the token name is empty, too long (> 100 characters) or has control characters.
+    pub const INVALID_NAME: &str = "INVALID_NAME";
+    /// 400: `expires_in` is not a valid lifetime (see `duration`), or below the server's minimum.
+    pub const INVALID_EXPIRY: &str = "INVALID_EXPIRY";
+    /// 403: token management needs an interactive (JWT) session, not an API token.
+    pub const SESSION_REQUIRED: &str = "SESSION_REQUIRED";
+}
+
+/// Longest token name, in characters.
+pub const MAX_TOKEN_NAME_CHARS: usize = 100;
+/// Personal tokens per user.
+pub const MAX_PERSONAL_TOKENS: usize = 10;
+/// Organization access keys per organization.
+pub const MAX_ORGANIZATION_KEYS: usize = 50;
+
+/// `POST /v1/tokens` body (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateToken {
+    pub name: String,
+    /// A lifetime like `30d` (see `duration`); absent means the token never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+    /// Profile slug the token's catalog reads are scoped to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Organization id (`org_…`) or slug: makes an organization access key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+}
+
+/// `POST /v1/tokens` answer (201): the only time the raw token is ever sent.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub id: String,
+    pub name: String,
+    pub token: String,
+    /// Display prefix, e.g. `myc_3f12c4...`.
+    pub prefix: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    pub kind: CredentialKind,
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+impl fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("token", &"REDACTED")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// One entry of `GET /v1/tokens` (never the secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// `tok_…`
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub kind: CredentialKind,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Organization id, for organization access keys.
+    #[serde(default)]
+    pub organization: Option<String>,
+    /// Organization slug, for display.
+    #[serde(default)]
+    pub organization_slug: Option<String>,
+    /// Email of the member who created it.
+    #[serde(default)]
+    pub created_by: Option<String>,
+}
+
+/// `GET /v1/tokens` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// `PATCH /v1/tokens/{id}` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RenameToken {
+    pub name: String,
 }
 
 /// RFC 8414 authorization server metadata (only the fields the CLI reads are required).

@@ -22,6 +22,12 @@ pub(crate) fn rfc3339(secs: i64) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
+/// `2026-11-23T18:42:05.120Z`, from unix milliseconds.
+pub(crate) fn rfc3339_millis(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
 /// `Mon, 23 Nov 2026 18:42:05 +0000` (RFC 5322 §3.3), for the mail `Date:` header.
 pub(crate) fn rfc5322(secs: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -65,6 +71,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc5322(0), "Thu, 01 Jan 1970 00:00:00 +0000");
         assert_eq!(rfc3339(1_795_459_325), "2026-11-23T18:42:05Z");
+        assert_eq!(
+            rfc3339_millis(1_795_459_325_120),
+            "2026-11-23T18:42:05.120Z"
+        );
         assert_eq!(rfc5322(1_795_459_325), "Mon, 23 Nov 2026 18:42:05 +0000");
         // leap day
         assert_eq!(rfc5322(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");

@@ -3,6 +3,7 @@
 //! Parsing is kept apart from doing: `parse` turns arguments into a [`Mode`] without any
 //! I/O, so every flag can be unit-tested, and usage errors map to exit code 2.
 
+use crate::{mail, names};
 use argh::FromArgs;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,6 +58,15 @@ struct Args {
     /// sign-in mails per email address per 10 minutes (default 5)
     #[argh(option)]
     mail_rate_limit: Option<u32>,
+    /// shortest lifetime an API token may be created with (default 1h)
+    #[argh(option, from_str_fn(parse_duration))]
+    min_token_ttl: Option<u64>,
+    /// how often an API token's last-used time is written at most (default 60s)
+    #[argh(option, from_str_fn(parse_duration))]
+    last_used_interval: Option<u64>,
+    /// how long `GET /v1/logs?follow=1` waits for a new line (default 25s)
+    #[argh(option, from_str_fn(parse_duration))]
+    long_poll: Option<u64>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -68,7 +78,7 @@ enum Command {
 }
 
 #[derive(FromArgs, Debug)]
-/// Inspect the database.
+/// Inspect and set up the database (organizations, projects, environments, logs).
 #[argh(subcommand, name = "admin")]
 struct AdminArgs {
     #[argh(subcommand)]
@@ -79,12 +89,201 @@ struct AdminArgs {
 #[argh(subcommand)]
 enum AdminCommand {
     Sessions(SessionsArgs),
+    User(UserArgs),
+    Org(OrgArgs),
+    Project(ProjectArgs),
+    Env(EnvArgs),
+    Log(LogArgs),
+    Seed(SeedArgs),
 }
 
 #[derive(FromArgs, Debug)]
 /// Print every session as one JSON object per line.
 #[argh(subcommand, name = "sessions")]
 struct SessionsArgs {
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Manage users.
+#[argh(subcommand, name = "user")]
+struct UserArgs {
+    #[argh(subcommand)]
+    command: UserCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum UserCommand {
+    Create(UserCreateArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Create a user (or find the existing one) and print {"id","email"}.
+#[argh(subcommand, name = "create")]
+struct UserCreateArgs {
+    /// the user's email address
+    #[argh(option)]
+    email: String,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Manage organizations.
+#[argh(subcommand, name = "org")]
+struct OrgArgs {
+    #[argh(subcommand)]
+    command: OrgCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum OrgCommand {
+    Create(OrgCreateArgs),
+    AddMember(AddMemberArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Create an organization and print {"id","name","slug"}.
+#[argh(subcommand, name = "create")]
+struct OrgCreateArgs {
+    /// display name
+    #[argh(option)]
+    name: String,
+    /// unique slug: a-z, 0-9 and -
+    #[argh(option)]
+    slug: String,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Add a member (creating the user if needed); does nothing if they already are one.
+#[argh(subcommand, name = "add-member")]
+struct AddMemberArgs {
+    /// organization id or slug
+    #[argh(option)]
+    org: String,
+    /// the member's email address
+    #[argh(option)]
+    email: String,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Manage projects.
+#[argh(subcommand, name = "project")]
+struct ProjectArgs {
+    #[argh(subcommand)]
+    command: ProjectCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum ProjectCommand {
+    Create(ProjectCreateArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Create a project and print {"id","organization","name","slug"}.
+#[argh(subcommand, name = "create")]
+struct ProjectCreateArgs {
+    /// organization id or slug
+    #[argh(option)]
+    org: String,
+    /// display name
+    #[argh(option)]
+    name: String,
+    /// slug, unique within the organization: a-z, 0-9 and -
+    #[argh(option)]
+    slug: String,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Manage environments.
+#[argh(subcommand, name = "env")]
+struct EnvArgs {
+    #[argh(subcommand)]
+    command: EnvCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum EnvCommand {
+    Create(EnvCreateArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Create an environment and print {"name","project"}.
+#[argh(subcommand, name = "create")]
+struct EnvCreateArgs {
+    /// organization id or slug
+    #[argh(option)]
+    org: String,
+    /// project id or slug
+    #[argh(option)]
+    project: String,
+    /// environment name, unique within the project: a-z, 0-9 and -
+    #[argh(option)]
+    name: String,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Manage environment logs.
+#[argh(subcommand, name = "log")]
+struct LogArgs {
+    #[argh(subcommand)]
+    command: LogCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum LogCommand {
+    Append(LogAppendArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Append log lines to an environment and print {"appended","next"}.
+#[argh(subcommand, name = "append")]
+struct LogAppendArgs {
+    /// organization id or slug
+    #[argh(option)]
+    org: String,
+    /// project id or slug
+    #[argh(option)]
+    project: String,
+    /// environment name
+    #[argh(option)]
+    env: String,
+    /// the line to append, or - to append every line read from stdin
+    #[argh(option)]
+    message: String,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Create what a JSON seed file describes (organizations, members, projects,
+/// environments); running it again changes nothing.
+#[argh(subcommand, name = "seed")]
+struct SeedArgs {
+    /// the seed file: {"organizations":[{"name","slug","members":[…],"projects":[…]}]}
+    #[argh(option)]
+    file: PathBuf,
     /// SQLite database file (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
@@ -107,13 +306,53 @@ pub(crate) struct Settings {
     pub(crate) refresh_grace: u64,
     pub(crate) rate_limit: u32,
     pub(crate) mail_rate_limit: u32,
+    pub(crate) min_token_ttl: u64,
+    pub(crate) last_used_interval: u64,
+    pub(crate) long_poll: u64,
 }
 
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Mode {
     Serve(Settings),
-    AdminSessions { db: PathBuf },
+    Admin { db: PathBuf, task: AdminTask },
+}
+
+/// One `my-server admin …` command, its arguments checked (names, slugs, emails).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AdminTask {
+    Sessions,
+    UserCreate {
+        email: String,
+    },
+    OrgCreate {
+        name: String,
+        slug: String,
+    },
+    OrgAddMember {
+        org: String,
+        email: String,
+    },
+    ProjectCreate {
+        org: String,
+        name: String,
+        slug: String,
+    },
+    EnvCreate {
+        org: String,
+        project: String,
+        name: String,
+    },
+    /// `message: None` reads the lines from stdin.
+    LogAppend {
+        org: String,
+        project: String,
+        env: String,
+        message: Option<String>,
+    },
+    Seed {
+        file: PathBuf,
+    },
 }
 
 /// Text to print and the exit code, when parsing ends the program (help or usage error).
@@ -124,13 +363,16 @@ pub(crate) struct EarlyExit {
     pub(crate) code: u8,
 }
 
-/// Everything a request handler needs: the settings, the issuer URL and the signing key.
+/// Everything a request handler needs: the settings, the issuer URL, the signing key and
+/// the state shared by the workers.
 pub(crate) struct App {
     pub(crate) settings: Settings,
     /// The public URL, no trailing slash; also the JWT `iss`.
     pub(crate) issuer: String,
     /// HS256 key for access tokens.
     pub(crate) key: [u8; 32],
+    /// Wakes `GET /v1/logs` long polls when this process appends lines.
+    pub(crate) log_bell: crate::logs::LogBell,
 }
 
 impl App {
@@ -150,17 +392,15 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         output: exit.output,
         code: if exit.status.is_ok() { 0 } else { 2 },
     })?;
-    if let Some(Command::Admin(AdminArgs {
-        command: AdminCommand::Sessions(sessions),
-    })) = args.command
-    {
-        let db = sessions.db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
-        return Ok(Mode::AdminSessions { db });
-    }
     let usage = |message: String| EarlyExit {
         output: format!("{message}\nRun {name} --help for more information."),
         code: 2,
     };
+    if let Some(Command::Admin(admin)) = args.command {
+        let (db, task) = admin_task(admin.command).map_err(usage)?;
+        let db = db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+        return Ok(Mode::Admin { db, task });
+    }
     let public_url = match args.public_url {
         Some(url) => Some(normalize_public_url(&url).map_err(usage)?),
         None => None,
@@ -181,6 +421,9 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         refresh_grace: args.refresh_grace.unwrap_or(10),
         rate_limit: args.rate_limit.unwrap_or(30),
         mail_rate_limit: args.mail_rate_limit.unwrap_or(5),
+        min_token_ttl: args.min_token_ttl.unwrap_or(3600),
+        last_used_interval: args.last_used_interval.unwrap_or(60),
+        long_poll: args.long_poll.unwrap_or(25),
     };
     for (flag, value) in [
         ("--access-ttl", settings.access_ttl),
@@ -194,6 +437,88 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         }
     }
     Ok(Mode::Serve(settings))
+}
+
+/// Checks an admin command's arguments; the error is a usage message.
+fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), String> {
+    let email = |email: String| {
+        let email = email.trim().to_string();
+        if mail::valid_address(&email) {
+            Ok(email)
+        } else {
+            Err(format!(
+                "\"{}\" is not a valid email address",
+                email.escape_debug()
+            ))
+        }
+    };
+    Ok(match command {
+        AdminCommand::Sessions(a) => (a.db, AdminTask::Sessions),
+        AdminCommand::User(UserArgs {
+            command: UserCommand::Create(a),
+        }) => (
+            a.db,
+            AdminTask::UserCreate {
+                email: email(a.email)?,
+            },
+        ),
+        AdminCommand::Org(OrgArgs {
+            command: OrgCommand::Create(a),
+        }) => (
+            a.db,
+            AdminTask::OrgCreate {
+                name: names::display_name("the organization name", &a.name)?,
+                slug: names::slug("the organization slug", &a.slug)?,
+            },
+        ),
+        AdminCommand::Org(OrgArgs {
+            command: OrgCommand::AddMember(a),
+        }) => (
+            a.db,
+            AdminTask::OrgAddMember {
+                org: a.org,
+                email: email(a.email)?,
+            },
+        ),
+        AdminCommand::Project(ProjectArgs {
+            command: ProjectCommand::Create(a),
+        }) => (
+            a.db,
+            AdminTask::ProjectCreate {
+                org: a.org,
+                name: names::display_name("the project name", &a.name)?,
+                slug: names::slug("the project slug", &a.slug)?,
+            },
+        ),
+        AdminCommand::Env(EnvArgs {
+            command: EnvCommand::Create(a),
+        }) => (
+            a.db,
+            AdminTask::EnvCreate {
+                org: a.org,
+                project: a.project,
+                name: names::slug("the environment name", &a.name)?,
+            },
+        ),
+        AdminCommand::Log(LogArgs {
+            command: LogCommand::Append(a),
+        }) => {
+            let message = match a.message.as_str() {
+                "-" => None,
+                line => Some(names::log_line(line)?.to_string()),
+            };
+            (
+                a.db,
+                AdminTask::LogAppend {
+                    org: a.org,
+                    project: a.project,
+                    env: a.env,
+                    message,
+                },
+            )
+        }
+        AdminCommand::Seed(a) => (a.db, AdminTask::Seed { file: a.file }),
+    })
 }
 
 /// `15m`, `30d`, `1h 30m`, `0s` (humantime), or a bare number of seconds; whole seconds
@@ -264,6 +589,9 @@ mod tests {
         assert_eq!(s.refresh_grace, 10);
         assert_eq!(s.rate_limit, 30);
         assert_eq!(s.mail_rate_limit, 5);
+        assert_eq!(s.min_token_ttl, 3600);
+        assert_eq!(s.last_used_interval, 60);
+        assert_eq!(s.long_poll, 25);
     }
 
     #[test]
@@ -283,6 +611,12 @@ mod tests {
             "https://my.example/",
             "--rate-limit",
             "1000",
+            "--min-token-ttl",
+            "1s",
+            "--last-used-interval",
+            "0s",
+            "--long-poll",
+            "2s",
         ]);
         assert_eq!(s.listen, "127.0.0.1:0");
         assert_eq!(s.access_ttl, 1);
@@ -291,6 +625,9 @@ mod tests {
         assert_eq!(s.device_interval, 0);
         assert_eq!(s.public_url.as_deref(), Some("https://my.example"));
         assert_eq!(s.rate_limit, 1000);
+        assert_eq!(s.min_token_ttl, 1);
+        assert_eq!(s.last_used_interval, 0);
+        assert_eq!(s.long_poll, 2);
     }
 
     #[test]
@@ -323,11 +660,146 @@ mod tests {
         assert_eq!(parse(&["my-server", "--help"]).unwrap_err().code, 0);
     }
 
+    fn admin(args: &[&str]) -> (PathBuf, AdminTask) {
+        let mut all = vec!["my-server", "admin"];
+        all.extend_from_slice(args);
+        match parse(&all) {
+            Ok(Mode::Admin { db, task }) => (db, task),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
     #[test]
-    fn admin_sessions() {
-        match parse(&["my-server", "admin", "sessions", "--db", "x.db"]) {
-            Ok(Mode::AdminSessions { db }) => assert_eq!(db, PathBuf::from("x.db")),
-            other => panic!("{other:?}"),
+    fn admin_commands() {
+        assert_eq!(
+            admin(&["sessions", "--db", "x.db"]),
+            (PathBuf::from("x.db"), AdminTask::Sessions)
+        );
+        assert_eq!(
+            admin(&["org", "create", "--name", " Acme ", "--slug", "acme"]),
+            (
+                PathBuf::from("my-server.db"),
+                AdminTask::OrgCreate {
+                    name: "Acme".into(),
+                    slug: "acme".into()
+                }
+            )
+        );
+        assert_eq!(
+            admin(&[
+                "org",
+                "add-member",
+                "--org",
+                "acme",
+                "--email",
+                "a@b.example"
+            ])
+            .1,
+            AdminTask::OrgAddMember {
+                org: "acme".into(),
+                email: "a@b.example".into()
+            }
+        );
+        assert_eq!(
+            admin(&["user", "create", "--email", "a@b.example"]).1,
+            AdminTask::UserCreate {
+                email: "a@b.example".into()
+            }
+        );
+        assert_eq!(
+            admin(&["project", "create", "--org", "acme", "--name", "Store", "--slug", "store"]).1,
+            AdminTask::ProjectCreate {
+                org: "acme".into(),
+                name: "Store".into(),
+                slug: "store".into()
+            }
+        );
+        assert_eq!(
+            admin(&[
+                "env",
+                "create",
+                "--org",
+                "acme",
+                "--project",
+                "store",
+                "--name",
+                "staging"
+            ])
+            .1,
+            AdminTask::EnvCreate {
+                org: "acme".into(),
+                project: "store".into(),
+                name: "staging".into()
+            }
+        );
+        let append = [
+            "log",
+            "append",
+            "--org",
+            "o",
+            "--project",
+            "p",
+            "--env",
+            "e",
+        ];
+        let mut from_stdin = append.to_vec();
+        from_stdin.extend(["--message", "-"]);
+        assert!(matches!(
+            admin(&from_stdin).1,
+            AdminTask::LogAppend { message: None, .. }
+        ));
+        let mut one = append.to_vec();
+        one.extend(["--message", "ready"]);
+        assert!(matches!(
+            admin(&one).1,
+            AdminTask::LogAppend { message: Some(m), .. } if m == "ready"
+        ));
+        assert_eq!(
+            admin(&["seed", "--file", "seed.json", "--db", "x.db"]),
+            (
+                PathBuf::from("x.db"),
+                AdminTask::Seed {
+                    file: PathBuf::from("seed.json")
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn admin_usage_errors_exit_2() {
+        for bad in [
+            &["org", "create", "--name", "Acme"][..],
+            &["org", "create", "--name", "Acme", "--slug", "Acme_Inc"],
+            &["org", "create", "--name", "", "--slug", "acme"],
+            &["org", "add-member", "--org", "acme", "--email", "nobody"],
+            &["user", "create", "--email", "a b@c"],
+            &[
+                "env",
+                "create",
+                "--org",
+                "o",
+                "--project",
+                "p",
+                "--name",
+                "Prod",
+            ],
+            &[
+                "log",
+                "append",
+                "--org",
+                "o",
+                "--project",
+                "p",
+                "--env",
+                "e",
+            ],
+            &["org"],
+            &["seed"],
+        ] {
+            let mut all = vec!["my-server", "admin"];
+            all.extend_from_slice(bad);
+            let err = parse(&all).unwrap_err();
+            assert_eq!(err.code, 2, "{bad:?}: {}", err.output);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! All SQL lives here: the schema, and one small method per statement.
 //!
 //! Handlers run their logic inside [`Db::read`] or [`Db::write`] and call the methods of
-//! [`Tx`]; they never see SQL. A PostgreSQL backend later means another implementation
+//! [`Tx`]; they never see SQL. Sign-in state is here; API tokens are in `db/tokens.rs`,
+//! organizations, projects, environments and logs in `db/orgs.rs`. A PostgreSQL backend later means another implementation
 //! of these methods, not changes in the handlers. Times are unix seconds (INTEGER), except
 //! `last_poll_ms`, which needs sub-second precision for `slow_down` with short intervals.
 //!
@@ -15,6 +16,12 @@
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
+
+mod orgs;
+mod tokens;
+
+pub(crate) use orgs::{EnvironmentRow, LogRow};
+pub(crate) use tokens::{ApiToken, TokenOwner};
 
 pub(crate) type DbResult<T> = rusqlite::Result<T>;
 
@@ -89,8 +96,72 @@ CREATE TABLE IF NOT EXISTS rate_events (
 CREATE INDEX IF NOT EXISTS rate_events_key ON rate_events(kind, key, at);
 ";
 
-/// Version stored in `PRAGMA user_version` once the schema above exists.
-const SCHEMA_VERSION: i64 = 1;
+/// Organizations, memberships and API tokens (personal tokens and organization keys).
+/// Token names are unique among an owner's *active* tokens, which depends on the clock, so
+/// that rule is checked in the creating transaction rather than by an index.
+const SCHEMA_2: &str = "
+CREATE TABLE IF NOT EXISTS organizations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL DEFAULT 'member',
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('personal', 'organization')),
+    name TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    org_id TEXT REFERENCES organizations(id),
+    profile TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    revoked_at INTEGER,
+    CHECK ((kind = 'organization') = (org_id IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens(user_id) WHERE revoked_at IS NULL;
+CREATE INDEX IF NOT EXISTS api_tokens_org ON api_tokens(org_id) WHERE revoked_at IS NULL;
+";
+
+/// Projects, environments and their log lines. `seq` is AUTOINCREMENT so a cursor is
+/// never reused, even after the newest lines are deleted.
+const SCHEMA_3: &str = "
+CREATE TABLE IF NOT EXISTS projects (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (org_id, slug)
+);
+CREATE TABLE IF NOT EXISTS environments (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (project_id, name)
+);
+CREATE TABLE IF NOT EXISTS log_lines (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    environment_id TEXT NOT NULL REFERENCES environments(id),
+    time_ms INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_lines_environment ON log_lines(environment_id, seq);
+";
+
+/// Schema steps in order; after step `i` the database is at `PRAGMA user_version` `i + 1`.
+const MIGRATIONS: [&str; 3] = [SCHEMA, SCHEMA_2, SCHEMA_3];
 
 /// One connection; each worker thread owns one.
 pub(crate) struct Db {
@@ -232,9 +303,11 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version < SCHEMA_VERSION {
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        for (done, step) in (1i64..).zip(MIGRATIONS) {
+            if version < done {
+                tx.execute_batch(step)?;
+                tx.pragma_update(None, "user_version", done)?;
+            }
         }
         tx.execute(
             "INSERT OR IGNORE INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, ?2)",
@@ -274,6 +347,17 @@ impl Db {
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
         self.run(TransactionBehavior::Immediate, f)
+    }
+
+    /// Moves everything from the WAL into the main file.
+    #[cfg(test)]
+    pub(crate) fn checkpoint_for_test(&mut self) {
+        let _: (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
     }
 
     fn run<T, E: From<rusqlite::Error>>(
@@ -736,6 +820,43 @@ mod tests {
         assert_eq!(db.migrate([9; 32], 1).unwrap(), [7; 32]);
         let mut other = Db::open(&dir.join("t.db")).unwrap();
         assert_eq!(other.migrate([9; 32], 1).unwrap(), [7; 32]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded_in_place() {
+        let dir = std::env::temp_dir().join(format!(
+            "my-server-db-test-{}-{}",
+            std::process::id(),
+            crate::secrets::new_id("t")
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(SCHEMA).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute(
+            "INSERT INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, 0)",
+            [&[5u8; 32][..]],
+        )
+        .unwrap();
+        drop(old);
+        let mut db = Db::open(&path).unwrap();
+        assert_eq!(db.migrate([9; 32], 1).unwrap(), [5; 32]);
+        let (version, tables): (i64, i64) = db
+            .read(|tx| {
+                let version = tx.tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                let tables = tx.tx.query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN
+                     ('organizations', 'memberships', 'api_tokens', 'projects',
+                      'environments', 'log_lines')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok::<_, rusqlite::Error>((version, tables))
+            })
+            .unwrap();
+        assert_eq!((version, tables), (MIGRATIONS.len() as i64, 6));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

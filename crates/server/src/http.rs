@@ -1,13 +1,14 @@
 //! HTTP plumbing: the worker pool, routing, request bodies and forms, response helpers,
 //! and the one-line request log.
 //!
-//! Handlers (in `oauth`, `magic`, `api`) get a fully read [`Request`] and return a
+//! Handlers (in `oauth`, `magic`, `api`, `tokens`, `orgs`, `logs`) get a fully read [`Request`] and return a
 //! [`Reply`]; they never touch tiny_http. Each worker owns one database connection, and a
 //! panic in a handler becomes a 500 for that request only.
 
 use crate::config::App;
 use crate::db::Db;
-use crate::{api, magic, oauth};
+use crate::{api, logs, magic, oauth, orgs, tokens};
+use my_api::org::paths as org_paths;
 use my_api::{codes, paths, ApiError, ApiErrorResponse, OAuthError};
 use serde::Serialize;
 use std::io::Read;
@@ -61,6 +62,34 @@ impl Request {
     }
 }
 
+#[cfg(test)]
+impl Request {
+    /// A request as a client would send it: `target` may carry a query string.
+    pub(crate) fn for_test(
+        method: &str,
+        target: &str,
+        bearer: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Request {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut headers = Vec::new();
+        if let Some(token) = bearer {
+            headers.push(("Authorization".to_string(), format!("Bearer {token}")));
+        }
+        if body.is_some() {
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+        }
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers,
+            body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+            ip: "127.0.0.1".into(),
+        }
+    }
+}
+
 /// Decoded form or query parameters.
 #[derive(Debug, Default)]
 pub(crate) struct Form {
@@ -96,6 +125,16 @@ pub(crate) struct Reply {
     body: Vec<u8>,
 }
 
+// The body may carry a secret (a token response), so Debug shows only its length.
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      form-action 'self' http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'";
 
@@ -111,6 +150,24 @@ impl Reply {
     pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
         self.headers.push((name, value.into()));
         self
+    }
+
+    /// The body as JSON (`null` when empty).
+    #[cfg(test)]
+    pub(crate) fn body_json(&self) -> serde_json::Value {
+        if self.body.is_empty() {
+            return serde_json::Value::Null;
+        }
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    /// The first header called `name`.
+    #[cfg(test)]
+    pub(crate) fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// A JSON body.
@@ -331,7 +388,7 @@ fn method_not_allowed(allow: &'static str) -> Reply {
 }
 
 /// The route table.
-fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, ServerError> {
+pub(crate) fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, ServerError> {
     let method = request.method.as_str();
     let path = request.path.as_str();
     if path == my_api::METADATA_PATH || path == my_api::OIDC_METADATA_PATH {
@@ -347,6 +404,16 @@ fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, ServerError
             _ => Ok(method_not_allowed("GET, POST")),
         };
     }
+    if let Some(id) = path
+        .strip_prefix(paths::TOKENS)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        return match method {
+            "PATCH" => api::finish(tokens::rename(app, db, request, id)),
+            "DELETE" => api::finish(tokens::revoke(app, db, request, id)),
+            _ => Ok(method_not_allowed("PATCH, DELETE")),
+        };
+    }
     match (path, method) {
         (paths::DEVICE_AUTHORIZATION, "POST") => oauth::device_authorization(app, db, request),
         (paths::TOKEN, "POST") => oauth::token(app, db, request),
@@ -357,8 +424,20 @@ fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, ServerError
         (paths::DEVICE_PAGE, "GET") => Ok(magic::device_page(request)),
         (paths::DEVICE_PAGE, "POST") => magic::device_submit(app, db, request),
         (paths::DEVICE_PAGE, _) => Ok(method_not_allowed("GET, POST")),
-        (paths::ME, "GET") => api::me(app, db, request),
-        (paths::ME, _) => Ok(method_not_allowed("GET")),
+        (paths::ME, "GET") => api::finish(api::me(app, db, request)),
+        (paths::TOKENS, "GET") => api::finish(tokens::list(app, db, request)),
+        (paths::TOKENS, "POST") => api::finish(tokens::create(app, db, request)),
+        (paths::TOKENS, _) => Ok(method_not_allowed("GET, POST")),
+        (org_paths::ORGANIZATIONS, "GET") => api::finish(orgs::organizations(app, db, request)),
+        (org_paths::PROJECTS, "GET") => api::finish(orgs::projects(app, db, request)),
+        (org_paths::ENVIRONMENTS, "GET") => api::finish(orgs::environments(app, db, request)),
+        (org_paths::LOGS, "GET") => api::finish(logs::read(app, db, request)),
+        (org_paths::LOGS, "POST") => api::finish(logs::append(app, db, request)),
+        (org_paths::LOGS, _) => Ok(method_not_allowed("GET, POST")),
+        (
+            paths::ME | org_paths::ORGANIZATIONS | org_paths::PROJECTS | org_paths::ENVIRONMENTS,
+            _,
+        ) => Ok(method_not_allowed("GET")),
         _ => Ok(Reply::api_error(404, codes::NOT_FOUND, "no such endpoint")),
     }
 }

@@ -1,33 +1,40 @@
 //! `my-server`: the reference My Cloud API server.
 //!
 //! This file only parses the command line, opens the database, binds the socket and hands
-//! over to the worker pool in `http`; `my-server admin …` commands live here too because
-//! they are a few lines each. See `config` for the flags.
+//! over to the worker pool in `http` (or runs a `my-server admin …` command from `admin`).
+//! See `config` for the flags.
 
+mod admin;
 mod api;
+#[cfg(test)]
+mod api_tests;
+mod auth;
 mod clock;
 mod config;
 mod db;
 mod http;
 mod jwt;
+mod logs;
 mod magic;
 mod mail;
+mod names;
 mod oauth;
+mod orgs;
 mod pages;
 mod secrets;
+mod tokens;
 
 use config::{App, Mode, Settings};
 use db::Db;
-use serde::Serialize;
 use std::io::{self, Write};
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Threads serving requests, each with its own database connection: a slow client
-/// holds up one of them, not the server.
-const WORKERS: usize = 8;
+/// holds up one of them, not the server. Long polls of the logs may hold at most
+/// `logs::MAX_LONG_POLLS` of them.
+const WORKERS: usize = 32;
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
@@ -52,7 +59,7 @@ fn main() -> ExitCode {
     };
     let result = match mode {
         Mode::Serve(settings) => serve(settings),
-        Mode::AdminSessions { db } => admin_sessions(&db),
+        Mode::Admin { db, task } => admin::run(&db, task),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -103,48 +110,7 @@ fn serve(settings: Settings) -> Result<(), String> {
         settings,
         issuer,
         key,
+        log_bell: logs::LogBell::default(),
     });
     http::serve(app, Arc::new(server), dbs)
-}
-
-/// One line of `my-server admin sessions`.
-#[derive(Serialize)]
-struct SessionLine {
-    id: String,
-    user_email: String,
-    refresh_count: i64,
-    revoked: bool,
-    expires_at: String,
-    created_at: String,
-}
-
-fn admin_sessions(path: &Path) -> Result<(), String> {
-    let read = |e: rusqlite::Error| format!("cannot read sessions from {}: {e}", path.display());
-    let mut db = Db::open_existing(path).map_err(read)?;
-    let sessions = db.read(|tx| tx.session_summaries()).map_err(read)?;
-    let mut stdout = io::stdout().lock();
-    for session in sessions {
-        let line = SessionLine {
-            id: session.id,
-            user_email: session.user_email,
-            refresh_count: session.refresh_count,
-            revoked: session.revoked,
-            expires_at: clock::rfc3339(session.expires_at),
-            created_at: clock::rfc3339(session.created_at),
-        };
-        let json = serde_json::to_string(&line).map_err(|e| e.to_string())?;
-        match writeln!(stdout, "{json}") {
-            Ok(()) => {}
-            // `| head` closing the pipe is not an error.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            Err(e) => return Err(format!("cannot write output: {e}")),
-        }
-    }
-    stdout.flush().or_else(|e| {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            Ok(())
-        } else {
-            Err(format!("cannot write output: {e}"))
-        }
-    })
 }

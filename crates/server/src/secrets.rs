@@ -13,7 +13,7 @@ pub(crate) const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 /// Letters in a user code, shown as `XXXX-XXXX`.
 pub(crate) const USER_CODE_LEN: usize = 8;
 
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+use my_api::token::{TokenKind, BASE62, RANDOM_LEN};
 
 /// `N` bytes from the OS random number generator.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
@@ -46,6 +46,12 @@ fn random_chars(alphabet: &[u8], count: usize) -> String {
 /// A record identifier such as `usr_` + 16 base62 characters.
 pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_chars(BASE62, 16))
+}
+
+/// A fresh API token of `kind` (`my_api::token`'s layout): 30 uniformly drawn base62
+/// characters (about 178 bits) and their checksum. Shown once, stored as its SHA-256.
+pub(crate) fn new_api_token(kind: TokenKind) -> String {
+    my_api::token::assemble(kind, &random_chars(BASE62, RANDOM_LEN))
 }
 
 /// A fresh user code in its stored form: 8 letters, no dash.
@@ -138,6 +144,28 @@ mod tests {
         assert!(token::<32>()
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
+
+    #[test]
+    fn api_tokens_parse_and_differ() {
+        let personal = new_api_token(TokenKind::Personal);
+        assert_eq!(personal.len(), my_api::token::TOKEN_LEN);
+        assert!(personal.starts_with("myc_"));
+        assert_eq!(my_api::token::parse(&personal), Ok(TokenKind::Personal));
+        let key = new_api_token(TokenKind::Organization);
+        assert!(key.starts_with("myo_"));
+        assert_eq!(my_api::token::parse(&key), Ok(TokenKind::Organization));
+        assert_ne!(new_api_token(TokenKind::Personal), personal);
+    }
+
+    #[test]
+    fn random_chars_are_unbiased_in_range() {
+        // Rejection sampling: every symbol of the alphabet shows up, nothing else does.
+        let drawn = random_chars(BASE62, 62 * 200);
+        for symbol in BASE62 {
+            assert!(drawn.as_bytes().contains(symbol), "{}", *symbol as char);
+        }
+        assert!(drawn.bytes().all(|b| BASE62.contains(&b)));
     }
 
     #[test]
