@@ -25,6 +25,15 @@ url=$(sed -n 's/^my-server listening on //p' "$work/server.out")
 [ -n "$url" ] || { echo "my-server did not start:"; cat "$work/server.log"; exit 1; }
 echo "my-server is listening on $url"
 
+step "Set the server up in one step: an organization, a project, two environments"
+cat >"$work/seed.json" <<'JSON'
+{"organizations": [{"name": "Acme", "slug": "acme", "members": ["demo@example.com"],
+  "projects": [{"name": "My Store", "slug": "my-store", "environments": ["production", "staging"]}]}]}
+JSON
+show "$bin/my-server" admin seed --db "$work/demo.db" --file "$work/seed.json" >/dev/null
+"$bin/my-server" admin log append --db "$work/demo.db" --org acme --project my-store --env production \
+  --message "release v1 deployed" >/dev/null
+
 export MY_API_URL=$url MY_CONFIG_DIR=$work/my MY_CREDENTIAL_STORE=${MY_CREDENTIAL_STORE:-file}
 unset MY_API_TOKEN
 echo "MY_API_URL=$MY_API_URL  MY_CONFIG_DIR=$MY_CONFIG_DIR  MY_CREDENTIAL_STORE=$MY_CREDENTIAL_STORE"
@@ -57,6 +66,26 @@ show "$bin/my" cli whoami --json
 
 step "Status (local only: API URL, login state, where the credentials are)"
 show "$bin/my" cli status
+
+step "The context inferred at login serves the organization-scoped commands"
+show "$bin/my" use
+show "$bin/my" environments list
+show "$bin/my" logs
+show "$bin/my" use --environment staging
+
+step "An API token for CI: created once, used through MY_API_TOKEN, listed, revoked"
+show "$bin/my" cli token create ci-deploy --expires-in 90d | tee "$work/token.out"
+token=$(sed -n 's/^Token: //p' "$work/token.out")
+printf '$ MY_API_TOKEN=%s... my cli whoami --json\n' "${token:0:10}"
+MY_API_TOKEN=$token "$bin/my" cli whoami --json
+show "$bin/my" cli token list
+show "$bin/my" cli token revoke ci-deploy --force
+set +e
+MY_API_TOKEN=$token "$bin/my" cli whoami
+code=$?
+set -e
+echo "the revoked token now gets exit code $code (credential rejected)"
+[ "$code" -eq 3 ] || { echo "expected exit code 3"; exit 1; }
 
 step "Log out: the session is revoked on the server and the credentials are removed"
 show "$bin/my" cli logout

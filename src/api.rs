@@ -71,6 +71,15 @@ impl Reply {
     }
 }
 
+/// The HTTP methods the REST API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
 pub(crate) struct Client {
     agent: ureq::Agent,
 }
@@ -101,11 +110,45 @@ impl Client {
     }
 
     pub(crate) fn get(&self, url: &str, bearer: Option<&Secret>) -> Result<Reply> {
-        let mut req = self.agent.get(url).header("Accept", "application/json");
-        if let Some(token) = bearer {
-            req = req.header("Authorization", format!("Bearer {}", token.expose()));
+        self.send(Method::Get, url, bearer, None)
+    }
+
+    /// A REST request with an optional JSON body.
+    pub(crate) fn send(
+        &self,
+        method: Method,
+        url: &str,
+        bearer: Option<&Secret>,
+        json: Option<&serde_json::Value>,
+    ) -> Result<Reply> {
+        let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
+        macro_rules! without_body {
+            ($req:expr) => {{
+                let mut req = $req.header("Accept", "application/json");
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                req.call()
+            }};
         }
-        Self::finish(url, req.call())
+        macro_rules! with_body {
+            ($req:expr) => {{
+                let mut req = $req
+                    .header("Accept", "application/json")
+                    .header("Content-Type", "application/json");
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                req.send(json.map(|j| j.to_string()).unwrap_or_default())
+            }};
+        }
+        let res = match method {
+            Method::Get => without_body!(self.agent.get(url)),
+            Method::Delete => without_body!(self.agent.delete(url)),
+            Method::Post => with_body!(self.agent.post(url)),
+            Method::Patch => with_body!(self.agent.patch(url)),
+        };
+        Self::finish(url, res)
     }
 
     /// A form-encoded POST (what OAuth endpoints require).

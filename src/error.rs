@@ -22,6 +22,10 @@ pub(crate) enum Error {
     NotSignedIn,
     /// The server refused the credential (401), or the session is gone (`invalid_grant`).
     Rejected(String),
+    /// The server refused the token in MY_API_TOKEN (revoked, expired or unknown).
+    EnvTokenRejected(String),
+    /// The credential works but may not do this (e.g. an API token managing tokens).
+    Denied(String),
     /// The sign-in did not complete: denied, expired, refused by the server.
     Login(String),
     /// The server could not be reached, timed out, or answered 5xx.
@@ -46,7 +50,11 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
-            Error::NotSignedIn | Error::Rejected(_) | Error::Login(_) => EXIT_AUTH,
+            Error::NotSignedIn
+            | Error::Rejected(_)
+            | Error::EnvTokenRejected(_)
+            | Error::Denied(_)
+            | Error::Login(_) => EXIT_AUTH,
             Error::Unavailable(_) => EXIT_UNAVAILABLE,
             Error::Corrupt { .. } | Error::Store(_) => EXIT_STORE,
             Error::Api { status, .. } if *status == 401 => EXIT_AUTH,
@@ -66,6 +74,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(m)
+            | Error::Denied(m)
             | Error::Login(m)
             | Error::Unavailable(m)
             | Error::Store(m)
@@ -74,6 +83,10 @@ impl fmt::Display for Error {
                 f.write_str("not signed in: run `my cli login`, or set MY_API_TOKEN")
             }
             Error::Rejected(m) => write!(f, "{m}: run `my cli login` to sign in again"),
+            Error::EnvTokenRejected(why) => write!(
+                f,
+                "the server rejected MY_API_TOKEN ({why}): it is revoked, expired or unknown; set a valid token or unset MY_API_TOKEN"
+            ),
             Error::Api {
                 status,
                 code,

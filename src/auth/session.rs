@@ -7,6 +7,7 @@
 //! refreshed by another uses them. Credentials are cleared only when the server says the
 //! session is gone (`invalid_grant`), never on a network error or a 5xx.
 
+use crate::api::{Method, Reply};
 use crate::app::{now, App};
 use crate::auth::discovery;
 use crate::error::{Error, Result};
@@ -48,6 +49,8 @@ pub(crate) struct Active {
 /// The credential to use now, refreshed first if it is due.
 pub(crate) fn active(app: &App) -> Result<Active> {
     if let Some(token) = &app.settings.env_token {
+        check_token_format(token.expose())
+            .map_err(|why| Error::Usage(format!("MY_API_TOKEN {why}")))?;
         return Ok(Active {
             token: token.clone(),
             source: Source::Env,
@@ -81,6 +84,13 @@ pub(crate) fn active(app: &App) -> Result<Active> {
     Ok(stored(creds, location))
 }
 
+/// Rejects a mistyped or truncated API token before it is sent anywhere.
+pub(crate) fn check_token_format(
+    token: &str,
+) -> std::result::Result<my_api::token::TokenKind, String> {
+    my_api::token::parse(token).map_err(|e| format!("is not a valid my token: {e}"))
+}
+
 fn stored(creds: Credentials, location: Location) -> Active {
     Active {
         token: creds.access_token.clone(),
@@ -103,23 +113,40 @@ fn refresh_margin(lifetime: Option<u64>) -> u64 {
     lifetime.map_or(REFRESH_AHEAD_SECS, |l| (l / 4).min(REFRESH_AHEAD_SECS))
 }
 
-/// GET an API path with the active credential; on a 401 from a stored session, refresh
-/// once and retry.
+/// GET an API path with the active credential and decode the JSON answer.
 pub(crate) fn get_json<T: DeserializeOwned>(app: &App, path: &str) -> Result<(T, Active)> {
+    let (reply, active) = send(app, Method::Get, path, None)?;
+    Ok((reply.ok_json()?, active))
+}
+
+/// Sends a REST request with the active credential; on a 401 for a stored session, refreshes
+/// once and retries. The reply is returned whatever its status.
+pub(crate) fn send(
+    app: &App,
+    method: Method,
+    path: &str,
+    json: Option<&serde_json::Value>,
+) -> Result<(Reply, Active)> {
     let url = app.url(path);
     let active = active(app)?;
-    let reply = app.client.get(&url, Some(&active.token))?;
+    let reply = app.client.send(method, &url, Some(&active.token), json)?;
+    if reply.status == 401 && active.source == Source::Env {
+        let why = serde_json::from_str::<my_api::ApiErrorResponse>(&reply.body)
+            .map(|e| e.error.message)
+            .unwrap_or_else(|_| "HTTP 401".into());
+        return Err(Error::EnvTokenRejected(why));
+    }
     if reply.status == 401 {
         if let (Source::Stored(_), Some(creds)) = (active.source, &active.stored) {
             if creds.kind == CredentialKind::Session && creds.refresh_token.is_some() {
                 let (creds, location) = refresh(app, creds, true)?;
                 let active = stored(creds, location);
-                let reply = app.client.get(&url, Some(&active.token))?;
-                return Ok((reply.ok_json()?, active));
+                let reply = app.client.send(method, &url, Some(&active.token), json)?;
+                return Ok((reply, active));
             }
         }
     }
-    Ok((reply.ok_json()?, active))
+    Ok((reply, active))
 }
 
 /// Refreshes the stored session under the cross-process lock. `seen` is what the caller
@@ -139,7 +166,7 @@ pub(crate) fn refresh(
     if rotated_meanwhile && current.access_expires_at.is_none_or(|exp| exp > now()) {
         return Ok((current, location));
     }
-    if !force && !rotated_meanwhile && !needs_refresh(app, &current) {
+    if !force && !rotated_meanwhile && !needs_refresh(app, &current)? {
         return Ok((current, location));
     }
     let Some(refresh_token) = current.refresh_token.clone() else {
@@ -183,15 +210,13 @@ pub(crate) fn refresh(
     Ok((next, location))
 }
 
-fn needs_refresh(app: &App, creds: &Credentials) -> bool {
+/// Decided under the lock, on the config as it is on disk now: the copy loaded at start-up
+/// may predate another process's refresh, or this process's own login.
+fn needs_refresh(app: &App, creds: &Credentials) -> Result<bool> {
     let t = now();
-    let last = app
-        .settings
-        .config
-        .server(app.api_url())
-        .last_refresh_at
-        .unwrap_or(0);
-    expires_soon(creds, t) || t.saturating_sub(last) > WEEKLY_SECS
+    let config = crate::store::config::Config::load(&app.settings.config_dir)?;
+    let last = config.server(app.api_url()).last_refresh_at.unwrap_or(0);
+    Ok(expires_soon(creds, t) || t.saturating_sub(last) > WEEKLY_SECS)
 }
 
 /// Remembers when the session was last refreshed (the weekly clock). Called under the lock.

@@ -13,6 +13,9 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
             "MY_API_TOKEN is set and takes precedence over a stored login: run `unset MY_API_TOKEN` first to use `my cli login`".into(),
         ));
     }
+    if args.token.is_some() || args.with_token {
+        return store_token(app, &args);
+    }
     let email = match args.email {
         Some(e) => e,
         None => prompt_email()?,
@@ -40,16 +43,93 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
         location
     };
     let who = creds.email.clone().unwrap_or_default();
+    if !args.json {
+        out::note(format!(
+            "Signed in as {who}. Credentials stored in the {}.",
+            location.describe()
+        ));
+    }
+    let ctx = super::context::infer_after_login(app);
     if args.json {
         out::json(&serde_json::json!({
             "email": who,
             "id": creds.user_id,
             "api_url": app.api_url(),
             "store": crate::auth::session::Source::Stored(location).as_str(),
+            "context": ctx.as_ref().map(super::context::context_json),
+        }));
+    } else if let Some(ctx) = &ctx {
+        out::note(format!("Context: {}.", super::context::describe(ctx)));
+    }
+    Ok(())
+}
+
+/// `--token KEY` / `--with-token`: check the token's shape, then ask the server who it is,
+/// then store it. API tokens are never refreshed.
+fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
+    let raw = match (&args.token, args.with_token) {
+        (Some(_), true) => {
+            return Err(Error::Usage(
+                "use either --token or --with-token, not both".into(),
+            ))
+        }
+        (Some(t), false) => {
+            out::note(
+                "warning: a token on the command line is visible to other local users (ps, shell history); prefer `my cli login --with-token < FILE`",
+            );
+            t.trim().to_string()
+        }
+        (None, _) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Error::io("cannot read the token from stdin", e))?;
+            line.trim().to_string()
+        }
+    };
+    if raw.is_empty() {
+        return Err(Error::Usage("no token given on stdin".into()));
+    }
+    session::check_token_format(&raw).map_err(|why| Error::Usage(format!("this {why}")))?;
+    let token = crate::secret::Secret::new(raw);
+    let reply = app.client.get(&app.url(my_api::paths::ME), Some(&token))?;
+    let me: my_api::Me = reply.ok_json()?;
+    let expires_at = me
+        .credential
+        .expires_at
+        .as_deref()
+        .and_then(|t| humantime::parse_rfc3339(t).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
+    let mut creds = crate::store::Credentials {
+        kind: me.credential.kind,
+        access_token: token,
+        refresh_token: None,
+        access_expires_at: expires_at,
+        session_expires_at: expires_at,
+        user_id: Some(me.id.clone()),
+        email: Some(me.email.clone()),
+        saved_at_ms: 0,
+    };
+    let location = {
+        let _lock = app.store.lock()?;
+        app.store.save(app.api_url(), &mut creds)?
+    };
+    if args.json {
+        out::json(&serde_json::json!({
+            "email": me.email,
+            "id": me.id,
+            "api_url": app.api_url(),
+            "kind": me.credential.kind,
+            "expires_at": me.credential.expires_at,
+            "store": session::Source::Stored(location).as_str(),
         }));
     } else {
         out::note(format!(
-            "Signed in as {who}. Credentials stored in the {}.",
+            "Stored the {} for {}. Credentials stored in the {}.",
+            me.credential.kind.describe(),
+            me.email,
             location.describe()
         ));
     }

@@ -1,12 +1,15 @@
 //! One file per command; `run` dispatches the parsed command tree.
 
+mod context;
 mod login;
 mod logout;
+mod resources;
 mod status;
+mod token;
 mod whoami;
 
 use crate::app::App;
-use crate::cli::{Args, CliCommand, Command};
+use crate::cli::{Args, CliCommand, Command, EnvironmentsCommand, OrgsCommand, ProjectsCommand};
 use crate::error::Result;
 
 pub(crate) fn run(args: Args) -> Result<()> {
@@ -17,6 +20,18 @@ pub(crate) fn run(args: Args) -> Result<()> {
             CliCommand::Logout(a) => logout::run(&app, a),
             CliCommand::Whoami(a) => whoami::run(&app, a),
             CliCommand::Status(a) => status::run(&app, a),
+            CliCommand::Token(a) => token::run(&app, a),
         },
+        Command::Use(a) => context::run(&app, a),
+        Command::Orgs(o) => match o.command {
+            OrgsCommand::List(a) => resources::orgs(&app, a),
+        },
+        Command::Projects(p) => match p.command {
+            ProjectsCommand::List(a) => resources::projects(&app, a),
+        },
+        Command::Environments(e) => match e.command {
+            EnvironmentsCommand::List(a) => resources::environments(&app, a),
+        },
+        Command::Logs(a) => resources::logs(&app, a),
     }
 }

@@ -22,6 +22,14 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
         stored.as_ref().map(|(_, loc)| Source::Stored(*loc))
     };
     let creds = stored.as_ref().map(|(c, _)| c);
+    // The kind of an environment token shows in its prefix; no request needed.
+    let env_kind = app
+        .settings
+        .env_token
+        .as_ref()
+        .and_then(|t| my_api::token::parse(t.expose()).ok())
+        .map(|k| k.credential_kind());
+    let kind = env_kind.or(creds.map(|c| c.kind));
     let store = match app.settings.store_choice {
         StoreChoice::Auto => "auto",
         StoreChoice::Keyring => "keyring",
@@ -38,11 +46,12 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
             "plaintext_file": plaintext,
             "credentials_file": plaintext.then(|| app.store.credentials_path()),
             "email": creds.and_then(|c| c.email.clone()),
-            "kind": creds.map(|c| c.kind),
+            "kind": kind,
             "session_expires_at": creds.and_then(|c| c.session_expires_at).map(rfc3339),
             "last_refresh_at": server.last_refresh_at.map(rfc3339),
             "last_sync_at": server.last_sync_at.map(rfc3339),
             "cached_commands": server.cached_commands.unwrap_or(0),
+            "context": super::context::context_json(&server.context),
         }));
         return Ok(());
     }
@@ -52,7 +61,10 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
         app.settings.api_url_source.as_str()
     ));
     let login = match (source, creds) {
-        (Some(Source::Env), _) => "yes, with MY_API_TOKEN from the environment".to_string(),
+        (Some(Source::Env), _) => match env_kind {
+            Some(k) => format!("yes, with a {} from MY_API_TOKEN", k.describe()),
+            None => "MY_API_TOKEN is set but is not a valid my token".to_string(),
+        },
         (Some(_), Some(c)) => format!(
             "yes, as {} ({})",
             c.email.as_deref().unwrap_or("unknown user"),
@@ -89,6 +101,10 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
     out::line(format!(
         "Cached commands: {}",
         server.cached_commands.unwrap_or(0)
+    ));
+    out::line(format!(
+        "Context:         {}",
+        super::context::describe(&server.context)
     ));
     Ok(())
 }

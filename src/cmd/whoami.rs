@@ -13,6 +13,7 @@ pub(crate) fn run(app: &App, args: WhoamiArgs) -> Result<()> {
             "id": me.id,
             "email": me.email,
             "api_url": app.api_url(),
+            "context": super::context::context_json(&app.settings.config.server(app.api_url()).context),
             "credential": {
                 "kind": me.credential.kind,
                 "source": active.source.as_str(),
@@ -24,6 +25,10 @@ pub(crate) fn run(app: &App, args: WhoamiArgs) -> Result<()> {
     } else {
         out::line(format!("ID:    {}", me.id));
         out::line(format!("Email: {}", me.email));
+        let ctx = app.settings.config.server(app.api_url()).context;
+        if !ctx.is_empty() {
+            out::line(format!("Context: {}", super::context::describe(&ctx)));
+        }
     }
     Ok(())
 }

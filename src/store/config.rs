@@ -45,9 +45,34 @@ pub(crate) struct ServerState {
     /// How many commands the cache holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cached_commands: Option<u64>,
+    /// The active context (`my use`), filled in after an interactive login.
+    #[serde(default, skip_serializing_if = "Context::is_empty")]
+    pub(crate) context: Context,
     /// Keys this build does not know, written back unchanged.
     #[serde(flatten)]
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The organization, project and environment commands use when no flag names them. Ids
+/// are what requests send; slugs are kept for display.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Context {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) organization: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) organization_slug: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) project_slug: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) environment: Option<String>,
+}
+
+impl Context {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Context::default()
+    }
 }
 
 impl Config {

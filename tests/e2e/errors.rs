@@ -3,14 +3,6 @@
 
 use crate::util::*;
 
-/// A port nothing listens on.
-fn closed_port_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
-}
-
 #[track_caller]
 fn one_line(run: &Run) {
     assert_eq!(
@@ -146,4 +138,15 @@ fn a_server_error_is_not_a_logout() {
     assert_eq!(std::fs::read(env.credentials_file()).unwrap(), before);
     server.restart();
     env.run(&["cli", "whoami"]).ok();
+}
+
+#[test]
+fn login_prompts_for_the_email_on_a_terminal() {
+    let server = Server::start(&[]);
+    let mut env = TestEnv::new(&server);
+    // A closed port: the prompt is answered, then the request fails fast with exit 4.
+    env.api_url = closed_port_url();
+    let run = env.run_on_terminal(&["cli", "login"], "pty@example.com\n");
+    assert!(run.stdout.contains("Email address: "), "{}", run.stdout);
+    assert_eq!(run.code, 4, "{}", run.stdout);
 }

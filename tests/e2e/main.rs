@@ -1,8 +1,10 @@
 //! End-to-end tests: the real `my` against a real `my-server` over HTTP on loopback, with a
 //! real SQLite file, real credential files and (in `keyring`) a real Secret Service.
 
+mod context;
 mod errors;
 mod keyring;
 mod lifecycle;
 mod refresh;
+mod tokens;
 mod util;

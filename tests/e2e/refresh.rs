@@ -29,7 +29,7 @@ fn an_expired_access_token_is_refreshed_and_the_old_refresh_token_dies() {
     let env = TestEnv::new(&server);
     env.login(&server, "fresh@example.com").ok();
     let before = refresh_token(&env);
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(3100));
     let who = env.run(&["cli", "whoami", "--json"]).ok().json();
     assert_eq!(who["email"], "fresh@example.com");
     let after = refresh_token(&env);

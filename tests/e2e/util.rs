@@ -359,3 +359,64 @@ pub fn still_running_after(child: &mut Child, d: Duration) -> bool {
     std::thread::sleep(d);
     child.try_wait().unwrap().is_none()
 }
+
+impl Server {
+    /// Runs `my-server admin ARGS… --db <this server's db>` and returns its stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(server_bin())
+            .arg("admin")
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl TestEnv {
+    /// Runs `my ARGS…` on a pseudo-terminal (util-linux `script`), typing `input`.
+    pub fn run_on_terminal(&self, args: &[&str], input: &str) -> Run {
+        let quoted: Vec<String> = std::iter::once(my_bin().display().to_string())
+            .chain(args.iter().map(|a| a.to_string()))
+            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+            .collect();
+        let cmd = self.cmd(&[]);
+        let mut script = Command::new("script");
+        script.args(["-qec", &quoted.join(" "), "/dev/null"]);
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => script.env(k, v),
+                None => script.env_remove(k),
+            };
+        }
+        let mut child = script
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script (util-linux) runs");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            // Give the prompt a moment to appear before answering it.
+            std::thread::sleep(Duration::from_millis(700));
+            stdin.write_all(input.as_bytes()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        finish(child, Duration::from_secs(20))
+    }
+}
+
+/// A port nothing listens on.
+pub fn closed_port_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("http://127.0.0.1:{port}")
+}
