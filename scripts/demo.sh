@@ -52,11 +52,12 @@ link=$(tr -d '\r' <"$mail" | grep -o 'http://[^ ]*/magic/[^ ]*' | head -n1)
 
 step "Open the link the way a browser does: GET shows the page, nothing is approved yet"
 page=$(curl -fsS "$link")
-printf 'page shows code: %s\n' "$(printf %s "$page" | sed -n 's/.*<div class="code">\([^<]*\)<.*/\1/p')"
+printf 'page shows code: %s\n' "$(printf %s "$page" | sed -n 's/.*id="code"[^>]*>\([^<]*\)<.*/\1/p')"
 printf 'requested from:  %s\n' "$(printf %s "$page" | sed -n 's/.*<dt>Requested from<\/dt><dd>\([^<]*\)<.*/\1/p')"
+csrf=$(printf %s "$page" | grep -o 'name="csrf" value="[^"]*"' | head -n1 | sed 's/.*value="//; s/"$//')
 
-step "Press Confirm (a POST); the page redirects to the CLI's loopback, which finishes at once"
-curl -fsSL --data 'action=confirm' "$link" | sed -n 's/.*<h1>\([^<]*\)<\/h1>.*/browser shows: \1/p'; echo
+step "Press Confirm (a POST, with the page's CSRF token); the page redirects to the CLI's loopback, which finishes at once"
+curl -fsSL --data "action=confirm&csrf=$csrf" "$link" | sed -n 's/.*<h1>\([^<]*\)<\/h1>.*/browser shows: \1/p'; echo
 wait "$login_pid"
 cat "$work/login.err"
 

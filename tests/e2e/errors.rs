@@ -143,10 +143,15 @@ fn a_server_error_is_not_a_logout() {
 #[test]
 fn login_prompts_for_the_email_on_a_terminal() {
     let server = Server::start(&[]);
-    let mut env = TestEnv::new(&server);
-    // A closed port: the prompt is answered, then the request fails fast with exit 4.
-    env.api_url = closed_port_url();
-    let run = env.run_on_terminal(&["cli", "login"], "pty@example.com\n");
+    let env = TestEnv::new(&server);
+    // The answer is read and checked: a bad one is refused with the usage code.
+    let run = env.run_on_terminal(&["cli", "login"], "not-an-email\n");
     assert!(run.stdout.contains("Email address: "), "{}", run.stdout);
-    assert_eq!(run.code, 4, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\"not-an-email\" is not an email address"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
 }

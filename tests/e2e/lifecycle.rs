@@ -132,14 +132,16 @@ fn deny_stops_the_cli_and_a_used_link_is_dead() {
     let env = TestEnv::new(&server);
     let child = env.spawn(&["cli", "login", "--email", "deny@example.com"]);
     let link = server.wait_for_link("deny@example.com");
-    let (status, _) = press(&link, "deny");
+    let form = hidden_fields(&get_page(&link).1);
+    let (status, _) = submit(&link, &form, "deny");
     assert_eq!(status, 200);
     let run = finish(child, Duration::from_secs(20));
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("denied"), "{}", run.stderr);
     assert!(!env.credentials_file().exists());
-    // The link was consumed: neither Confirm nor the page work any more.
-    let (status, _) = press(&link, "confirm");
+    // The link was consumed: neither Confirm (even with the page's own form) nor the page
+    // work any more.
+    let (status, _) = submit(&link, &form, "confirm");
     assert_eq!(status, 404);
     let (status, page) = get_page(&link);
     assert_eq!(status, 404);
@@ -152,9 +154,10 @@ fn a_confirmed_link_cannot_be_used_again() {
     let env = TestEnv::new(&server);
     let child = env.spawn(&["cli", "login", "--email", "once@example.com"]);
     let link = server.wait_for_link("once@example.com");
-    press(&link, "confirm");
+    let form = hidden_fields(&get_page(&link).1);
+    submit(&link, &form, "confirm");
     finish(child, Duration::from_secs(20)).ok();
-    let (status, _) = press(&link, "confirm");
+    let (status, _) = submit(&link, &form, "confirm");
     assert_eq!(status, 404);
     assert_eq!(server.sessions().len(), 1);
 }
@@ -172,14 +175,28 @@ fn an_expired_link_shows_a_clear_page_and_the_cli_reports_the_expiry() {
     let env = TestEnv::new(&server);
     let child = env.spawn(&["cli", "login", "--email", "late@example.com"]);
     let link = server.wait_for_link("late@example.com");
+    let form = hidden_fields(&get_page(&link).1);
     std::thread::sleep(Duration::from_millis(1500));
     let (status, page) = get_page(&link);
     assert_eq!(status, 410);
     assert!(page.contains("expired"), "{page}");
-    let (status, _) = press(&link, "confirm");
+    let (status, _) = submit(&link, &form, "confirm");
     assert_eq!(status, 410);
     let run = finish(child, Duration::from_secs(20));
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("expired"), "{}", run.stderr);
     assert!(!env.credentials_file().exists());
+}
+
+#[test]
+fn a_post_without_the_pages_csrf_token_is_refused() {
+    let server = Server::start(&[]);
+    let env = TestEnv::new(&server);
+    let mut child = env.spawn(&["cli", "login", "--email", "csrf@example.com"]);
+    let link = server.wait_for_link("csrf@example.com");
+    let (status, _) = submit(&link, &[], "confirm");
+    assert_eq!(status, 403);
+    assert!(still_running_after(&mut child, Duration::from_millis(300)));
+    press(&link, "confirm");
+    finish(child, Duration::from_secs(20)).ok();
 }

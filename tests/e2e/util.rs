@@ -199,13 +199,53 @@ pub fn get_page(url: &str) -> (u16, String) {
     (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
 }
 
-/// POST the Confirm or Deny form of a magic link: (final status, final body).
+/// POST the Confirm or Deny form of a magic link the way a browser does: fetch the page,
+/// then submit with the hidden fields it carries (its CSRF token): (final status, body).
 pub fn press(link: &str, action: &str) -> (u16, String) {
+    let (_, page) = get_page(link);
+    submit(link, &hidden_fields(&page), action)
+}
+
+/// POSTs `action` with hidden fields captured earlier (to replay a form after its link
+/// was used or expired).
+pub fn submit(link: &str, hidden: &[(String, String)], action: &str) -> (u16, String) {
+    let mut form: Vec<(String, String)> = hidden
+        .iter()
+        .filter(|(k, _)| k != "action")
+        .cloned()
+        .collect();
+    form.push(("action".into(), action.into()));
     let mut r = browser()
         .post(link)
-        .send_form([("action", action)])
+        .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .unwrap();
     (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}
+
+/// `name`/`value` pairs of the hidden inputs of a page (first occurrence of each name).
+pub fn hidden_fields(page: &str) -> Vec<(String, String)> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(
+            tag[start..end]
+                .replace("&amp;", "&")
+                .replace("&quot;", "\""),
+        )
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for piece in page.split("<input").skip(1) {
+        let tag = &piece[..piece.find('>').unwrap_or(piece.len())];
+        if !tag.contains("type=\"hidden\"") {
+            continue;
+        }
+        if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
+            if !out.iter().any(|(k, _)| *k == n) {
+                out.push((n, v));
+            }
+        }
+    }
+    out
 }
 
 pub struct Run {
@@ -277,7 +317,18 @@ impl TestEnv {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(my_bin());
         for (k, _) in std::env::vars() {
-            if k.starts_with("MY_") || k == "CI" || k == "BROWSER" {
+            // Whether a browser can be opened depends on these: each test sets what it needs.
+            if k.starts_with("MY_")
+                || [
+                    "CI",
+                    "BROWSER",
+                    "DISPLAY",
+                    "WAYLAND_DISPLAY",
+                    "SSH_CONNECTION",
+                    "SSH_TTY",
+                ]
+                .contains(&k.as_str())
+            {
                 c.env_remove(k);
             }
         }
@@ -406,7 +457,8 @@ impl TestEnv {
             let mut stdin = child.stdin.take().unwrap();
             // Give the prompt a moment to appear before answering it.
             std::thread::sleep(Duration::from_millis(700));
-            stdin.write_all(input.as_bytes()).unwrap();
+            // The program may already have exited (that is for the test to judge).
+            let _ = stdin.write_all(input.as_bytes());
             std::thread::sleep(Duration::from_millis(300));
         }
         finish(child, Duration::from_secs(20))
@@ -419,4 +471,71 @@ pub fn closed_port_url() -> String {
     let port = l.local_addr().unwrap().port();
     drop(l);
     format!("http://127.0.0.1:{port}")
+}
+
+/// A child whose stderr is collected in the background, so a test can wait for a line
+/// while the process keeps running.
+pub struct Watched {
+    pub child: Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watched {
+    pub fn new(mut child: Child) -> Watched {
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Watched { child, stderr }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `needle`.
+    pub fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "never printed {needle:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the exit (killing after `limit`): (exit code, stdout, stderr).
+    pub fn finish(mut self, limit: Duration) -> Run {
+        let deadline = Instant::now() + limit;
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "my did not finish within {limit:?}; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut stdout = String::new();
+        self.child
+            .stdout
+            .take()
+            .map(|mut s| s.read_to_string(&mut stdout));
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        std::thread::sleep(Duration::from_millis(50));
+        Run {
+            code,
+            stdout,
+            stderr: self.stderr(),
+        }
+    }
 }

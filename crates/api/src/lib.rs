@@ -30,6 +30,10 @@ pub mod paths {
     pub const TOKEN: &str = "/oauth/token";
     pub const REVOCATION: &str = "/oauth/revoke";
     pub const AUTHORIZATION: &str = "/oauth/authorize";
+    /// The browser sign-in page's email form (and its Cancel button) posts here.
+    pub const AUTHORIZE_SIGN_IN: &str = "/oauth/authorize/sign-in";
+    /// The "Authorize my CLI" page's buttons post here.
+    pub const AUTHORIZE_CONSENT: &str = "/oauth/authorize/consent";
     /// Page where a user without a mailed link types the user code (RFC 8628 §3.3).
     pub const DEVICE_PAGE: &str = "/device";
     /// Prefix of magic links: `/magic/{link_token}`.

@@ -14,10 +14,12 @@ pub(crate) const BIN_NAME: &str = "my-server";
 pub(crate) const RATE_WINDOW_SECS: i64 = 600;
 /// Wrong user codes one client address may try per window on the `/device` page.
 pub(crate) const USER_CODE_GUESS_LIMIT: u32 = 10;
+/// Longest `--code-ttl` accepted.
+const MAX_CODE_TTL_SECS: u64 = 600;
 
 #[derive(FromArgs, Debug)]
-/// The reference My Cloud API server: OAuth device flow with magic links, refresh-token
-/// rotation, and the REST API, on SQLite.
+/// The reference My Cloud API server: OAuth device flow and browser sign-in (PKCE) with
+/// magic links, refresh-token rotation, and the REST API, on SQLite.
 struct Args {
     /// address to listen on (default 127.0.0.1:7780; port 0 picks a free port)
     #[argh(option)]
@@ -43,6 +45,9 @@ struct Args {
     /// lifetime of device codes (default 15m)
     #[argh(option, from_str_fn(parse_duration))]
     device_ttl: Option<u64>,
+    /// lifetime of browser-flow authorization codes (default 60s, at most 10m)
+    #[argh(option, from_str_fn(parse_duration))]
+    code_ttl: Option<u64>,
     /// idle lifetime of a session, renewed by each refresh (default 30d)
     #[argh(option, from_str_fn(parse_duration))]
     session_ttl: Option<u64>,
@@ -301,6 +306,7 @@ pub(crate) struct Settings {
     pub(crate) device_interval: u64,
     pub(crate) link_ttl: u64,
     pub(crate) device_ttl: u64,
+    pub(crate) code_ttl: u64,
     pub(crate) session_ttl: u64,
     pub(crate) session_max: u64,
     pub(crate) refresh_grace: u64,
@@ -380,6 +386,20 @@ impl App {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
     }
+
+    /// Default settings, a fixed key and `issuer`.
+    #[cfg(test)]
+    pub(crate) fn for_test(issuer: &str) -> App {
+        let Ok(Mode::Serve(settings)) = parse(&[BIN_NAME]) else {
+            panic!("the defaults parse");
+        };
+        App {
+            settings,
+            issuer: issuer.to_string(),
+            key: [3; 32],
+            log_bell: crate::logs::LogBell::default(),
+        }
+    }
 }
 
 const DEFAULT_DB: &str = "my-server.db";
@@ -416,6 +436,7 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         device_interval: args.device_interval.unwrap_or(5),
         link_ttl: args.link_ttl.unwrap_or(15 * 60),
         device_ttl: args.device_ttl.unwrap_or(15 * 60),
+        code_ttl: args.code_ttl.unwrap_or(60),
         session_ttl: args.session_ttl.unwrap_or(30 * 86_400),
         session_max: args.session_max.unwrap_or(90 * 86_400),
         refresh_grace: args.refresh_grace.unwrap_or(10),
@@ -429,12 +450,17 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         ("--access-ttl", settings.access_ttl),
         ("--link-ttl", settings.link_ttl),
         ("--device-ttl", settings.device_ttl),
+        ("--code-ttl", settings.code_ttl),
         ("--session-ttl", settings.session_ttl),
         ("--session-max", settings.session_max),
     ] {
         if value == 0 {
             return Err(usage(format!("{flag} must be longer than 0s")));
         }
+    }
+    // RFC 6749 §4.1.2: a maximum lifetime of 10 minutes is recommended.
+    if settings.code_ttl > MAX_CODE_TTL_SECS {
+        return Err(usage("--code-ttl must be at most 10m".into()));
     }
     Ok(Mode::Serve(settings))
 }
@@ -584,6 +610,7 @@ mod tests {
         assert_eq!(s.device_interval, 5);
         assert_eq!(s.link_ttl, 900);
         assert_eq!(s.device_ttl, 900);
+        assert_eq!(s.code_ttl, 60);
         assert_eq!(s.session_ttl, 30 * 86_400);
         assert_eq!(s.session_max, 90 * 86_400);
         assert_eq!(s.refresh_grace, 10);
@@ -617,6 +644,8 @@ mod tests {
             "0s",
             "--long-poll",
             "2s",
+            "--code-ttl",
+            "2s",
         ]);
         assert_eq!(s.listen, "127.0.0.1:0");
         assert_eq!(s.access_ttl, 1);
@@ -628,6 +657,7 @@ mod tests {
         assert_eq!(s.min_token_ttl, 1);
         assert_eq!(s.last_used_interval, 0);
         assert_eq!(s.long_poll, 2);
+        assert_eq!(s.code_ttl, 2);
     }
 
     #[test]
@@ -649,6 +679,8 @@ mod tests {
             &["my-server", "--bogus"][..],
             &["my-server", "--access-ttl", "fast"],
             &["my-server", "--access-ttl", "0s"],
+            &["my-server", "--code-ttl", "0s"],
+            &["my-server", "--code-ttl", "11m"],
             &["my-server", "--public-url", "ftp://x"],
             &["my-server", "--rate-limit", "-1"],
             &["my-server", "--listen"],

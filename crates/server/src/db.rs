@@ -1,12 +1,14 @@
 //! All SQL lives here: the schema, and one small method per statement.
 //!
 //! Handlers run their logic inside [`Db::read`] or [`Db::write`] and call the methods of
-//! [`Tx`]; they never see SQL. Sign-in state is here; API tokens are in `db/tokens.rs`,
-//! organizations, projects, environments and logs in `db/orgs.rs`. A PostgreSQL backend later means another implementation
-//! of these methods, not changes in the handlers. Times are unix seconds (INTEGER), except
+//! [`Tx`]; they never see SQL. Device-flow state is here, the browser flow's (authorization
+//! requests, codes, web sessions) in `db/web.rs`, API tokens in `db/tokens.rs`,
+//! organizations, projects, environments and logs in `db/orgs.rs`. A PostgreSQL backend
+//! later means another implementation of these methods, not changes in the handlers. Times are unix seconds (INTEGER), except
 //! `last_poll_ms`, which needs sub-second precision for `slow_down` with short intervals.
 //!
-//! Every secret (device code, magic-link token, refresh token) is stored as SHA-256 hex
+//! Every secret (device code, magic-link token, refresh token, authorization code, web
+//! session id) is stored as SHA-256 hex
 //! and looked up by that hash. One exception, bounded in time: right after a refresh
 //! token is rotated, its row keeps the successor's raw value for `--refresh-grace`
 //! seconds, so that a client which lost the race (two processes refreshing at once) gets
@@ -19,9 +21,11 @@ use std::time::Duration;
 
 mod orgs;
 mod tokens;
+mod web;
 
 pub(crate) use orgs::{EnvironmentRow, LogRow};
 pub(crate) use tokens::{ApiToken, TokenOwner};
+pub(crate) use web::{AuthCode, AuthRequest, AuthStatus};
 
 pub(crate) type DbResult<T> = rusqlite::Result<T>;
 
@@ -160,8 +164,59 @@ CREATE TABLE IF NOT EXISTS log_lines (
 CREATE INDEX IF NOT EXISTS log_lines_environment ON log_lines(environment_id, seq);
 ";
 
+/// The browser sign-in: authorization requests (RFC 6749 §4.1 with PKCE), their codes, and
+/// web sessions. A magic link now leads to either a device request or an authorization
+/// request, so `magic_links` is rebuilt with a nullable `device_request_id` (SQLite cannot
+/// drop a NOT NULL in place); nothing references it, so the rebuild is safe with foreign
+/// keys on.
+const SCHEMA_4: &str = "
+CREATE TABLE IF NOT EXISTS authorization_requests (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    state TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    client_ip TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied')),
+    user_id TEXT REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS authorization_codes (
+    code_hash TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL REFERENCES authorization_requests(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    session_id TEXT REFERENCES sessions(id)
+);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE magic_links_v4 (
+    token_hash TEXT PRIMARY KEY,
+    device_request_id TEXT REFERENCES device_requests(id),
+    authorization_request_id TEXT REFERENCES authorization_requests(id),
+    email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    CHECK ((device_request_id IS NULL) <> (authorization_request_id IS NULL))
+);
+INSERT INTO magic_links_v4 (token_hash, device_request_id, email, created_at, expires_at, used_at)
+    SELECT token_hash, device_request_id, email, created_at, expires_at, used_at FROM magic_links;
+DROP TABLE magic_links;
+ALTER TABLE magic_links_v4 RENAME TO magic_links;
+";
+
 /// Schema steps in order; after step `i` the database is at `PRAGMA user_version` `i + 1`.
-const MIGRATIONS: [&str; 3] = [SCHEMA, SCHEMA_2, SCHEMA_3];
+const MIGRATIONS: [&str; 4] = [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4];
 
 /// One connection; each worker thread owns one.
 pub(crate) struct Db {
@@ -222,9 +277,18 @@ pub(crate) struct DeviceRequest {
     pub(crate) expires_at: i64,
 }
 
+/// What a magic link signs in: exactly one of the two flows' requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkTarget {
+    /// A device authorization request (`dev_…`).
+    Device(String),
+    /// A browser authorization request (`azr_…`).
+    Authorization(String),
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct MagicLink {
-    pub(crate) device_request_id: String,
+    pub(crate) target: LinkTarget,
     pub(crate) email: String,
     pub(crate) created_at: i64,
     pub(crate) expires_at: i64,
@@ -288,7 +352,7 @@ impl Db {
     fn configure(conn: Connection) -> DbResult<Db> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Room for every statement in this file, so none is prepared twice.
-        conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(96);
         conn.pragma_update(None, "foreign_keys", true)?;
         // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -577,14 +641,20 @@ impl Tx<'_> {
     // ---- magic links -------------------------------------------------------------
 
     pub(crate) fn insert_magic_link(&self, token_hash: &str, link: &MagicLink) -> DbResult<()> {
+        let (device, authorization) = match &link.target {
+            LinkTarget::Device(id) => (Some(id), None),
+            LinkTarget::Authorization(id) => (None, Some(id)),
+        };
         self.tx
             .prepare_cached(
-                "INSERT INTO magic_links (token_hash, device_request_id, email, created_at, expires_at, used_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO magic_links (token_hash, device_request_id, authorization_request_id,
+                 email, created_at, expires_at, used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 token_hash,
-                link.device_request_id,
+                device,
+                authorization,
                 link.email,
                 link.created_at,
                 link.expires_at,
@@ -596,16 +666,24 @@ impl Tx<'_> {
     pub(crate) fn magic_link(&self, token_hash: &str) -> DbResult<Option<MagicLink>> {
         self.tx
             .prepare_cached(
-                "SELECT device_request_id, email, created_at, expires_at, used_at
-                 FROM magic_links WHERE token_hash = ?1",
+                "SELECT device_request_id, authorization_request_id, email, created_at,
+                 expires_at, used_at FROM magic_links WHERE token_hash = ?1",
             )?
             .query_row([token_hash], |row| {
+                let device: Option<String> = row.get(0)?;
+                let authorization: Option<String> = row.get(1)?;
+                let target = match (device, authorization) {
+                    (Some(id), _) => LinkTarget::Device(id),
+                    (None, Some(id)) => LinkTarget::Authorization(id),
+                    // The CHECK constraint rules this out.
+                    (None, None) => return Err(rusqlite::Error::InvalidQuery),
+                };
                 Ok(MagicLink {
-                    device_request_id: row.get(0)?,
-                    email: row.get(1)?,
-                    created_at: row.get(2)?,
-                    expires_at: row.get(3)?,
-                    used_at: row.get(4)?,
+                    target,
+                    email: row.get(2)?,
+                    created_at: row.get(3)?,
+                    expires_at: row.get(4)?,
+                    used_at: row.get(5)?,
                 })
             })
             .optional()
@@ -857,6 +935,46 @@ mod tests {
             })
             .unwrap();
         assert_eq!((version, tables), (MIGRATIONS.len() as i64, 6));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn magic_links_survive_the_version_4_rebuild() {
+        let dir = std::env::temp_dir().join(format!(
+            "my-server-db-test-{}-{}",
+            std::process::id(),
+            crate::secrets::new_id("t")
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v3.db");
+        let old = Connection::open(&path).unwrap();
+        for step in &MIGRATIONS[..3] {
+            old.execute_batch(step).unwrap();
+        }
+        old.pragma_update(None, "user_version", 3).unwrap();
+        old.execute_batch(
+            "INSERT INTO device_requests (id, device_code_hash, user_code, client_id, scope,
+             client_ip, status, interval_secs, created_at, expires_at)
+             VALUES ('dev_1', 'h', 'BCDFGHJK', 'my-cli', 'openid', '127.0.0.1', 'pending', 5, 0, 900);
+             INSERT INTO magic_links (token_hash, device_request_id, email, created_at, expires_at)
+             VALUES ('lh', 'dev_1', 'ann@example.com', 0, 900);",
+        )
+        .unwrap();
+        drop(old);
+        let mut db = Db::open(&path).unwrap();
+        db.migrate([9; 32], 1).unwrap();
+        let link = db.read(|tx| tx.magic_link("lh")).unwrap().unwrap();
+        assert_eq!(link.target, LinkTarget::Device("dev_1".into()));
+        assert_eq!(link.email, "ann@example.com");
+        // Exactly one target: a link bound to nothing is refused by the schema.
+        let orphan = db.write(|tx| {
+            tx.tx.execute(
+                "INSERT INTO magic_links (token_hash, email, created_at, expires_at)
+                 VALUES ('x', 'a@b.c', 0, 1)",
+                [],
+            )
+        });
+        assert!(orphan.is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

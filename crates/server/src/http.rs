@@ -1,13 +1,13 @@
 //! HTTP plumbing: the worker pool, routing, request bodies and forms, response helpers,
 //! and the one-line request log.
 //!
-//! Handlers (in `oauth`, `magic`, `api`, `tokens`, `orgs`, `logs`) get a fully read [`Request`] and return a
+//! Handlers (in `oauth`, `authorize`, `magic`, `api`, `tokens`, `orgs`, `logs`) get a fully read [`Request`] and return a
 //! [`Reply`]; they never touch tiny_http. Each worker owns one database connection, and a
 //! panic in a handler becomes a 500 for that request only.
 
 use crate::config::App;
 use crate::db::Db;
-use crate::{api, logs, magic, oauth, orgs, tokens};
+use crate::{api, authorize, logs, magic, oauth, orgs, tokens};
 use my_api::org::paths as org_paths;
 use my_api::{codes, paths, ApiError, ApiErrorResponse, OAuthError};
 use serde::Serialize;
@@ -88,6 +88,23 @@ impl Request {
             ip: "127.0.0.1".into(),
         }
     }
+
+    /// A form post as a browser sends it, with an optional `Cookie` header.
+    pub(crate) fn form_for_test(target: &str, form: &str, cookie: Option<&str>) -> Request {
+        let mut request = Request::for_test("POST", target, None, None);
+        request.set_header_for_test("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            request.set_header_for_test("Cookie", cookie);
+        }
+        request.body = form.as_bytes().to_vec();
+        request
+    }
+
+    /// Sets (replacing) a header.
+    pub(crate) fn set_header_for_test(&mut self, name: &str, value: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.to_string()));
+    }
 }
 
 /// Decoded form or query parameters.
@@ -135,8 +152,11 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-     form-action 'self' http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'";
+/// Pages load nothing from elsewhere; forms post here, or follow a 303 to the CLI's
+/// loopback listener.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+     form-action 'self' http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'; \
+     base-uri 'none'";
 
 impl Reply {
     pub(crate) fn new(status: u16) -> Reply {
@@ -159,6 +179,12 @@ impl Reply {
             return serde_json::Value::Null;
         }
         serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    /// The body as text.
+    #[cfg(test)]
+    pub(crate) fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The first header called `name`.
@@ -421,7 +447,12 @@ pub(crate) fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, 
         (paths::DEVICE_AUTHORIZATION | paths::TOKEN | paths::REVOCATION, _) => {
             Ok(method_not_allowed("POST"))
         }
-        (paths::DEVICE_PAGE, "GET") => Ok(magic::device_page(request)),
+        (paths::AUTHORIZATION, "GET") => authorize::authorize(app, db, request),
+        (paths::AUTHORIZATION, _) => Ok(method_not_allowed("GET")),
+        (paths::AUTHORIZE_SIGN_IN, "POST") => authorize::sign_in_submit(app, db, request),
+        (paths::AUTHORIZE_CONSENT, "POST") => authorize::consent_submit(app, db, request),
+        (paths::AUTHORIZE_SIGN_IN | paths::AUTHORIZE_CONSENT, _) => Ok(method_not_allowed("POST")),
+        (paths::DEVICE_PAGE, "GET") => Ok(magic::device_page(app, request)),
         (paths::DEVICE_PAGE, "POST") => magic::device_submit(app, db, request),
         (paths::DEVICE_PAGE, _) => Ok(method_not_allowed("GET, POST")),
         (paths::ME, "GET") => api::finish(api::me(app, db, request)),

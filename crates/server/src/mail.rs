@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 const FROM: &str = "My Cloud <no-reply@my.localhost>";
 
-/// A sign-in mail: the code to compare and the magic link.
+/// A sign-in mail: the magic link, and for the device flow the code to compare.
 pub(crate) struct SignInMail<'a> {
     pub(crate) to: &'a str,
-    /// Display form, `WDJB-MJHT`.
-    pub(crate) user_code: &'a str,
+    /// Display form, `WDJB-MJHT`; `None` for a browser sign-in, which has no code.
+    pub(crate) user_code: Option<&'a str>,
     pub(crate) link: &'a str,
     pub(crate) link_ttl_secs: u64,
     pub(crate) requested_from: &'a str,
@@ -86,10 +86,14 @@ fn describe_ttl(secs: u64) -> String {
 /// The whole message, CRLF line endings.
 fn render(mail: &SignInMail, now_ms: i64) -> String {
     let now = now_ms.div_euclid(1000);
+    let subject = match mail.user_code {
+        Some(code) => format!("Sign in to My Cloud (code {code})"),
+        None => "Sign in to My Cloud".to_string(),
+    };
     let headers = [
         format!("From: {FROM}"),
         format!("To: {}", mail.to),
-        format!("Subject: Sign in to My Cloud (code {})", mail.user_code),
+        format!("Subject: {subject}"),
         format!("Date: {}", clock::rfc5322(now)),
         format!(
             "Message-ID: <{now_ms}.{}@my.localhost>",
@@ -99,15 +103,26 @@ fn render(mail: &SignInMail, now_ms: i64) -> String {
         "Content-Type: text/plain; charset=utf-8".into(),
         "Content-Transfer-Encoding: 8bit".into(),
     ];
-    let body = [
+    let check = match mail.user_code {
+        Some(code) => vec![
+            "Check that your terminal shows this code:".to_string(),
+            String::new(),
+            format!("    {code}"),
+            String::new(),
+            "Then open this link to confirm or deny the sign-in:".into(),
+        ],
+        None => vec![
+            "Open this link in the browser where you started, to confirm or deny the sign-in:"
+                .to_string(),
+        ],
+    };
+    let mut body = vec![
         "Hello,".to_string(),
         String::new(),
         "Someone asked to sign in to My Cloud with this email address.".into(),
-        "Check that your terminal shows this code:".into(),
-        String::new(),
-        format!("    {}", mail.user_code),
-        String::new(),
-        "Then open this link to confirm or deny the sign-in:".into(),
+    ];
+    body.extend(check);
+    body.extend([
         String::new(),
         mail.link.to_string(),
         String::new(),
@@ -121,7 +136,7 @@ fn render(mail: &SignInMail, now_ms: i64) -> String {
             clock::rfc3339(mail.requested_at)
         ),
         "If you did not ask to sign in, ignore this email: nothing happens without a click.".into(),
-    ];
+    ]);
     let mut text = headers.join("\r\n");
     text.push_str("\r\n\r\n");
     text.push_str(&body.join("\r\n"));
@@ -136,7 +151,7 @@ mod tests {
     fn sample() -> SignInMail<'static> {
         SignInMail {
             to: "ann@example.com",
-            user_code: "WDJB-MJHT",
+            user_code: Some("WDJB-MJHT"),
             link: "http://127.0.0.1:7780/magic/abc",
             link_ttl_secs: 900,
             requested_from: "127.0.0.1",
@@ -157,6 +172,18 @@ mod tests {
         assert!(text.contains("expires in 15 minutes."));
         assert!(text.contains("requested from 127.0.0.1 at 1970-01-01T00:00:00Z."));
         assert!(!text.replace("\r\n", "").contains('\n'));
+    }
+
+    #[test]
+    fn browser_mails_have_no_code() {
+        let mail = SignInMail {
+            user_code: None,
+            ..sample()
+        };
+        let text = render(&mail, 1_000);
+        assert!(text.contains("\r\nSubject: Sign in to My Cloud\r\n"));
+        assert!(!text.contains("(code") && !text.contains("this code"));
+        assert!(text.contains("\r\n\r\nhttp://127.0.0.1:7780/magic/abc\r\n\r\n"));
     }
 
     #[test]

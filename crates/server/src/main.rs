@@ -9,8 +9,12 @@ mod api;
 #[cfg(test)]
 mod api_tests;
 mod auth;
+mod authorize;
+#[cfg(test)]
+mod browser_tests;
 mod clock;
 mod config;
+mod csrf;
 mod db;
 mod http;
 mod jwt;
@@ -21,8 +25,10 @@ mod names;
 mod oauth;
 mod orgs;
 mod pages;
+mod pkce;
 mod secrets;
 mod tokens;
+mod websession;
 
 use config::{App, Mode, Settings};
 use db::Db;

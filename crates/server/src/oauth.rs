@@ -1,14 +1,16 @@
 //! The OAuth 2.0 endpoints: metadata (RFC 8414), device authorization (RFC 8628), the
-//! token endpoint (device code and refresh grants, RFC 6749 / RFC 9700), and revocation
-//! (RFC 7009). Error bodies follow RFC 6749 §5.2 and are never cached.
+//! token endpoint (device code, authorization code + PKCE, and refresh grants, RFC 6749 /
+//! RFC 7636 / RFC 9700), and revocation (RFC 7009). Error bodies follow RFC 6749 §5.2 and
+//! are never cached. The browser pages that issue authorization codes are in `authorize`.
 
 use crate::clock;
 use crate::config::{App, RATE_WINDOW_SECS};
-use crate::db::{Db, DbResult, DeviceRequest, DeviceStatus, Session, Tx, User};
+use crate::db::{Db, DbResult, DeviceRequest, DeviceStatus, LinkTarget, Session, Tx, User};
 use crate::http::{Form, Reply, Request, ServerError};
 use crate::jwt;
 use crate::magic;
 use crate::mail;
+use crate::pkce;
 use crate::secrets;
 use my_api::{
     grants, oauth_errors as err, paths, AccessClaims, AuthorizationServerMetadata,
@@ -24,25 +26,38 @@ const SLOW_DOWN_STEP: i64 = 5;
 
 const TOO_MANY: &str = "too many sign-in requests; try again later";
 
+/// The metadata document: the shared fields plus what the wire crate does not model.
+#[derive(serde::Serialize)]
+struct Metadata {
+    #[serde(flatten)]
+    standard: AuthorizationServerMetadata,
+    /// RFC 9207: callbacks carry `iss`, which the client may check.
+    authorization_response_iss_parameter_supported: bool,
+}
+
 /// `GET /.well-known/oauth-authorization-server` (and the OpenID Connect twin).
 pub(crate) fn metadata(app: &App) -> Reply {
     let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+    let standard = AuthorizationServerMetadata {
+        issuer: app.issuer.clone(),
+        authorization_endpoint: Some(app.url(paths::AUTHORIZATION)),
+        token_endpoint: app.url(paths::TOKEN),
+        device_authorization_endpoint: Some(app.url(paths::DEVICE_AUTHORIZATION)),
+        revocation_endpoint: Some(app.url(paths::REVOCATION)),
+        response_types_supported: strings(&["code"]),
+        grant_types_supported: strings(&[
+            grants::DEVICE_CODE,
+            grants::REFRESH_TOKEN,
+            grants::AUTHORIZATION_CODE,
+        ]),
+        code_challenge_methods_supported: strings(&[pkce::S256]),
+        token_endpoint_auth_methods_supported: strings(&["none"]),
+    };
     Reply::json(
         200,
-        &AuthorizationServerMetadata {
-            issuer: app.issuer.clone(),
-            authorization_endpoint: Some(app.url(paths::AUTHORIZATION)),
-            token_endpoint: app.url(paths::TOKEN),
-            device_authorization_endpoint: Some(app.url(paths::DEVICE_AUTHORIZATION)),
-            revocation_endpoint: Some(app.url(paths::REVOCATION)),
-            response_types_supported: strings(&["code"]),
-            grant_types_supported: strings(&[
-                grants::DEVICE_CODE,
-                grants::REFRESH_TOKEN,
-                grants::AUTHORIZATION_CODE,
-            ]),
-            code_challenge_methods_supported: strings(&["S256"]),
-            token_endpoint_auth_methods_supported: strings(&["none"]),
+        &Metadata {
+            standard,
+            authorization_response_iss_parameter_supported: true,
         },
     )
 }
@@ -70,7 +85,7 @@ fn check_client(form: &Form, required: bool) -> Result<(), Reply> {
 
 /// The granted scope for a requested one: known scopes only, duplicates dropped, and
 /// `openid email` when none was asked for.
-fn parse_scope(requested: Option<&str>) -> Result<String, String> {
+pub(crate) fn parse_scope(requested: Option<&str>) -> Result<String, String> {
     let mut granted: Vec<&str> = Vec::new();
     for scope in requested.unwrap_or("").split_whitespace() {
         if !KNOWN_SCOPES.contains(&scope) {
@@ -115,7 +130,7 @@ fn secs(value: u64) -> i64 {
 struct Created {
     device_code: String,
     device: DeviceRequest,
-    link: Option<String>,
+    link: Option<(String, i64)>,
 }
 
 /// `POST /oauth/device_authorization`.
@@ -186,7 +201,17 @@ pub(crate) fn device_authorization(
         };
         tx.insert_device_request(&device, &secrets::sha256_hex(&device_code))?;
         let link = match email {
-            Some(email) => Some(magic::new_link(tx, app, &device.id, email, now)?),
+            Some(email) => {
+                let target = LinkTarget::Device(device.id.clone());
+                Some(magic::new_link(
+                    tx,
+                    app,
+                    target,
+                    email,
+                    device.expires_at,
+                    now,
+                )?)
+            }
             None => None,
         };
         Ok(Some(Created {
@@ -198,8 +223,8 @@ pub(crate) fn device_authorization(
     let Some(created) = created else {
         return Ok(Reply::oauth_error(429, err::INVALID_REQUEST, TOO_MANY));
     };
-    if let (Some(email), Some(link)) = (email, &created.link) {
-        magic::mail_link(app, &created.device, email, link)?;
+    if let (Some(email), Some((token, expires_at))) = (email, &created.link) {
+        magic::mail_device_link(app, &created.device, email, token, *expires_at)?;
     }
     let user_code = secrets::format_user_code(&created.device.user_code);
     let verification_uri = app.url(paths::DEVICE_PAGE);
@@ -233,14 +258,10 @@ pub(crate) fn token(app: &App, db: &mut Db, request: &Request) -> Result<Reply, 
             Ok(()) => refresh_grant(app, db, &form),
             Err(reply) => Ok(reply),
         },
-        Some(grants::AUTHORIZATION_CODE) => Ok(match check_client(&form, true) {
-            // The browser flow issues no codes yet, so no code can be valid.
-            Ok(()) if form.get("code").is_some() => {
-                invalid_grant("authorization code is not valid")
-            }
-            Ok(()) => invalid_request("code is required"),
-            Err(reply) => reply,
-        }),
+        Some(grants::AUTHORIZATION_CODE) => match check_client(&form, true) {
+            Ok(()) => authorization_code_grant(app, db, &form),
+            Err(reply) => Ok(reply),
+        },
         Some(_) => Ok(Reply::oauth_error(
             400,
             err::UNSUPPORTED_GRANT_TYPE,
@@ -411,6 +432,92 @@ fn device_code_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply, Serve
         ),
         Poll::Issued(issued) => {
             eprintln!("session {} started by device flow", issued.session.id);
+            token_response(app, &issued, now_ms)
+        }
+    })
+}
+
+enum Redeem {
+    Invalid(&'static str),
+    /// A spent code was presented again: the session it started (if still live) was
+    /// revoked.
+    Replay(Option<String>),
+    Issued(Box<Issued>),
+}
+
+/// The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6): the code is
+/// single use and short-lived, the redirect URI must be the one of the request, and
+/// S256(code_verifier) must be its challenge. A replayed code revokes what it issued.
+fn authorization_code_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply, ServerError> {
+    let Some(code) = form.get("code") else {
+        return Ok(invalid_request("code is required"));
+    };
+    let Some(redirect_uri) = form.get("redirect_uri") else {
+        return Ok(invalid_request("redirect_uri is required"));
+    };
+    let Some(verifier) = form.get("code_verifier") else {
+        return Ok(invalid_request("code_verifier is required (PKCE)"));
+    };
+    let hash = secrets::sha256_hex(code);
+    let now_ms = clock::now_millis();
+    let now = now_ms.div_euclid(1000);
+    let outcome = db.write(|tx| -> DbResult<Redeem> {
+        let Some(found) = tx.auth_code(&hash)? else {
+            return Ok(Redeem::Invalid("authorization code is not valid"));
+        };
+        if found.used_at.is_some() {
+            let revoked = match found.session_id {
+                Some(id) if tx.revoke_session(&id, now)? => Some(id),
+                _ => None,
+            };
+            return Ok(Redeem::Replay(revoked));
+        }
+        if now >= found.expires_at {
+            return Ok(Redeem::Invalid("authorization code expired"));
+        }
+        let Some(request) = tx.auth_request(&found.request_id)? else {
+            return Ok(Redeem::Invalid("authorization code is not valid"));
+        };
+        if request.client_id != my_api::CLIENT_ID {
+            return Ok(Redeem::Invalid("authorization code is not valid"));
+        }
+        if request.redirect_uri != redirect_uri {
+            return Ok(Redeem::Invalid(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        if !pkce::verify(verifier, &request.code_challenge) {
+            return Ok(Redeem::Invalid(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        let Some(issued) = start_session(
+            tx,
+            app,
+            &found.user_id,
+            &request.client_id,
+            &request.scope,
+            now,
+        )?
+        else {
+            return Ok(Redeem::Invalid("authorization code is not valid"));
+        };
+        if !tx.redeem_auth_code(&hash, now, &issued.session.id)? {
+            // Unreachable inside the IMMEDIATE transaction; refuse rather than issue twice.
+            return Err(rusqlite::Error::QueryReturnedNoRows);
+        }
+        Ok(Redeem::Issued(Box::new(issued)))
+    })?;
+    Ok(match outcome {
+        Redeem::Invalid(description) => invalid_grant(description),
+        Redeem::Replay(revoked) => {
+            if let Some(session_id) = revoked {
+                eprintln!("session {session_id} revoked: its authorization code was reused");
+            }
+            invalid_grant("authorization code was already used; the session it started is revoked")
+        }
+        Redeem::Issued(issued) => {
+            eprintln!("session {} started by browser flow", issued.session.id);
             token_response(app, &issued, now_ms)
         }
     })
