@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGOFLAGS ?= --locked
 BIN := my
 
-.PHONY: all build release deps test-deps demo test check fmt clippy install uninstall vendor clean
+.PHONY: all build release deps test-deps demo test screenshots check fmt clippy install uninstall vendor clean
 
 all: release
 
@@ -34,6 +34,11 @@ demo: build
 # Tests run inside a throwaway D-Bus session with an unlocked gnome-keyring.
 test: build test-deps
 	scripts/with-keyring.sh $(CARGO) test $(CARGOFLAGS) --workspace
+
+# The sign-in, confirm and authorize pages as headless Chromium renders them (docs/).
+screenshots: build test-deps
+	MY_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots scripts/with-keyring.sh \
+		$(CARGO) test $(CARGOFLAGS) -p mycli --test e2e -- --exact browser::web_login_in_a_real_browser_then_one_click_authorize
 
 check: deps
 	$(CARGO) fmt --all -- --check

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs, only when they are missing.
 #   scripts/deps.sh build   # to compile: pkg-config and the libdbus headers (Secret Service); curl for the demo
-#   scripts/deps.sh test    # to test: a real Secret Service (gnome-keyring) and secret-tool
+#   scripts/deps.sh test    # to test: a real Secret Service (gnome-keyring), secret-tool, headless Chromium + ChromeDriver
 set -euo pipefail
 
 case "${1:-}" in
   build) pkgs=(pkg-config libdbus-1-dev curl ca-certificates) ;;
-  test) pkgs=(dbus gnome-keyring libsecret-tools dbus-x11) ;;
+  test) pkgs=(dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver) ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
 

@@ -165,6 +165,9 @@ pub(crate) struct LoginArgs {
     /// email address to send the sign-in link to (prompted for on a terminal)
     #[argh(option)]
     pub(crate) email: Option<String>,
+    /// sign in in a browser (authorization code + PKCE) instead of by email link
+    #[argh(switch)]
+    pub(crate) web: bool,
     /// never open a browser; only print the URL
     #[argh(switch)]
     pub(crate) no_browser: bool,

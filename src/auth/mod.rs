@@ -1,6 +1,7 @@
 //! Sign-in flows and keeping the session fresh: discovery, the device flow with its magic
 //! link and loopback wake-up, and the bearer/refresh logic every API command goes through.
 
+pub(crate) mod browser;
 pub(crate) mod device;
 pub(crate) mod discovery;
 pub(crate) mod jwt;

@@ -1,6 +1,8 @@
-//! `my cli login`: the magic-link sign-in (device flow), then store the session.
+//! `my cli login`: the magic-link sign-in (device flow) or, with `--web`, the browser
+//! sign-in; or `--token`/`--with-token` to store an API token. Then store the credential.
 
 use crate::app::App;
+use crate::auth::browser::{self, Open, Outcome};
 use crate::auth::{device, discovery, session};
 use crate::cli::LoginArgs;
 use crate::error::{Error, Result};
@@ -16,16 +18,9 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
     if args.token.is_some() || args.with_token {
         return store_token(app, &args);
     }
-    let email = match args.email {
-        Some(e) => e,
-        None => prompt_email()?,
-    };
-    let email = email.trim().to_string();
-    check_email(&email)?;
-    // A store that cannot take the result (a corrupted file, say) should fail before the
-    // person clicks a link, not after.
+    // A store that cannot take the result (a corrupted file, say), or a keyring-only store
+    // that cannot work, should fail before the person clicks anything, not after.
     app.store.load(app.api_url())?;
-    // A keyring-only store that cannot work should fail before the person clicks a link.
     if app.settings.store_choice == crate::store::StoreChoice::Keyring {
         app.store.keyring_probe().map_err(|why| {
             Error::Store(format!(
@@ -33,9 +28,35 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
             ))
         })?;
     }
+    if let Some(e) = &args.email {
+        check_email(e.trim())?;
+    }
     let meta = discovery::discover(&app.client, app.api_url())?;
+    if args.web {
+        let request = browser::prepare(&meta, args.email.as_deref().map(str::trim))?;
+        let open = if args.no_browser {
+            Open::Never
+        } else {
+            Open::Try
+        };
+        match browser::sign_in(&app.client, &meta, request, open)? {
+            Outcome::SignedIn(tokens) => return finish(app, tokens, None, args.json),
+            Outcome::NoBrowser => out::note("Continuing with the email sign-in instead."),
+        }
+    }
+    let email = match args.email {
+        Some(e) => e,
+        None => prompt_email()?,
+    };
+    let email = email.trim().to_string();
+    check_email(&email)?;
     let tokens = device::sign_in(&app.client, &meta, &email, !args.no_browser)?;
-    let mut creds = session::session_credentials(tokens, None, Some(email));
+    finish(app, tokens, Some(email), args.json)
+}
+
+/// Stores a new session, then infers and prints the default context.
+fn finish(app: &App, tokens: device::Tokens, email: Option<String>, json: bool) -> Result<()> {
+    let mut creds = session::session_credentials(tokens, None, email);
     let location = {
         let _lock = app.store.lock()?;
         let location = app.store.save(app.api_url(), &mut creds)?;
@@ -43,14 +64,14 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
         location
     };
     let who = creds.email.clone().unwrap_or_default();
-    if !args.json {
+    if !json {
         out::note(format!(
             "Signed in as {who}. Credentials stored in the {}.",
             location.describe()
         ));
     }
     let ctx = super::context::infer_after_login(app);
-    if args.json {
+    if json {
         out::json(&serde_json::json!({
             "email": who,
             "id": creds.user_id,

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `my` against a real `my-server` over HTTP on loopback, with a
 //! real SQLite file, real credential files and (in `keyring`) a real Secret Service.
 
+mod browser;
+mod chrome;
 mod context;
 mod errors;
 mod keyring;
