@@ -372,3 +372,18 @@ fn without_a_display_it_says_so_and_falls_back_to_the_email_sign_in() {
         run.stderr
     );
 }
+
+#[test]
+fn waiting_for_the_browser_times_out_with_a_clear_message() {
+    let server = Server::start(&[]);
+    let mut env = TestEnv::new(&server);
+    env.set("MY_LOGIN_TIMEOUT", "1");
+    let run = env.run(&["cli", "login", "--web", "--no-browser"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no answer from the browser within 1 s"),
+        "{}",
+        run.stderr
+    );
+    assert!(!env.credentials_file().exists());
+}

@@ -298,3 +298,110 @@ fn two_organizations_login_says_which_and_use_switches() {
         envs.stdout
     );
 }
+
+/// A `logs --follow` child and a line reader over its stdout.
+fn follow(
+    env: &TestEnv,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut all = vec!["logs", "--follow"];
+    all.extend_from_slice(args);
+    let mut child = env.spawn(&all);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+#[test]
+fn follow_survives_a_server_restart_without_repeating_lines() {
+    let mut server = Server::start(&["--long-poll", "2s"]);
+    acme(&server, &["again@example.com"]);
+    let log = |server: &Server, msg: &str| {
+        server.admin(&[
+            "log",
+            "append",
+            "--org",
+            "acme",
+            "--project",
+            "my-store",
+            "--env",
+            "production",
+            "--message",
+            msg,
+        ]);
+    };
+    log(&server, "one");
+    let env = TestEnv::new(&server);
+    env.login(&server, "again@example.com").ok();
+    let (mut child, lines) = follow(&env, &[]);
+    assert!(lines
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .ends_with("one"));
+    log(&server, "two");
+    assert!(lines
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap()
+        .ends_with("two"));
+
+    server.restart();
+    log(&server, "three");
+    let next = lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a line after the restart");
+    assert!(
+        next.ends_with("three"),
+        "expected only the new line, got {next:?}"
+    );
+    assert!(
+        lines.recv_timeout(Duration::from_millis(2500)).is_err(),
+        "a line was printed twice"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn follow_ends_with_a_clear_error_when_the_credential_is_revoked() {
+    let server = Server::start(&["--long-poll", "1s"]);
+    acme(&server, &["revoked@example.com"]);
+    let owner = TestEnv::new(&server);
+    owner.login(&server, "revoked@example.com").ok();
+    let token = owner
+        .run(&["cli", "token", "create", "tail", "--json"])
+        .ok()
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ci = TestEnv::new(&server);
+    ci.set("MY_API_TOKEN", &token);
+    let child = ci.spawn(&[
+        "logs",
+        "--follow",
+        "--organization",
+        "acme",
+        "--project",
+        "my-store",
+        "--environment",
+        "production",
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    owner
+        .run(&["cli", "token", "revoke", "tail", "--force"])
+        .ok();
+    let run = finish(child, Duration::from_secs(15));
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rejected MY_API_TOKEN"),
+        "{}",
+        run.stderr
+    );
+}
