@@ -9,12 +9,22 @@ use std::time::Duration;
 
 const USER_AGENT: &str = concat!("my/", env!("CARGO_PKG_VERSION"));
 
-/// A status and body, read whatever the status was.
-#[derive(Debug)]
+/// A status and body, read whatever the status was. The body may hold tokens, so `Debug`
+/// shows only its length.
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
     url: String,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("url", &self.url)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 impl Reply {
@@ -219,5 +229,19 @@ mod tests {
             "http://127.0.0.1:7780"
         );
         assert_eq!(origin("https://a.b"), "https://a.b");
+    }
+
+    #[test]
+    fn a_reply_never_debug_prints_its_body() {
+        let r = super::Reply {
+            status: 200,
+            body: "{\"access_token\":\"eyJsecret\"}".into(),
+            url: "http://x/oauth/token".into(),
+        };
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("eyJsecret") && shown.contains("bytes"),
+            "{shown}"
+        );
     }
 }
