@@ -9,7 +9,7 @@ CARGO ?= cargo
 CARGOFLAGS ?= --locked
 BIN := my
 
-.PHONY: all build release deps test-deps demo test screenshots check fmt clippy install uninstall vendor clean
+.PHONY: all build release deps test-deps demo test bench screenshots check fmt clippy install uninstall vendor clean
 
 all: release
 
@@ -34,6 +34,11 @@ demo: build
 # Tests run inside a throwaway D-Bus session with an unlocked gnome-keyring.
 test: build test-deps
 	scripts/with-keyring.sh $(CARGO) test $(CARGOFLAGS) --workspace
+
+# Sizes, start-up, an authenticated command against curl, magic link → signed in
+# (docs/BENCHMARKS.md: `scripts/bench.sh --write docs/BENCHMARKS.md`).
+bench: release
+	scripts/bench.sh
 
 # The sign-in, confirm and authorize pages as headless Chromium renders them (docs/).
 screenshots: build test-deps
