@@ -18,16 +18,7 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
     if args.token.is_some() || args.with_token {
         return store_token(app, &args);
     }
-    // A store that cannot take the result (a corrupted file, say), or a keyring-only store
-    // that cannot work, should fail before the person clicks anything, not after.
-    app.store.load(app.api_url())?;
-    if app.settings.store_choice == crate::store::StoreChoice::Keyring {
-        app.store.keyring_probe().map_err(|why| {
-            Error::Store(format!(
-                "the OS keyring is unavailable ({why}); MY_CREDENTIAL_STORE=keyring does not allow the file fallback"
-            ))
-        })?;
-    }
+    app.store.preflight(app.api_url())?;
     if let Some(e) = &args.email {
         check_email(e.trim())?;
     }

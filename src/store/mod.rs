@@ -283,10 +283,16 @@ impl CredentialStore {
         self.file.path().to_path_buf()
     }
 
-    /// Whether the OS keyring answers (for `status` and `migrate`), whatever the mode; `Err`
-    /// holds the keyring's error. A locked keyring can pass and still refuse the next write.
-    pub(crate) fn keyring_probe(&self) -> std::result::Result<(), String> {
-        self.keyring.probe().map_err(|e| e.to_string())
+    /// Fails now when saving for `api_url` is bound to fail: a corrupted credentials file or
+    /// keyring entry (never overwritten), or a keyring-only store whose keyring does not
+    /// answer. Called before a sign-in, so nobody confirms a link whose result cannot be
+    /// stored. (A locked keyring can pass and still refuse the write.)
+    pub(crate) fn preflight(&self, api_url: &str) -> Result<()> {
+        self.load(api_url)?;
+        if self.choice == StoreChoice::Keyring {
+            self.keyring.probe().map_err(fail_closed)?;
+        }
+        Ok(())
     }
 }
 
@@ -695,8 +701,10 @@ mod tests {
         assert!(h.store.load(A).unwrap().is_none());
         assert!(h
             .store
-            .keyring_probe()
+            .keyring
+            .probe()
             .unwrap_err()
+            .to_string()
             .contains("no session bus"));
     }
 
@@ -855,7 +863,7 @@ mod tests {
         }
         let tmp = tempfile::tempdir().unwrap();
         let store = CredentialStore::new(tmp.path(), StoreChoice::Keyring);
-        store.keyring_probe().unwrap();
+        store.keyring.probe().unwrap();
         let url = unique_url("round-trip");
         let mut saved = creds("tok-real", 0);
         assert_eq!(store.save(&url, &mut saved).unwrap(), Location::Keyring);
@@ -1007,7 +1015,9 @@ mod tests {
         assert!(matches!(keyring_only.load(A), Err(Error::Store(_))));
         assert!(matches!(keyring_only.delete(A), Err(Error::Store(_))));
         assert!(!keyring_only.credentials_path().exists());
-        assert!(keyring_only.keyring_probe().is_err());
+        assert!(keyring_only.keyring.probe().is_err());
+        let err = keyring_only.preflight(A).unwrap_err().to_string();
+        assert!(err.ends_with("does not allow the file fallback"), "{err}");
 
         let auto = CredentialStore::new(tmp.path(), StoreChoice::Auto);
         assert_eq!(
