@@ -7,7 +7,7 @@ use crate::auth::{device, discovery, session};
 use crate::cli::LoginArgs;
 use crate::error::{Error, Result};
 use crate::out;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::BufRead;
 
 pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
     if app.settings.env_token.is_some() {
@@ -149,19 +149,12 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
 }
 
 fn prompt_email() -> Result<String> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(Error::Usage(
+    let line = out::ask(
+        "Email address: ",
+        Error::Usage(
             "no email address given and stdin is not a terminal: pass --email ADDRESS".into(),
-        ));
-    }
-    eprint!("Email address: ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::io("cannot read the email address", e))?;
+        ),
+    )?;
     if line.is_empty() {
         return Err(Error::Usage(
             "no email address given: pass --email ADDRESS".into(),

@@ -18,7 +18,7 @@ pub(crate) fn orgs(app: &App, a: OrgsListArgs) -> Result<()> {
         .organizations
         .iter()
         .map(|o| vec![o.id.clone(), o.slug.clone(), o.name.clone()]);
-    table(&["ID", "SLUG", "NAME"], rows);
+    out::table(&["ID", "SLUG", "NAME"], rows.collect());
     Ok(())
 }
 
@@ -38,7 +38,7 @@ pub(crate) fn projects(app: &App, a: ProjectsListArgs) -> Result<()> {
         .projects
         .iter()
         .map(|p| vec![p.id.clone(), p.slug.clone(), p.name.clone()]);
-    table(&["ID", "SLUG", "NAME"], rows);
+    out::table(&["ID", "SLUG", "NAME"], rows.collect());
     Ok(())
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn environments(app: &App, a: EnvironmentsListArgs) -> Result<()> {
         .environments
         .iter()
         .map(|e| vec![e.name.clone(), e.project.clone()]);
-    table(&["NAME", "PROJECT"], rows);
+    out::table(&["NAME", "PROJECT"], rows.collect());
     Ok(())
 }
 
@@ -152,30 +152,6 @@ fn exit_quietly_on_interrupt() {
             libc::SIGINT,
             on_interrupt as *const () as libc::sighandler_t,
         );
-    }
-}
-
-/// An aligned table with a header; nothing but a note when there are no rows.
-fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
-    let rows: Vec<Vec<String>> = rows.collect();
-    if rows.is_empty() {
-        out::note("None.");
-        return;
-    }
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    for r in std::iter::once(&head).chain(&rows) {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out::line(cells.join("  ").trim_end());
     }
 }
 

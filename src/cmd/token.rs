@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::out;
 use my_api::{codes, paths, CreatedToken, TokenInfo, TokenList};
 use serde::de::DeserializeOwned;
-use std::io::{BufRead, IsTerminal, Write};
 
 pub(crate) fn run(app: &App, args: TokenArgs) -> Result<()> {
     match args.command {
@@ -69,7 +68,7 @@ fn list(app: &App, a: TokenListArgs) -> Result<()> {
         return Ok(());
     }
     let now = crate::app::rfc3339(crate::app::now());
-    let rows: Vec<[String; 6]> = tokens
+    let rows: Vec<Vec<String>> = tokens
         .iter()
         .map(|t| {
             let expires = match &t.expires_at {
@@ -84,7 +83,7 @@ fn list(app: &App, a: TokenListArgs) -> Result<()> {
             if let Some(p) = &t.profile {
                 scope.push_str(&format!(" profile:{p}"));
             }
-            [
+            vec![
                 t.name.clone(),
                 t.prefix.clone(),
                 t.last_used_at.as_deref().map_or("never".into(), short_time),
@@ -94,21 +93,10 @@ fn list(app: &App, a: TokenListArgs) -> Result<()> {
             ]
         })
         .collect();
-    let header = ["NAME", "PREFIX", "LAST USED", "EXPIRES", "CREATED", "SCOPE"].map(String::from);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out::line(cells.join("  ").trim_end());
-    }
+    out::table(
+        &["NAME", "PREFIX", "LAST USED", "EXPIRES", "CREATED", "SCOPE"],
+        rows,
+    );
     Ok(())
 }
 
@@ -152,22 +140,15 @@ fn revoke(app: &App, a: TokenRevokeArgs) -> Result<()> {
 /// The seed's prompt, `Revoke token "ci-deploy" (myc_3f12c4...)? [y/N]`. Never asked without
 /// a terminal: that fails and names `--force`.
 fn confirm(t: &TokenInfo) -> Result<bool> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(Error::Usage(format!(
+    let answer = out::ask(
+        &format!("Revoke token \"{}\" ({})? [y/N] ", t.name, t.prefix),
+        Error::Usage(format!(
             "not revoking \"{}\" without confirmation: stdin is not a terminal; pass --force",
             t.name
-        )));
-    }
-    eprint!("Revoke token \"{}\" ({})? [y/N] ", t.name, t.prefix);
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::io("cannot read the answer", e))?;
+        )),
+    )?;
     Ok(matches!(
-        line.trim().to_ascii_lowercase().as_str(),
+        answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
 }
