@@ -134,7 +134,7 @@ pub(crate) fn sign_in(
                     "Signed in",
                     "Signed in — you can close this tab and return to the terminal.",
                 ),
-                Err(e) => loopback::html("Sign-in failed", &escape(&e.to_string())),
+                Err(e) => loopback::html("Sign-in failed", &e.to_string()),
             };
             *result.borrow_mut() = Some(tokens);
             return Some(page);
@@ -148,7 +148,7 @@ pub(crate) fn sign_in(
                 .unwrap_or_default();
             Error::Login(format!("the server refused the sign-in: {error}{desc}"))
         };
-        let page = loopback::html("Sign-in not completed", &escape(&err.to_string()));
+        let page = loopback::html("Sign-in not completed", &err.to_string());
         *result.borrow_mut() = Some(Err(err));
         Some(page)
     };
@@ -193,13 +193,6 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -167,11 +167,7 @@ fn callback_page(query: &loopback::Query) -> Option<String> {
             "You are signed in to my. You can close this tab and return to the terminal.",
         ))
     } else if let Some(e) = loopback::param(query, "error") {
-        let e: String = e
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
+        let e: String = e.chars().take(64).collect();
         Some(loopback::html(
             "Sign-in not completed",
             &format!("The sign-in ended ({e}). You can close this tab."),

@@ -87,14 +87,23 @@ impl Loopback {
     }
 }
 
-/// A complete small HTML page.
+/// A complete small HTML page. Both texts are plain text and are escaped here: a message
+/// may quote what a callback carried.
 pub(crate) fn html(title: &str, message: &str) -> String {
+    let (title, message) = (escape(title), escape(message));
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}</style>\
 </head><body><h1>{title}</h1><p>{message}</p></body></html>"
     )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn page(status: u16, title: &str, message: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
@@ -117,4 +126,22 @@ fn html_response(status: u16, body: String) -> tiny_http::Response<std::io::Curs
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html;
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let page = html("Sign-in <failed>", "error \"<script>x</script>\" & more");
+        assert!(
+            !page.contains("<script>") && !page.contains("<failed>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("&lt;script&gt;") && page.contains("&amp; more"),
+            "{page}"
+        );
+    }
 }
