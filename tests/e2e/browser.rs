@@ -205,21 +205,12 @@ fn redeem(
     redirect_uri: &str,
     verifier: &str,
 ) -> (u16, serde_json::Value) {
-    let mut r = browser()
-        .post(&server.token_endpoint())
-        .send_form([
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-            ("client_id", "my-cli"),
-        ])
-        .unwrap();
-    let status = r.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap(),
-    )
+    server.token_grant(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ])
 }
 
 #[test]

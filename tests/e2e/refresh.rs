@@ -8,19 +8,7 @@ fn refresh_token(env: &TestEnv) -> String {
 }
 
 fn replay(server: &Server, token: &str) -> (u16, serde_json::Value) {
-    let mut r = browser()
-        .post(&server.token_endpoint())
-        .send_form([
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token),
-            ("client_id", "my-cli"),
-        ])
-        .unwrap();
-    let status = r.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap(),
-    )
+    server.token_grant(&[("grant_type", "refresh_token"), ("refresh_token", token)])
 }
 
 #[test]

@@ -155,6 +155,17 @@ impl Server {
     pub fn token_endpoint(&self) -> String {
         format!("{}/oauth/token", self.url)
     }
+
+    /// POSTs a grant to the token endpoint as the `my-cli` client: (status, JSON answer).
+    pub fn token_grant(&self, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let mut r = browser()
+            .post(&self.token_endpoint())
+            .send_form(form.iter().copied().chain([("client_id", "my-cli")]))
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str(&body).unwrap())
+    }
 }
 
 impl Drop for Server {
