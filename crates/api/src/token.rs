@@ -106,7 +106,8 @@ pub fn parse(token: &str) -> Result<TokenKind, FormatError> {
 
 /// The redacted preview shown in lists and prompts: `myc_3f12c4...`.
 pub fn display_prefix(token: &str) -> String {
-    format!("{}...", &token[..DISPLAY_LEN.min(token.len())])
+    // By characters: a byte slice would panic inside a multi-byte character.
+    format!("{}...", token.chars().take(DISPLAY_LEN).collect::<String>())
 }
 
 #[cfg(test)]
@@ -124,6 +125,8 @@ mod tests {
         let o = assemble(TokenKind::Organization, RANDOM);
         assert_eq!(parse(&o), Ok(TokenKind::Organization));
         assert_eq!(display_prefix(&t), "myc_3f12c4...");
+        assert_eq!(display_prefix("myc_ééééééééé"), "myc_éééééé...");
+        assert_eq!(display_prefix("x"), "x...");
     }
 
     #[test]
