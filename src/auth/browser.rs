@@ -3,8 +3,8 @@
 //! waits, so the page it finally shows tells the truth.
 
 use crate::api::Client;
-use crate::auth::device::{oauth_failure, Tokens};
 use crate::auth::loopback::{self, Loopback};
+use crate::auth::{oauth_failure, Tokens};
 use crate::error::{Error, Result};
 use crate::out;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -4,9 +4,9 @@
 
 use crate::api::Client;
 use crate::auth::loopback::{self, Loopback};
+use crate::auth::{oauth_failure, Tokens};
 use crate::error::{Error, Result};
 use crate::out;
-use crate::secret::Secret;
 use my_api::{oauth_errors as oe, AuthorizationServerMetadata, DeviceAuthorizationResponse};
 use std::time::{Duration, Instant};
 
@@ -14,25 +14,6 @@ use std::time::{Duration, Instant};
 const MARGIN: f64 = 1.2;
 const MARGIN_AFTER_SLOW_DOWN: f64 = 1.4;
 const CALLBACK_PATH: &str = "/callback";
-
-/// Tokens from a completed sign-in.
-pub(crate) struct Tokens {
-    pub(crate) access_token: Secret,
-    pub(crate) refresh_token: Option<Secret>,
-    pub(crate) expires_in: Option<u64>,
-    pub(crate) refresh_token_expires_in: Option<u64>,
-}
-
-impl From<my_api::TokenResponse> for Tokens {
-    fn from(t: my_api::TokenResponse) -> Tokens {
-        Tokens {
-            access_token: Secret::new(t.access_token),
-            refresh_token: t.refresh_token.map(Secret::new),
-            expires_in: t.expires_in,
-            refresh_token_expires_in: t.refresh_token_expires_in,
-        }
-    }
-}
 
 /// Runs the whole device flow for `email` and returns the tokens.
 pub(crate) fn sign_in(
@@ -174,19 +155,5 @@ fn callback_page(query: &loopback::Query) -> Option<String> {
         ))
     } else {
         None
-    }
-}
-
-/// An OAuth error reply as one line: the error code and description from the server.
-pub(crate) fn oauth_failure(reply: &crate::api::Reply, what: &str) -> Error {
-    if reply.status >= 500 {
-        return Error::Unavailable(format!("{what}: the server failed (HTTP {})", reply.status));
-    }
-    match serde_json::from_str::<my_api::OAuthError>(&reply.body) {
-        Ok(e) => Error::Login(match e.error_description {
-            Some(d) => format!("{what}: {} ({d})", e.error),
-            None => format!("{what}: {}", e.error),
-        }),
-        Err(_) => Error::Login(format!("{what} (HTTP {})", reply.status)),
     }
 }

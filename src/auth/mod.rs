@@ -1,5 +1,7 @@
 //! Sign-in flows and keeping the session fresh: discovery, the device flow with its magic
-//! link and loopback wake-up, and the bearer/refresh logic every API command goes through.
+//! link and loopback wake-up, the browser flow, and the bearer/refresh logic every API
+//! command goes through. What the flows share (their tokens, how an OAuth error reads, opening
+//! a browser) lives here.
 
 pub(crate) mod browser;
 pub(crate) mod device;
@@ -8,7 +10,9 @@ pub(crate) mod jwt;
 pub(crate) mod loopback;
 pub(crate) mod session;
 
+use crate::error::Error;
 use crate::out;
+use crate::secret::Secret;
 
 /// Why a browser cannot be opened here, if it cannot: CI, an SSH session, or (on Linux and
 /// BSD) no graphical display.
@@ -39,5 +43,38 @@ pub(crate) fn try_open_browser(url: &str) -> bool {
             out::note(format!("Could not open a browser ({e})."));
             false
         }
+    }
+}
+
+/// Tokens from a completed sign-in.
+pub(crate) struct Tokens {
+    pub(crate) access_token: Secret,
+    pub(crate) refresh_token: Option<Secret>,
+    pub(crate) expires_in: Option<u64>,
+    pub(crate) refresh_token_expires_in: Option<u64>,
+}
+
+impl From<my_api::TokenResponse> for Tokens {
+    fn from(t: my_api::TokenResponse) -> Tokens {
+        Tokens {
+            access_token: Secret::new(t.access_token),
+            refresh_token: t.refresh_token.map(Secret::new),
+            expires_in: t.expires_in,
+            refresh_token_expires_in: t.refresh_token_expires_in,
+        }
+    }
+}
+
+/// An OAuth error reply as one line: the error code and description from the server.
+pub(crate) fn oauth_failure(reply: &crate::api::Reply, what: &str) -> Error {
+    if reply.status >= 500 {
+        return Error::Unavailable(format!("{what}: the server failed (HTTP {})", reply.status));
+    }
+    match serde_json::from_str::<my_api::OAuthError>(&reply.body) {
+        Ok(e) => Error::Login(match e.error_description {
+            Some(d) => format!("{what}: {} ({d})", e.error),
+            None => format!("{what}: {}", e.error),
+        }),
+        Err(_) => Error::Login(format!("{what} (HTTP {})", reply.status)),
     }
 }

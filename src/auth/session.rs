@@ -193,12 +193,12 @@ pub(crate) fn refresh(
                 "your session has ended (it expired or was revoked)".into(),
             ));
         }
-        return Err(crate::auth::device::oauth_failure(
+        return Err(crate::auth::oauth_failure(
             &reply,
             "the session could not be refreshed",
         ));
     }
-    let tokens: crate::auth::device::Tokens = reply.json::<my_api::TokenResponse>()?.into();
+    let tokens: crate::auth::Tokens = reply.json::<my_api::TokenResponse>()?.into();
     let mut next = session_credentials(tokens, current.user_id.clone(), current.email.clone());
     // A server that does not rotate keeps the old refresh token valid.
     if next.refresh_token.is_none() {
@@ -228,7 +228,7 @@ pub(crate) fn record_refresh(app: &App) -> Result<()> {
 
 /// Credentials for a session from a token response.
 pub(crate) fn session_credentials(
-    tokens: crate::auth::device::Tokens,
+    tokens: crate::auth::Tokens,
     user_id: Option<String>,
     email: Option<String>,
 ) -> Credentials {

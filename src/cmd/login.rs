@@ -46,7 +46,7 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
 }
 
 /// Stores a new session, then infers and prints the default context.
-fn finish(app: &App, tokens: device::Tokens, email: Option<String>, json: bool) -> Result<()> {
+fn finish(app: &App, tokens: crate::auth::Tokens, email: Option<String>, json: bool) -> Result<()> {
     let mut creds = session::session_credentials(tokens, None, email);
     let location = {
         let _lock = app.store.lock()?;
