@@ -7,7 +7,7 @@ use crate::auth::{device, discovery, session};
 use crate::cli::LoginArgs;
 use crate::error::{Error, Result};
 use crate::out;
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 
 pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
     if app.settings.env_token.is_some() {
@@ -91,6 +91,13 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
             );
             t.trim().to_string()
         }
+        // On a terminal, say what is awaited instead of waiting silently.
+        (None, _) if std::io::stdin().is_terminal() => out::ask(
+            "Paste the token and press Enter: ",
+            Error::Usage("stdin is not a terminal".into()),
+        )?
+        .trim()
+        .to_string(),
         (None, _) => {
             let mut line = String::new();
             std::io::stdin()

@@ -352,3 +352,22 @@ fn revoke_asks_on_a_terminal_and_refuses_without_one() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn with_token_on_a_terminal_asks_for_the_token() {
+    let server = Server::start(&[]);
+    let env = signed_in(&server, "paste@example.com");
+    let token = create(&env, &["pasted"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let fresh = TestEnv::new(&server);
+    let run = fresh.run_on_terminal(&["cli", "login", "--with-token"], &format!("{token}\n"));
+    assert!(
+        run.stdout.contains("Paste the token and press Enter: "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    fresh.run(&["cli", "whoami"]).ok();
+}
