@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod catalog;
 pub mod duration;
 pub mod org;
 pub mod token;
