@@ -14,6 +14,8 @@ const USER_AGENT: &str = concat!("my/", env!("CARGO_PKG_VERSION"));
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
+    /// The `ETag` header, for conditional requests.
+    pub(crate) etag: Option<String>,
     url: String,
 }
 
@@ -131,32 +133,30 @@ impl Client {
         bearer: Option<&Secret>,
         json: Option<&serde_json::Value>,
     ) -> Result<Reply> {
+        self.send_with(method, url, bearer, json, &[])
+    }
+
+    /// [`Client::send`] with extra request headers (e.g. `If-None-Match`).
+    pub(crate) fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        bearer: Option<&Secret>,
+        json: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply> {
         let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
-        macro_rules! without_body {
-            ($req:expr) => {{
-                let mut req = $req.header("Accept", "application/json");
-                if let Some(a) = &auth {
-                    req = req.header("Authorization", a);
-                }
-                req.call()
-            }};
-        }
-        macro_rules! with_body {
-            ($req:expr) => {{
-                let mut req = $req
-                    .header("Accept", "application/json")
-                    .header("Content-Type", "application/json");
-                if let Some(a) = &auth {
-                    req = req.header("Authorization", a);
-                }
-                req.send(json.map(|j| j.to_string()).unwrap_or_default())
-            }};
-        }
+        let auth = auth.as_deref();
+        let body = || json.map(|j| j.to_string()).unwrap_or_default();
         let res = match method {
-            Method::Get => without_body!(self.agent.get(url)),
-            Method::Delete => without_body!(self.agent.delete(url)),
-            Method::Post => with_body!(self.agent.post(url)),
-            Method::Patch => with_body!(self.agent.patch(url)),
+            Method::Get => with_headers(self.agent.get(url), auth, headers).call(),
+            Method::Delete => with_headers(self.agent.delete(url), auth, headers).call(),
+            Method::Post => with_headers(self.agent.post(url), auth, headers)
+                .header("Content-Type", "application/json")
+                .send(body()),
+            Method::Patch => with_headers(self.agent.patch(url), auth, headers)
+                .header("Content-Type", "application/json")
+                .send(body()),
         };
         Self::finish(url, res)
     }
@@ -181,6 +181,11 @@ impl Client {
     ) -> Result<Reply> {
         let mut res = res.map_err(|e| transport_error(url, e))?;
         let status = res.status().as_u16();
+        let etag = res
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
         let body = res
             .body_mut()
             .with_config()
@@ -190,9 +195,26 @@ impl Client {
         Ok(Reply {
             status,
             body,
+            etag,
             url: url.to_string(),
         })
     }
+}
+
+/// Accept JSON, the Authorization header when there is a token, and `extra`.
+fn with_headers<B>(
+    mut req: ureq::RequestBuilder<B>,
+    auth: Option<&str>,
+    extra: &[(&str, &str)],
+) -> ureq::RequestBuilder<B> {
+    req = req.header("Accept", "application/json");
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req
 }
 
 fn transport_error(url: &str, e: ureq::Error) -> Error {
@@ -236,6 +258,7 @@ mod tests {
         let r = super::Reply {
             status: 200,
             body: "{\"access_token\":\"eyJsecret\"}".into(),
+            etag: None,
             url: "http://x/oauth/token".into(),
         };
         let shown = format!("{r:?}");

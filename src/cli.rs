@@ -18,6 +18,7 @@ pub(crate) enum Command {
     Projects(ProjectsArgs),
     Environments(EnvironmentsArgs),
     Logs(LogsArgs),
+    Library(LibraryArgs),
 }
 
 /// show or change the active context: organization, project, environment
@@ -136,6 +137,35 @@ pub(crate) struct LogsArgs {
     #[argh(switch)]
     pub(crate) follow: bool,
     /// print JSON (one object per line with --follow)
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// install, find and sync command libraries (the catalog of a profile)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "library")]
+pub(crate) struct LibraryArgs {
+    #[argh(subcommand)]
+    pub(crate) command: LibraryCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub(crate) enum LibraryCommand {
+    Sync(LibrarySyncArgs),
+}
+
+/// sync a profile's catalog and its command specs into the local cache
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "sync")]
+pub(crate) struct LibrarySyncArgs {
+    /// the profile to sync (default: the active profile)
+    #[argh(option)]
+    pub(crate) profile: Option<String>,
+    /// sync every profile, continuing past failures
+    #[argh(switch)]
+    pub(crate) all: bool,
+    /// print the result as JSON
     #[argh(switch)]
     pub(crate) json: bool,
 }

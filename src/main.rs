@@ -4,6 +4,7 @@
 mod api;
 mod app;
 mod auth;
+mod catalog;
 mod cli;
 mod cmd;
 mod error;

@@ -127,9 +127,22 @@ pub(crate) fn send(
     path: &str,
     json: Option<&serde_json::Value>,
 ) -> Result<(Reply, Active)> {
+    send_with(app, method, path, json, &[])
+}
+
+/// [`send`] with extra request headers (e.g. `If-None-Match`).
+pub(crate) fn send_with(
+    app: &App,
+    method: Method,
+    path: &str,
+    json: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Result<(Reply, Active)> {
     let url = app.url(path);
     let active = active(app)?;
-    let reply = app.client.send(method, &url, Some(&active.token), json)?;
+    let reply = app
+        .client
+        .send_with(method, &url, Some(&active.token), json, headers)?;
     if reply.status == 401 && active.source == Source::Env {
         let why = serde_json::from_str::<my_api::ApiErrorResponse>(&reply.body)
             .map(|e| e.error.message)
@@ -141,7 +154,9 @@ pub(crate) fn send(
             if creds.kind == CredentialKind::Session && creds.refresh_token.is_some() {
                 let (creds, location) = refresh(app, creds, true)?;
                 let active = stored(creds, location);
-                let reply = app.client.send(method, &url, Some(&active.token), json)?;
+                let reply =
+                    app.client
+                        .send_with(method, &url, Some(&active.token), json, headers)?;
                 return Ok((reply, active));
             }
         }

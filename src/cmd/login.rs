@@ -62,6 +62,12 @@ fn finish(app: &App, tokens: crate::auth::Tokens, email: Option<String>, json: b
         ));
     }
     let ctx = super::context::infer_after_login(app);
+    if !json {
+        if let Some(ctx) = &ctx {
+            out::note(format!("Context: {}.", super::context::describe(ctx)));
+        }
+    }
+    let synced = synced_after_login(app, json);
     if json {
         out::json(&serde_json::json!({
             "email": who,
@@ -69,9 +75,8 @@ fn finish(app: &App, tokens: crate::auth::Tokens, email: Option<String>, json: b
             "api_url": app.api_url(),
             "store": crate::auth::session::Source::Stored(location).as_str(),
             "context": ctx.as_ref().map(super::context::context_json),
+            "sync": synced,
         }));
-    } else if let Some(ctx) = &ctx {
-        out::note(format!("Context: {}.", super::context::describe(ctx)));
     }
     Ok(())
 }
@@ -135,6 +140,15 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         let _lock = app.store.lock()?;
         app.store.save(app.api_url(), &mut creds)?
     };
+    if !args.json {
+        out::note(format!(
+            "Stored the {} for {}. Credentials stored in the {}.",
+            me.credential.kind.describe(),
+            me.email,
+            location.describe()
+        ));
+    }
+    let synced = synced_after_login(app, args.json);
     if args.json {
         out::json(&serde_json::json!({
             "email": me.email,
@@ -143,16 +157,20 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
             "kind": me.credential.kind,
             "expires_at": me.credential.expires_at,
             "store": session::Source::Stored(location).as_str(),
+            "sync": synced,
         }));
-    } else {
-        out::note(format!(
-            "Stored the {} for {}. Credentials stored in the {}.",
-            me.credential.kind.describe(),
-            me.email,
-            location.describe()
-        ));
     }
     Ok(())
+}
+
+/// Syncs the active profile's catalog once signed in: its summary for `--json`, a line on
+/// stderr otherwise (a failure is only a warning).
+fn synced_after_login(app: &App, json: bool) -> Option<serde_json::Value> {
+    let synced = super::library::sync_after_login(app)?;
+    if !json {
+        out::note(synced.describe());
+    }
+    Some(synced.json())
 }
 
 fn prompt_email() -> Result<String> {

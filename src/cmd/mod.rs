@@ -1,6 +1,7 @@
 //! One file per command; `run` dispatches the parsed command tree.
 
 mod context;
+mod library;
 mod login;
 mod logout;
 mod resources;
@@ -9,7 +10,9 @@ mod token;
 mod whoami;
 
 use crate::app::App;
-use crate::cli::{Args, CliCommand, Command, EnvironmentsCommand, OrgsCommand, ProjectsCommand};
+use crate::cli::{
+    Args, CliCommand, Command, EnvironmentsCommand, LibraryCommand, OrgsCommand, ProjectsCommand,
+};
 use crate::error::Result;
 
 pub(crate) fn run(args: Args) -> Result<()> {
@@ -33,5 +36,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
             EnvironmentsCommand::List(a) => resources::environments(&app, a),
         },
         Command::Logs(a) => resources::logs(&app, a),
+        Command::Library(l) => match l.command {
+            LibraryCommand::Sync(a) => library::sync(&app, a),
+        },
     }
 }

@@ -1,5 +1,6 @@
-//! Non-secret settings and per-server state in `<dir>/config.json`: the chosen API URL, and
-//! when each server was last refreshed and synced.
+//! Non-secret settings and per-server state in `<dir>/config.json`: the chosen API URL, the
+//! active profile, and per server when it was last refreshed, the context and which profile
+//! each API token resolved to.
 //!
 //! Kept apart from the credentials so it can be read and rewritten freely (no keyring, no
 //! lock needed for a read). Keys this build does not know survive a rewrite, so an older
@@ -25,6 +26,9 @@ pub(crate) struct Config {
     /// The API URL to use when neither a flag nor `MY_API_URL` names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) api_url: Option<String>,
+    /// The profile `my cli profile set` chose; `default` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) active_profile: Option<String>,
     /// State per server, keyed by API URL.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) servers: BTreeMap<String, ServerState>,
@@ -39,12 +43,11 @@ pub(crate) struct ServerState {
     /// When the session was last refreshed (unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_refresh_at: Option<u64>,
-    /// When the command cache was last synced (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) last_sync_at: Option<u64>,
-    /// How many commands the cache holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cached_commands: Option<u64>,
+    /// The profile each API token's catalog resolved to, keyed by the token's display
+    /// prefix (`myc_3f12c4...`, never the secret): with `MY_API_TOKEN` and no explicit
+    /// profile, the token's scope decides and this remembers the answer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) token_profiles: BTreeMap<String, String>,
     /// The active context (`my use`), filled in after an interactive login.
     #[serde(default, skip_serializing_if = "Context::is_empty")]
     pub(crate) context: Context,
@@ -121,7 +124,8 @@ mod tests {
     fn a_missing_config_is_the_default() {
         let tmp = tempfile::tempdir().unwrap();
         let config = Config::load(&tmp.path().join("nothing-here")).unwrap();
-        assert!(config.api_url.is_none() && config.servers.is_empty() && config.extra.is_empty());
+        assert!(config.api_url.is_none() && config.active_profile.is_none());
+        assert!(config.servers.is_empty() && config.extra.is_empty());
     }
 
     #[test]
@@ -131,16 +135,20 @@ mod tests {
         fs::create_dir(&dir).unwrap();
         fs::write(
             dir.join(FILE_NAME),
-            r#"{"api_url":"https://a.test","theme":"dark",
-                "servers":{"https://a.test":{"last_sync_at":5,"etag":"w/1"}}}"#,
+            r#"{"api_url":"https://a.test","theme":"dark","active_profile":"work",
+                "servers":{"https://a.test":{"last_refresh_at":5,"etag":"w/1"}}}"#,
         )
         .unwrap();
 
         let mut config = Config::load(&dir).unwrap();
         assert_eq!(config.api_url.as_deref(), Some("https://a.test"));
-        assert_eq!(config.server("https://a.test").last_sync_at, Some(5));
-        assert!(config.server("https://b.test").last_sync_at.is_none());
-        config.server_mut("https://a.test").cached_commands = Some(12);
+        assert_eq!(config.active_profile.as_deref(), Some("work"));
+        assert_eq!(config.server("https://a.test").last_refresh_at, Some(5));
+        assert!(config.server("https://b.test").last_refresh_at.is_none());
+        config
+            .server_mut("https://a.test")
+            .token_profiles
+            .insert("myc_3f12c4...".into(), "ci".into());
         config.server_mut("https://b.test").last_refresh_at = Some(9);
         config.save(&dir).unwrap();
 
@@ -150,9 +158,14 @@ mod tests {
             json,
             serde_json::json!({
                 "api_url": "https://a.test",
+                "active_profile": "work",
                 "theme": "dark",
                 "servers": {
-                    "https://a.test": {"last_sync_at": 5, "cached_commands": 12, "etag": "w/1"},
+                    "https://a.test": {
+                        "last_refresh_at": 5,
+                        "token_profiles": {"myc_3f12c4...": "ci"},
+                        "etag": "w/1"
+                    },
                     "https://b.test": {"last_refresh_at": 9}
                 }
             })
