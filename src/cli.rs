@@ -152,7 +152,78 @@ pub(crate) struct LibraryArgs {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand)]
 pub(crate) enum LibraryCommand {
+    Install(LibraryInstallArgs),
+    Uninstall(LibraryUninstallArgs),
+    List(LibraryListArgs),
+    Search(LibrarySearchArgs),
+    Info(LibraryInfoArgs),
     Sync(LibrarySyncArgs),
+}
+
+/// install a registry library into a profile, then sync that profile
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "install")]
+pub(crate) struct LibraryInstallArgs {
+    /// the library: `slug` (system library) or `owner/slug`
+    #[argh(positional)]
+    pub(crate) name: String,
+    /// the profile to install into (default: the active profile)
+    #[argh(option)]
+    pub(crate) profile: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// remove a library from a profile, then sync that profile
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "uninstall")]
+pub(crate) struct LibraryUninstallArgs {
+    /// the library: `slug` or `owner/slug`
+    #[argh(positional)]
+    pub(crate) name: String,
+    /// the profile to remove it from (default: the active profile)
+    #[argh(option)]
+    pub(crate) profile: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// list the libraries installed in a profile
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+pub(crate) struct LibraryListArgs {
+    /// the profile (default: the active profile)
+    #[argh(option)]
+    pub(crate) profile: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// search the library registry
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "search")]
+pub(crate) struct LibrarySearchArgs {
+    /// words to look for in names, slugs and descriptions
+    #[argh(positional)]
+    pub(crate) query: String,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// show a registry library: description, releases and commands
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "info")]
+pub(crate) struct LibraryInfoArgs {
+    /// the library: `slug` or `owner/slug`
+    #[argh(positional)]
+    pub(crate) name: String,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
 }
 
 /// sync a profile's catalog and its command specs into the local cache
@@ -186,6 +257,88 @@ pub(crate) enum CliCommand {
     Whoami(WhoamiArgs),
     Status(StatusArgs),
     Token(TokenArgs),
+    Profile(ProfileArgs),
+}
+
+/// manage profiles: named sets of installed libraries
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "profile")]
+pub(crate) struct ProfileArgs {
+    #[argh(subcommand)]
+    pub(crate) command: ProfileCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub(crate) enum ProfileCommand {
+    Create(ProfileCreateArgs),
+    List(ProfileListArgs),
+    Show(ProfileShowArgs),
+    Set(ProfileSetArgs),
+    Delete(ProfileDeleteArgs),
+}
+
+/// create a profile
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "create")]
+pub(crate) struct ProfileCreateArgs {
+    /// the profile's slug: lower-case letters, digits and -, starting with a letter
+    #[argh(positional)]
+    pub(crate) slug: String,
+    /// display name (default: the slug)
+    #[argh(option)]
+    pub(crate) name: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// list your profiles (the active one marked *; cached ones when offline)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+pub(crate) struct ProfileListArgs {
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// show a profile and its libraries (from the cache when offline)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "show")]
+pub(crate) struct ProfileShowArgs {
+    /// the profile (default: the active profile)
+    #[argh(positional)]
+    pub(crate) slug: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// make a profile the active one (works offline for a cached profile)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "set")]
+pub(crate) struct ProfileSetArgs {
+    /// the profile
+    #[argh(positional)]
+    pub(crate) slug: String,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// delete a profile (not `default`)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "delete")]
+pub(crate) struct ProfileDeleteArgs {
+    /// the profile
+    #[argh(positional)]
+    pub(crate) slug: String,
+    /// also when API tokens are scoped to it (they are revoked)
+    #[argh(switch)]
+    pub(crate) force: bool,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
 }
 
 /// sign in with an email magic link (OAuth device flow) and store the credentials

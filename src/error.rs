@@ -65,6 +65,7 @@ impl Error {
             Error::Corrupt { .. } | Error::Store(_) | Error::Cache(_) => EXIT_STORE,
             Error::NotFound(_) => EXIT_NOT_FOUND,
             Error::Api { status, .. } if *status == 401 => EXIT_AUTH,
+            Error::Api { status, .. } if *status == 404 => EXIT_NOT_FOUND,
             Error::Api { .. } | Error::Io { .. } | Error::Other(_) => EXIT_ERROR,
         }
     }

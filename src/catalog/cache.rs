@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::store::atomic::{ensure_private_dir, write_atomic};
 use crate::store::json_error_detail;
-use my_api::catalog::{valid_spec_hash, CatalogItem};
+use my_api::catalog::{valid_slug, valid_spec_hash, CatalogItem};
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -185,6 +185,31 @@ fn count_items<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Counts, D
     d.deserialize_seq(Counter)
 }
 
+/// The profiles with a cached catalog, sorted.
+pub(crate) fn cached_profiles(config_dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(profiles_dir(config_dir)) else {
+        return Vec::new();
+    };
+    let mut slugs: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|s| valid_slug(s) && catalog_path(config_dir, s).is_file())
+        .collect();
+    slugs.sort();
+    slugs
+}
+
+/// Forgets the cached catalog of a profile (its spec bodies stay: others may share them).
+pub(crate) fn remove_profile(config_dir: &Path, profile: &str) -> Result<()> {
+    let dir = profiles_dir(config_dir).join(profile);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io(format!("cannot remove {}", dir.display()), e))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Checks what the cache will use as paths and hashes: command ids are safe folder names,
 /// spec hashes are lowercase hex SHA-256. The same check guards server answers and files
 /// read back.
@@ -341,6 +366,9 @@ mod tests {
             CatalogFile::read(tmp.path(), "other").unwrap(),
             Read::Missing
         ));
+        assert_eq!(cached_profiles(tmp.path()), ["work"]);
+        remove_profile(tmp.path(), "work").unwrap();
+        assert!(cached_profiles(tmp.path()).is_empty());
     }
 
     #[test]

@@ -7,15 +7,16 @@
 
 mod cache;
 mod profile;
+pub(crate) mod remote;
 mod sync;
 
-pub(crate) use cache::{Read, Summary};
-pub(crate) use profile::{active_profile, ActiveProfile, ProfileSource};
+pub(crate) use cache::{cached_profiles, remove_profile, Read, Summary};
+pub(crate) use profile::{active_profile, checked_slug, set_active, ActiveProfile, ProfileSource};
 pub(crate) use sync::{commands, sync, Synced};
 
 use crate::error::{Error, Result};
 use cache::CatalogFile;
-use my_api::catalog::CatalogItem;
+use my_api::catalog::{library_reference, CatalogItem};
 use std::path::{Path, PathBuf};
 
 /// The cached catalog of one profile, as the last sync left it.
@@ -57,6 +58,20 @@ impl Catalog {
     /// RFC 3339 UTC of the last sync.
     pub(crate) fn synced_at(&self) -> &str {
         &self.file.synced_at
+    }
+
+    /// The libraries the catalog holds commands of, as `slug` or `owner/slug`, with how many
+    /// commands each has, sorted.
+    pub(crate) fn libraries(&self) -> Vec<(String, usize)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for item in &self.file.items {
+            if let Some(l) = &item.library {
+                *counts
+                    .entry(library_reference(l.owner.as_deref(), &l.slug))
+                    .or_insert(0) += 1;
+            }
+        }
+        counts.into_iter().collect()
     }
 
     /// The spec body of `item`, checked against its `spec_hash` (a body that does not match

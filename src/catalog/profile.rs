@@ -122,6 +122,11 @@ pub(crate) fn remember_for_token(app: &App, slug: &str) -> Result<()> {
     })
 }
 
+/// Sets (or, with `None`, clears) `active_profile` in config.json.
+pub(crate) fn set_active(app: &App, slug: Option<&str>) -> Result<()> {
+    update_config(app, |c| c.active_profile = slug.map(String::from))
+}
+
 /// Changes config.json as it is on disk now, under the store's lock (a refresh in another
 /// process writes it too).
 fn update_config(app: &App, change: impl FnOnce(&mut Config)) -> Result<()> {
@@ -130,6 +135,19 @@ fn update_config(app: &App, change: impl FnOnce(&mut Config)) -> Result<()> {
     let mut config = Config::load(dir)?;
     change(&mut config);
     config.save(dir)
+}
+
+/// A slug as typed (trimmed), or the usage error that names where it came from: `origin`
+/// is e.g. `--profile`, `MY_PROFILE` or `library`.
+pub(crate) fn checked_slug<'a>(slug: &'a str, origin: &str) -> Result<&'a str> {
+    let slug = slug.trim();
+    if valid_slug(slug) {
+        Ok(slug)
+    } else {
+        Err(Error::Usage(format!(
+            "{origin} {slug:?} is not a valid slug (lower-case letters, digits and -, starting with a letter)"
+        )))
+    }
 }
 
 /// The precedence itself, apart from where the values are read. `token` is `Some` when
@@ -141,17 +159,10 @@ fn resolve(
     config: Option<&str>,
 ) -> Result<ActiveProfile> {
     let checked = |slug: &str, origin: &str, source| {
-        let slug = slug.trim();
-        if valid_slug(slug) {
-            Ok(ActiveProfile {
-                slug: Some(slug.to_string()),
-                source,
-            })
-        } else {
-            Err(Error::Usage(format!(
-                "{origin} {slug:?} is not a valid profile slug (lower-case letters, digits and -, starting with a letter)"
-            )))
-        }
+        checked_slug(slug, origin).map(|slug| ActiveProfile {
+            slug: Some(slug.to_string()),
+            source,
+        })
     };
     if let Some(slug) = flag {
         return checked(slug, "--profile", ProfileSource::Flag);

@@ -5,13 +5,14 @@
 
 use super::cache::{self, CatalogFile, Read};
 use super::profile::{self, ActiveProfile};
+use super::remote;
 use crate::api::{Method, Reply};
 use crate::app::App;
 use crate::auth::session;
 use crate::error::{Error, Result};
 use crate::out;
 use crate::secret::Secret;
-use my_api::catalog::{codes, fill, paths, valid_slug, Catalog, CatalogItem};
+use my_api::catalog::{fill, paths, valid_slug, Catalog, CatalogItem};
 
 /// What a sync did.
 #[derive(Debug, Clone)]
@@ -187,17 +188,10 @@ fn refusal(reply: Reply, target: &ActiveProfile) -> Error {
             "the server answered 304 Not Modified to a request without If-None-Match".into(),
         );
     }
-    match reply.into_error() {
-        Error::Api { status: 404, .. } if target.query().is_some() => Error::NotFound(format!(
+    remote::refused(reply.into_error(), &|| {
+        format!(
             "profile {:?} not found (see `my cli profile list`)",
-            target.query().unwrap_or_default()
-        )),
-        Error::Api { code, message, .. } if code == codes::PROFILE_SCOPE => Error::Denied(format!(
-            "this API token is scoped to another profile ({message}): drop --profile / MY_PROFILE, or use a token for that profile"
-        )),
-        Error::Api { code, message, .. } if code == codes::PERSONAL_CREDENTIAL_REQUIRED => {
-            Error::Denied(message)
-        }
-        e => e,
-    }
+            target.slug.as_deref().unwrap_or("of MY_API_TOKEN")
+        )
+    })
 }

@@ -4,6 +4,7 @@ mod context;
 mod library;
 mod login;
 mod logout;
+mod profile;
 mod resources;
 mod status;
 mod token;
@@ -24,6 +25,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             CliCommand::Whoami(a) => whoami::run(&app, a),
             CliCommand::Status(a) => status::run(&app, a),
             CliCommand::Token(a) => token::run(&app, a),
+            CliCommand::Profile(a) => profile::run(&app, a),
         },
         Command::Use(a) => context::run(&app, a),
         Command::Orgs(o) => match o.command {
@@ -37,6 +39,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
         },
         Command::Logs(a) => resources::logs(&app, a),
         Command::Library(l) => match l.command {
+            LibraryCommand::Install(a) => library::install(&app, a),
+            LibraryCommand::Uninstall(a) => library::uninstall(&app, a),
+            LibraryCommand::List(a) => library::list(&app, a),
+            LibraryCommand::Search(a) => library::search(&app, a),
+            LibraryCommand::Info(a) => library::info(&app, a),
             LibraryCommand::Sync(a) => library::sync(&app, a),
         },
     }
