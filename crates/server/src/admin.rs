@@ -8,9 +8,9 @@
 
 use crate::clock;
 use crate::config::AdminTask;
+use crate::crypto::secrets;
 use crate::db::{Db, EnvironmentRow, Tx};
 use crate::names;
-use crate::secrets;
 use my_api::org::{Environment, Organization, Project};
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};

@@ -3,9 +3,10 @@
 //! on; `tests/` at the workspace root drives the same server over HTTP with the real CLI.
 
 use crate::config::{self, App, Mode};
+use crate::crypto::{jwt, secrets};
 use crate::db::{Db, Session};
 use crate::http::{self, Reply, Request};
-use crate::{clock, jwt, logs, secrets};
+use crate::{clock, logs};
 use my_api::AccessClaims;
 use serde_json::{json, Value};
 use std::path::PathBuf;

@@ -6,10 +6,10 @@
 
 use crate::clock;
 use crate::config::App;
+use crate::crypto::jwt::{self, JwtError};
+use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, DbResult};
 use crate::http::{Reply, Request, ServerError};
-use crate::jwt::{self, JwtError};
-use crate::secrets;
 use my_api::token::{self, ORGANIZATION_PREFIX, PERSONAL_PREFIX};
 use my_api::{codes, CredentialKind};
 

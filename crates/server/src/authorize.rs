@@ -10,14 +10,14 @@
 
 use crate::clock;
 use crate::config::{App, RATE_WINDOW_SECS};
-use crate::csrf::{self, Purpose};
+use crate::crypto::csrf::{self, Purpose};
+use crate::crypto::pkce;
+use crate::crypto::secrets;
 use crate::db::{AuthCode, AuthRequest, AuthStatus, Db, DbResult, LinkTarget, Tx};
 use crate::http::{Form, Reply, Request, ServerError};
 use crate::magic::{self, LinkMail};
 use crate::oauth;
 use crate::pages::{self, ConsentPage};
-use crate::pkce;
-use crate::secrets;
 use crate::websession::{self, WebUser};
 use my_api::{oauth_errors as err, paths};
 

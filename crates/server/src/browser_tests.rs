@@ -3,9 +3,10 @@
 //! → callback → token exchange), without sockets.
 
 use crate::config::{self, App, Mode};
+use crate::crypto::{pkce, secrets};
 use crate::db::Db;
 use crate::http::{self, Reply, Request};
-use crate::{logs, pkce, secrets};
+use crate::logs;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -326,9 +327,9 @@ fn a_denied_link_sends_access_denied() {
     let csrf = field(&h.get(&link, None).body_text(), "csrf");
     // Without the page's token, or with another link's: 403, and the link still works.
     assert_eq!(h.post(&link, &[("action", "deny")], None).status, 403);
-    let wrong = crate::csrf::token(
+    let wrong = crate::crypto::csrf::token(
         &h.app.key,
-        crate::csrf::Purpose::MagicLink,
+        crate::crypto::csrf::Purpose::MagicLink,
         &["another-link-token"],
     );
     assert_eq!(

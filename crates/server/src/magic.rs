@@ -11,14 +11,14 @@
 use crate::authorize;
 use crate::clock;
 use crate::config::{App, RATE_WINDOW_SECS, USER_CODE_GUESS_LIMIT};
-use crate::csrf::{self, Purpose};
+use crate::crypto::csrf::{self, Purpose};
+use crate::crypto::secrets;
 use crate::db::{
     AuthRequest, Db, DbResult, DeviceRequest, DeviceStatus, LinkTarget, MagicLink, Tx,
 };
 use crate::http::{Reply, Request, ServerError};
 use crate::mail::{self, SignInMail};
 use crate::pages::{self, LinkPage};
-use crate::secrets;
 use crate::websession;
 use my_api::paths;
 

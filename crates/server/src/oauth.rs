@@ -5,13 +5,13 @@
 
 use crate::clock;
 use crate::config::{App, RATE_WINDOW_SECS};
+use crate::crypto::jwt;
+use crate::crypto::pkce;
+use crate::crypto::secrets;
 use crate::db::{Db, DbResult, DeviceRequest, DeviceStatus, LinkTarget, Session, Tx, User};
 use crate::http::{Form, Reply, Request, ServerError};
-use crate::jwt;
 use crate::magic;
 use crate::mail;
-use crate::pkce;
-use crate::secrets;
 use my_api::{
     grants, oauth_errors as err, paths, AccessClaims, AuthorizationServerMetadata,
     DeviceAuthorizationResponse, OAuthError, TokenResponse,

@@ -10,10 +10,10 @@ use crate::api::{self, bad_request, fail, json, not_found, quote, ApiResult, Hal
 use crate::auth::Auth;
 use crate::clock;
 use crate::config::App;
+use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, TokenOwner, Tx};
 use crate::http::{Reply, Request};
 use crate::names;
-use crate::secrets;
 use my_api::token::{self, TokenKind};
 use my_api::{
     codes, duration, CreateToken, CreatedToken, RenameToken, TokenInfo, TokenList,

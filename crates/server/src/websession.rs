@@ -6,9 +6,9 @@
 //! not on cross-site posts), and `Secure` when the server's public URL is https.
 
 use crate::config::App;
+use crate::crypto::secrets;
 use crate::db::{DbResult, Tx, User};
 use crate::http::Request;
-use crate::secrets;
 
 /// The cookie's name.
 pub(crate) const COOKIE: &str = "my_session";
