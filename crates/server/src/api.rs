@@ -2,9 +2,9 @@
 //! and what kind of credential it is. Errors use `{"error": {"code": …, "message": …}}`;
 //! the resource endpoints live in `tokens`, `orgs` and `logs`.
 
+use crate::app::App;
 use crate::auth::{self, Auth};
 use crate::clock;
-use crate::config::App;
 use crate::db::Db;
 use crate::http::{Form, Reply, Request, ServerError};
 use my_api::{codes, CredentialInfo, Me};

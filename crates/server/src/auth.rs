@@ -4,8 +4,8 @@
 //! API tokens are recognised by their prefix; their format and checksum are checked before
 //! anything else, so a mistyped or forged-looking token costs no database query.
 
+use crate::app::App;
 use crate::clock;
-use crate::config::App;
 use crate::crypto::jwt::{self, JwtError};
 use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, DbResult};

@@ -8,8 +8,8 @@
 //! browser with one gets the one-click "Authorize my CLI" page. The token endpoint in
 //! `oauth` redeems the codes issued here.
 
+use crate::app::App;
 use crate::clock;
-use crate::config::{App, RATE_WINDOW_SECS};
 use crate::crypto::csrf::{self, Purpose};
 use crate::crypto::pkce;
 use crate::crypto::secrets;
@@ -18,6 +18,7 @@ use crate::http::{Form, Reply, Request, ServerError};
 use crate::magic::{self, LinkMail};
 use crate::oauth;
 use crate::pages::{self, ConsentPage};
+use crate::settings::RATE_WINDOW_SECS;
 use crate::websession::{self, WebUser};
 use my_api::{oauth_errors as err, paths};
 
@@ -671,7 +672,7 @@ mod tests {
 
     #[test]
     fn callbacks_carry_state_and_issuer() {
-        let app = crate::config::App::for_test("http://127.0.0.1:7780");
+        let app = crate::app::App::for_test("http://127.0.0.1:7780");
         assert_eq!(
             callback(
                 &app,
@@ -697,7 +698,7 @@ mod tests {
     fn ports_and_account_switching() {
         assert_eq!(loopback_port("http://127.0.0.1:5000/cb"), "5000");
         assert_eq!(loopback_port("http://[::1]:8080"), "8080");
-        let app = crate::config::App::for_test("http://127.0.0.1:7780");
+        let app = crate::app::App::for_test("http://127.0.0.1:7780");
         assert_eq!(
             switch_account_url(&app, "a=1&prompt=consent&b=x%20y"),
             "http://127.0.0.1:7780/oauth/authorize?a=1&b=x+y&prompt=login"

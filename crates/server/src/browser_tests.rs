@@ -2,11 +2,11 @@
 //! the way a browser and the CLI drive it (authorize → email form → mailed link → Confirm
 //! → callback → token exchange), without sockets.
 
-use crate::config::{self, App, Mode};
+use crate::app::App;
+use crate::cli::{self, Mode};
 use crate::crypto::{pkce, secrets};
 use crate::db::Db;
 use crate::http::{self, Reply, Request};
-use crate::logs;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -71,19 +71,14 @@ impl Harness {
         std::fs::create_dir_all(&dir).unwrap();
         let mut args = vec!["my-server"];
         args.extend_from_slice(flags);
-        let Ok(Mode::Serve(mut settings)) = config::parse(&args) else {
+        let Ok(Mode::Serve(mut settings)) = cli::parse(&args) else {
             panic!("bad flags {flags:?}");
         };
         settings.db = dir.join("t.db");
         settings.mail_dir = dir.join("mail");
         let mut db = Db::open(&settings.db).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
-        let app = App {
-            settings,
-            issuer: ISSUER.into(),
-            key,
-            log_bell: logs::LogBell::default(),
-        };
+        let app = App::new(settings, ISSUER.to_string(), key);
         Harness { app, db, dir }
     }
 

@@ -5,7 +5,7 @@
 //! [`Reply`]; they never touch tiny_http. Each worker owns one database connection, and a
 //! panic in a handler becomes a 500 for that request only.
 
-use crate::config::App;
+use crate::app::App;
 use crate::db::Db;
 use crate::{api, authorize, logs, magic, oauth, orgs, tokens};
 use my_api::org::paths as org_paths;

@@ -8,74 +8,19 @@
 //! wait at a time; beyond that a poll answers at once with no lines and `Retry-After`.
 
 use crate::api::{self, bad_request, json, ApiResult, Halt};
+use crate::app::App;
 use crate::clock;
-use crate::config::App;
 use crate::db::{Db, EnvironmentRow, LogRow};
 use crate::http::{Request, ServerError};
 use crate::names;
 use crate::orgs;
 use my_api::org::{AppendLogs, LogLine, LogPage, DEFAULT_LOG_PAGE, MAX_LOG_PAGE};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How often a waiting poll re-reads the database for lines other processes appended.
 pub(crate) const RECHECK: Duration = Duration::from_millis(200);
-/// Requests that may wait for log lines at once (the worker pool is larger).
-pub(crate) const MAX_LONG_POLLS: usize = 16;
 /// Lines one `POST /v1/logs` may append.
 const MAX_APPEND: usize = 1000;
-
-/// Wakes long polls when this process appends log lines.
-#[derive(Default)]
-pub(crate) struct LogBell {
-    /// Counts appends; a poll waits for it to move past what it saw.
-    rung: Mutex<u64>,
-    changed: Condvar,
-    waiting: AtomicUsize,
-}
-
-impl LogBell {
-    /// The current count, read before looking at the database so no ring is missed.
-    fn count(&self) -> u64 {
-        *self.rung.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Wakes every waiting poll.
-    pub(crate) fn ring(&self) {
-        let mut rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
-        *rung = rung.wrapping_add(1);
-        self.changed.notify_all();
-    }
-
-    /// Waits until the count moves past `seen`, or `timeout`.
-    fn wait(&self, seen: u64, timeout: Duration) {
-        let rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
-        let _unused = self
-            .changed
-            .wait_timeout_while(rung, timeout, |rung| *rung == seen)
-            .unwrap_or_else(PoisonError::into_inner);
-    }
-
-    /// A place among the waiting polls, or `None` when all are taken.
-    fn enter(&self) -> Option<Waiting<'_>> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_LONG_POLLS {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        Some(Waiting(&self.waiting))
-    }
-}
-
-/// One waiting poll; leaving (even by a panic) frees its place.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 fn line(row: LogRow) -> LogLine {
     LogLine {
         seq: u64::try_from(row.seq).unwrap_or(0),
@@ -215,38 +160,6 @@ pub(crate) fn append(app: &App, db: &mut Db, request: &Request) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::thread;
-
-    #[test]
-    fn a_ring_wakes_a_waiting_poll_at_once() {
-        let bell = Arc::new(LogBell::default());
-        let seen = bell.count();
-        let ringer = Arc::clone(&bell);
-        let started = Instant::now();
-        let handle = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(50));
-            ringer.ring();
-        });
-        bell.wait(seen, Duration::from_secs(10));
-        assert!(started.elapsed() < Duration::from_secs(5));
-        handle.join().unwrap();
-        // A ring before the wait is not lost: the count has already moved.
-        let seen = bell.count();
-        bell.ring();
-        let started = Instant::now();
-        bell.wait(seen, Duration::from_secs(10));
-        assert!(started.elapsed() < Duration::from_secs(5));
-    }
-
-    #[test]
-    fn waiting_places_are_capped_and_freed() {
-        let bell = LogBell::default();
-        let places: Vec<_> = (0..MAX_LONG_POLLS).map(|_| bell.enter().unwrap()).collect();
-        assert!(bell.enter().is_none());
-        drop(places);
-        assert!(bell.enter().is_some());
-    }
 
     #[test]
     fn pages_carry_the_cursor() {

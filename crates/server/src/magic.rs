@@ -8,9 +8,9 @@
 //! redirect carrying the authorization code. `/device` lets someone whose client sent no
 //! email type the user code and an address to get such a link.
 
+use crate::app::App;
 use crate::authorize;
 use crate::clock;
-use crate::config::{App, RATE_WINDOW_SECS, USER_CODE_GUESS_LIMIT};
 use crate::crypto::csrf::{self, Purpose};
 use crate::crypto::secrets;
 use crate::db::{
@@ -19,6 +19,7 @@ use crate::db::{
 use crate::http::{Reply, Request, ServerError};
 use crate::mail::{self, SignInMail};
 use crate::pages::{self, LinkPage};
+use crate::settings::{RATE_WINDOW_SECS, USER_CODE_GUESS_LIMIT};
 use crate::websession;
 use my_api::paths;
 

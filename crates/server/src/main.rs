@@ -2,18 +2,19 @@
 //!
 //! This file only parses the command line, opens the database, binds the socket and hands
 //! over to the worker pool in `http` (or runs a `my-server admin …` command from `admin`).
-//! See `config` for the flags.
+//! See `cli` for the flags.
 
 mod admin;
 mod api;
 #[cfg(test)]
 mod api_tests;
+mod app;
 mod auth;
 mod authorize;
 #[cfg(test)]
 mod browser_tests;
+mod cli;
 mod clock;
-mod config;
 mod crypto;
 mod db;
 mod http;
@@ -24,12 +25,15 @@ mod names;
 mod oauth;
 mod orgs;
 mod pages;
+mod settings;
 mod tokens;
 mod websession;
 
-use config::{App, Mode, Settings};
+use app::App;
+use cli::Mode;
 use crypto::secrets;
 use db::Db;
+use settings::Settings;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -37,7 +41,7 @@ use std::sync::Arc;
 
 /// Threads serving requests, each with its own database connection: a slow client
 /// holds up one of them, not the server. Long polls of the logs may hold at most
-/// `logs::MAX_LONG_POLLS` of them.
+/// `app::MAX_LONG_POLLS` of them.
 const WORKERS: usize = 32;
 
 fn main() -> ExitCode {
@@ -50,7 +54,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mode = match config::parse(&args) {
+    let mode = match cli::parse(&args) {
         Ok(mode) => mode,
         Err(exit) => {
             if exit.code == 0 {
@@ -110,11 +114,6 @@ fn serve(settings: Settings) -> Result<(), String> {
     let _ = stdout.flush();
     drop(stdout);
 
-    let app = Arc::new(App {
-        settings,
-        issuer,
-        key,
-        log_bell: logs::LogBell::default(),
-    });
+    let app = Arc::new(App::new(settings, issuer, key));
     http::serve(app, Arc::new(server), dbs)
 }

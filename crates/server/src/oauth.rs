@@ -3,8 +3,8 @@
 //! RFC 7636 / RFC 9700), and revocation (RFC 7009). Error bodies follow RFC 6749 §5.2 and
 //! are never cached. The browser pages that issue authorization codes are in `authorize`.
 
+use crate::app::App;
 use crate::clock;
-use crate::config::{App, RATE_WINDOW_SECS};
 use crate::crypto::jwt;
 use crate::crypto::pkce;
 use crate::crypto::secrets;
@@ -12,6 +12,7 @@ use crate::db::{Db, DbResult, DeviceRequest, DeviceStatus, LinkTarget, Session, 
 use crate::http::{Form, Reply, Request, ServerError};
 use crate::magic;
 use crate::mail;
+use crate::settings::RATE_WINDOW_SECS;
 use my_api::{
     grants, oauth_errors as err, paths, AccessClaims, AuthorizationServerMetadata,
     DeviceAuthorizationResponse, OAuthError, TokenResponse,

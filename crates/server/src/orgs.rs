@@ -7,8 +7,8 @@
 //! must name one. Organizations the caller is not in answer 404, like missing ones.
 
 use crate::api::{self, fail, json, not_found, quote, ApiResult, Halt};
+use crate::app::App;
 use crate::auth::Auth;
-use crate::config::App;
 use crate::db::{Db, EnvironmentRow, Tx};
 use crate::http::Request;
 use my_api::codes;

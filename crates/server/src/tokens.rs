@@ -7,9 +7,9 @@
 //! it. Everything else is answered 404, so existence does not leak.
 
 use crate::api::{self, bad_request, fail, json, not_found, quote, ApiResult, Halt};
+use crate::app::App;
 use crate::auth::Auth;
 use crate::clock;
-use crate::config::App;
 use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, TokenOwner, Tx};
 use crate::http::{Reply, Request};
