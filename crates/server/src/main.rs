@@ -1,33 +1,32 @@
 //! `my-server`: the reference My Cloud API server.
 //!
-//! This file only parses the command line, opens the database, binds the socket and hands
-//! over to the worker pool in `http` (or runs a `my-server admin …` command from `admin`).
-//! See `cli` for the flags.
+//! This file only parses the command line (`cli`), then either runs a `my-server admin …`
+//! command (`admin`) or wires the server together: it opens the database, binds the
+//! socket and hands both to the HTTP front (`serve`) with the dispatcher of the route
+//! table (`routes`).
+//!
+//! The house, top to bottom (each layer imports only layers below it; `tests/layers.rs`
+//! keeps it so): `main`, `cli` → `serve`, `routes`, `admin` → `endpoints/` → `domain/` →
+//! `app` → `mail` → the leaves `db/`, `crypto/`, `web/`, `pages`, `clock`, `names`,
+//! `settings`.
 
 mod admin;
-mod api;
-#[cfg(test)]
-mod api_tests;
 mod app;
-mod auth;
-mod authorize;
-#[cfg(test)]
-mod browser_tests;
 mod cli;
 mod clock;
 mod crypto;
 mod db;
-mod http;
-mod logs;
-mod magic;
+mod domain;
+mod endpoints;
 mod mail;
 mod names;
-mod oauth;
-mod orgs;
 mod pages;
+mod routes;
+mod serve;
 mod settings;
-mod tokens;
-mod websession;
+#[cfg(test)]
+mod tests;
+mod web;
 
 use app::App;
 use cli::Mode;
@@ -37,7 +36,6 @@ use settings::Settings;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Threads serving requests, each with its own database connection: a slow client
 /// holds up one of them, not the server. Long polls of the logs may hold at most
@@ -66,7 +64,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match mode {
-        Mode::Serve(settings) => serve(settings),
+        Mode::Serve(settings) => run_server(settings),
         Mode::Admin { db, task } => admin::run(&db, task),
     };
     match result {
@@ -78,7 +76,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> Result<(), String> {
+/// Opens the database (one connection per worker), binds the socket, prints the one line
+/// on stdout and serves until the process ends.
+fn run_server(settings: Settings) -> Result<(), String> {
     let cannot_open =
         |e: rusqlite::Error| format!("cannot open database {}: {e}", settings.db.display());
     let mut first = Db::open(&settings.db).map_err(cannot_open)?;
@@ -101,8 +101,6 @@ fn serve(settings: Settings) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
-    let server = tiny_http::Server::from_listener(listener, None)
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let issuer = settings
         .public_url
         .clone()
@@ -114,6 +112,8 @@ fn serve(settings: Settings) -> Result<(), String> {
     let _ = stdout.flush();
     drop(stdout);
 
-    let app = Arc::new(App::new(settings, issuer, key));
-    http::serve(app, Arc::new(server), dbs)
+    let app = App::new(settings.clone(), issuer, key);
+    serve::run(listener, &settings, dbs, move |db, request| {
+        routes::dispatch(&app, db, request)
+    })
 }

@@ -165,14 +165,23 @@ mod tests {
     use super::schema::SCHEMA;
     use super::*;
     use rusqlite::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
-    fn temp_db() -> (Db, std::path::PathBuf) {
+    /// A fresh folder for one test's database files.
+    fn temp_dir() -> std::path::PathBuf {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "my-server-db-test-{}-{}",
             std::process::id(),
-            crate::crypto::secrets::new_id("t")
+            NEXT.fetch_add(1, Ordering::Relaxed)
         ));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn temp_db() -> (Db, std::path::PathBuf) {
+        let dir = temp_dir();
         let mut db = Db::open(&dir.join("t.db")).unwrap();
         db.migrate([7; 32], 0).unwrap();
         (db, dir)
@@ -189,12 +198,7 @@ mod tests {
 
     #[test]
     fn a_version_1_database_is_upgraded_in_place() {
-        let dir = std::env::temp_dir().join(format!(
-            "my-server-db-test-{}-{}",
-            std::process::id(),
-            crate::crypto::secrets::new_id("t")
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir();
         let path = dir.join("old.db");
         let old = Connection::open(&path).unwrap();
         old.execute_batch(SCHEMA).unwrap();
@@ -226,12 +230,7 @@ mod tests {
 
     #[test]
     fn magic_links_survive_the_version_4_rebuild() {
-        let dir = std::env::temp_dir().join(format!(
-            "my-server-db-test-{}-{}",
-            std::process::id(),
-            crate::crypto::secrets::new_id("t")
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir();
         let path = dir.join("v3.db");
         let old = Connection::open(&path).unwrap();
         for step in &MIGRATIONS[..3] {

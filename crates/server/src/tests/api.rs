@@ -7,7 +7,8 @@ use crate::cli::{self, Mode};
 use crate::clock;
 use crate::crypto::{jwt, secrets};
 use crate::db::{Db, Session};
-use crate::http::{self, Reply, Request};
+use crate::routes;
+use crate::web::{Reply, Request};
 use my_api::AccessClaims;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -140,7 +141,7 @@ impl Harness {
 }
 
 fn call_with(app: &App, db: &mut Db, request: &Request) -> Answer {
-    let reply = http::route(app, db, request).expect("no server error");
+    let reply = routes::route(app, db, request).expect("no server error");
     Answer {
         status: reply.status,
         body: reply.body_json(),

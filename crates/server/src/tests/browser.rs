@@ -6,7 +6,8 @@ use crate::app::App;
 use crate::cli::{self, Mode};
 use crate::crypto::{pkce, secrets};
 use crate::db::Db;
-use crate::http::{self, Reply, Request};
+use crate::routes;
+use crate::web::{Reply, Request};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -83,7 +84,7 @@ impl Harness {
     }
 
     fn send(&mut self, request: &Request) -> Reply {
-        http::route(&self.app, &mut self.db, request).expect("no server error")
+        routes::route(&self.app, &mut self.db, request).expect("no server error")
     }
 
     fn get(&mut self, target: &str, cookie: Option<&str>) -> Reply {

@@ -8,7 +8,7 @@
 use crate::app::App;
 use crate::crypto::secrets;
 use crate::db::{DbResult, Tx, User};
-use crate::http::Request;
+use crate::web::Request;
 
 /// The cookie's name.
 pub(crate) const COOKIE: &str = "my_session";
