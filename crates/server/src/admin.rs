@@ -7,18 +7,54 @@
 //! are safe to run while servers use the same file.
 
 use crate::clock;
-use crate::config::AdminTask;
+use crate::crypto::secrets;
 use crate::db::{Db, EnvironmentRow, Tx};
 use crate::names;
-use crate::secrets;
 use my_api::org::{Environment, Organization, Project};
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// One `my-server admin …` command, its arguments checked (names, slugs, emails).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Task {
+    Sessions,
+    UserCreate {
+        email: String,
+    },
+    OrgCreate {
+        name: String,
+        slug: String,
+    },
+    OrgAddMember {
+        org: String,
+        email: String,
+    },
+    ProjectCreate {
+        org: String,
+        name: String,
+        slug: String,
+    },
+    EnvCreate {
+        org: String,
+        project: String,
+        name: String,
+    },
+    /// `message: None` reads the lines from stdin.
+    LogAppend {
+        org: String,
+        project: String,
+        env: String,
+        message: Option<String>,
+    },
+    Seed {
+        file: PathBuf,
+    },
+}
 
 /// Runs one admin command against the database at `path`.
-pub(crate) fn run(path: &Path, task: AdminTask) -> Result<(), String> {
-    if task == AdminTask::Sessions {
+pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
+    if task == Task::Sessions {
         return sessions(path);
     }
     let cannot_open = |e: rusqlite::Error| format!("cannot open database {}: {e}", path.display());
@@ -27,8 +63,8 @@ pub(crate) fn run(path: &Path, task: AdminTask) -> Result<(), String> {
         .map_err(cannot_open)?;
     let now = clock::now_secs();
     match task {
-        AdminTask::Sessions => Ok(()),
-        AdminTask::UserCreate { email } => {
+        Task::Sessions => Ok(()),
+        Task::UserCreate { email } => {
             let user = db.write(|tx| -> Result<_, Failure> {
                 Ok(tx.ensure_user(&email, &secrets::new_id("usr"), now)?)
             })?;
@@ -37,7 +73,7 @@ pub(crate) fn run(path: &Path, task: AdminTask) -> Result<(), String> {
                 email: user.email,
             })
         }
-        AdminTask::OrgCreate { name, slug } => {
+        Task::OrgCreate { name, slug } => {
             let org = db.write(|tx| -> Result<Organization, Failure> {
                 if let Some(existing) = tx.organization(&slug)? {
                     return Err(Failure(format!(
@@ -55,7 +91,7 @@ pub(crate) fn run(path: &Path, task: AdminTask) -> Result<(), String> {
             })?;
             print_json(&org)
         }
-        AdminTask::OrgAddMember { org, email } => {
+        Task::OrgAddMember { org, email } => {
             let line = db.write(|tx| -> Result<MemberLine, Failure> {
                 let org = organization(tx, &org)?;
                 let user = tx.ensure_user(&email, &secrets::new_id("usr"), now)?;
@@ -69,7 +105,7 @@ pub(crate) fn run(path: &Path, task: AdminTask) -> Result<(), String> {
             })?;
             print_json(&line)
         }
-        AdminTask::ProjectCreate { org, name, slug } => {
+        Task::ProjectCreate { org, name, slug } => {
             let project = db.write(|tx| -> Result<Project, Failure> {
                 let org = organization(tx, &org)?;
                 if let Some(existing) = tx.project(&org.id, &slug)? {
@@ -89,7 +125,7 @@ pub(crate) fn run(path: &Path, task: AdminTask) -> Result<(), String> {
             })?;
             print_json(&project)
         }
-        AdminTask::EnvCreate { org, project, name } => {
+        Task::EnvCreate { org, project, name } => {
             let env = db.write(|tx| -> Result<Environment, Failure> {
                 let org = organization(tx, &org)?;
                 let project = project_of(tx, &org, &project)?;
@@ -107,13 +143,13 @@ pub(crate) fn run(path: &Path, task: AdminTask) -> Result<(), String> {
             })?;
             print_json(&env)
         }
-        AdminTask::LogAppend {
+        Task::LogAppend {
             org,
             project,
             env,
             message,
         } => log_append(&mut db, &org, &project, &env, message),
-        AdminTask::Seed { file } => seed(&mut db, &file, now),
+        Task::Seed { file } => seed(&mut db, &file, now),
     }
 }
 

@@ -16,6 +16,11 @@ pub(crate) fn now_secs() -> i64 {
     now_millis().div_euclid(1000)
 }
 
+/// A duration setting (whole seconds) as an offset to add to a unix time.
+pub(crate) fn secs(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX / 4)
+}
+
 /// `2026-11-23T18:42:05Z`.
 pub(crate) fn rfc3339(secs: i64) -> String {
     let time = UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));

@@ -3,7 +3,7 @@
 //! file, then rename), and the link is printed to the log so a developer can click it.
 
 use crate::clock;
-use crate::secrets;
+use crate::crypto::secrets;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -1,45 +1,45 @@
 //! `my-server`: the reference My Cloud API server.
 //!
-//! This file only parses the command line, opens the database, binds the socket and hands
-//! over to the worker pool in `http` (or runs a `my-server admin …` command from `admin`).
-//! See `config` for the flags.
+//! This file only parses the command line (`cli`), then either runs a `my-server admin …`
+//! command (`admin`) or wires the server together: it opens the database, binds the
+//! socket and hands both to the HTTP front (`serve`) with the dispatcher of the route
+//! table (`routes`).
+//!
+//! The house, top to bottom (each layer imports only layers below it; `tests/layers.rs`
+//! keeps it so): `main`, `cli` → `serve`, `routes`, `admin` → `endpoints/` → `domain/` →
+//! `app` → `mail` → the leaves `db/`, `crypto/`, `web/`, `pages`, `clock`, `names`,
+//! `settings`.
 
 mod admin;
-mod api;
-#[cfg(test)]
-mod api_tests;
-mod auth;
-mod authorize;
-#[cfg(test)]
-mod browser_tests;
+mod app;
+mod cli;
 mod clock;
-mod config;
-mod csrf;
+mod crypto;
 mod db;
-mod http;
-mod jwt;
-mod logs;
-mod magic;
+mod domain;
+mod endpoints;
 mod mail;
 mod names;
-mod oauth;
-mod orgs;
 mod pages;
-mod pkce;
-mod secrets;
-mod tokens;
-mod websession;
+mod routes;
+mod serve;
+mod settings;
+#[cfg(test)]
+mod tests;
+mod web;
 
-use config::{App, Mode, Settings};
+use app::App;
+use cli::Mode;
+use crypto::secrets;
 use db::Db;
+use settings::Settings;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Threads serving requests, each with its own database connection: a slow client
 /// holds up one of them, not the server. Long polls of the logs may hold at most
-/// `logs::MAX_LONG_POLLS` of them.
+/// `app::MAX_LONG_POLLS` of them.
 const WORKERS: usize = 32;
 
 fn main() -> ExitCode {
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mode = match config::parse(&args) {
+    let mode = match cli::parse(&args) {
         Ok(mode) => mode,
         Err(exit) => {
             if exit.code == 0 {
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match mode {
-        Mode::Serve(settings) => serve(settings),
+        Mode::Serve(settings) => run_server(settings),
         Mode::Admin { db, task } => admin::run(&db, task),
     };
     match result {
@@ -76,7 +76,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(settings: Settings) -> Result<(), String> {
+/// Opens the database (one connection per worker), binds the socket, prints the one line
+/// on stdout and serves until the process ends.
+fn run_server(settings: Settings) -> Result<(), String> {
     let cannot_open =
         |e: rusqlite::Error| format!("cannot open database {}: {e}", settings.db.display());
     let mut first = Db::open(&settings.db).map_err(cannot_open)?;
@@ -99,8 +101,6 @@ fn serve(settings: Settings) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
-    let server = tiny_http::Server::from_listener(listener, None)
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let issuer = settings
         .public_url
         .clone()
@@ -112,11 +112,8 @@ fn serve(settings: Settings) -> Result<(), String> {
     let _ = stdout.flush();
     drop(stdout);
 
-    let app = Arc::new(App {
-        settings,
-        issuer,
-        key,
-        log_bell: logs::LogBell::default(),
-    });
-    http::serve(app, Arc::new(server), dbs)
+    let app = App::new(settings.clone(), issuer, key);
+    serve::run(listener, &settings, dbs, move |db, request| {
+        routes::dispatch(&app, db, request)
+    })
 }

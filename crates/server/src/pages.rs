@@ -1,8 +1,8 @@
 //! The server-rendered HTML pages of the sign-in flows, and HTML escaping.
 //!
-//! Pages load nothing from elsewhere (inline CSS only, matching the CSP set in `http`),
-//! read well on a phone, and escape every value they interpolate. Every form carries a
-//! hidden `csrf` field. Elements a browser test drives have stable ids: the `email` input,
+//! Pages load nothing from elsewhere (inline CSS only, matching the CSP that
+//! `web::Reply::html` sets), read well on a phone, and escape every value they
+//! interpolate. Every form carries a hidden `csrf` field. Elements a browser test drives have stable ids: the `email` input,
 //! the `send`, `confirm`, `deny`, `authorize` and `cancel` buttons, the user code in
 //! `code` and the account's email in `account`.
 

@@ -1,21 +1,17 @@
-//! The command line (argh structs) and the settings resolved from it.
+//! The command line: argh structs, and `parse`, which turns arguments into a [`Mode`] —
+//! resolved [`Settings`] to serve with, or one checked admin task.
 //!
-//! Parsing is kept apart from doing: `parse` turns arguments into a [`Mode`] without any
-//! I/O, so every flag can be unit-tested, and usage errors map to exit code 2.
+//! Parsing is kept apart from doing: no I/O here, so every flag can be unit-tested, and
+//! usage errors map to exit code 2. Defaults and checks live in `settings`.
 
+use crate::admin::Task;
+use crate::settings::{normalize_public_url, parse_duration, Settings, DEFAULT_DB};
 use crate::{mail, names};
 use argh::FromArgs;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// The program's name, as shown in usage text.
 pub(crate) const BIN_NAME: &str = "my-server";
-/// Seconds in the rate-limit window (10 minutes).
-pub(crate) const RATE_WINDOW_SECS: i64 = 600;
-/// Wrong user codes one client address may try per window on the `/device` page.
-pub(crate) const USER_CODE_GUESS_LIMIT: u32 = 10;
-/// Longest `--code-ttl` accepted.
-const MAX_CODE_TTL_SECS: u64 = 600;
 
 #[derive(FromArgs, Debug)]
 /// The reference My Cloud API server: OAuth device flow and browser sign-in (PKCE) with
@@ -294,71 +290,11 @@ struct SeedArgs {
     db: Option<PathBuf>,
 }
 
-/// Everything the server needs from its command line. Durations are whole seconds.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub(crate) listen: String,
-    pub(crate) db: PathBuf,
-    pub(crate) mail_dir: PathBuf,
-    /// Without a trailing slash.
-    pub(crate) public_url: Option<String>,
-    pub(crate) access_ttl: u64,
-    pub(crate) device_interval: u64,
-    pub(crate) link_ttl: u64,
-    pub(crate) device_ttl: u64,
-    pub(crate) code_ttl: u64,
-    pub(crate) session_ttl: u64,
-    pub(crate) session_max: u64,
-    pub(crate) refresh_grace: u64,
-    pub(crate) rate_limit: u32,
-    pub(crate) mail_rate_limit: u32,
-    pub(crate) min_token_ttl: u64,
-    pub(crate) last_used_interval: u64,
-    pub(crate) long_poll: u64,
-}
-
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Mode {
     Serve(Settings),
-    Admin { db: PathBuf, task: AdminTask },
-}
-
-/// One `my-server admin …` command, its arguments checked (names, slugs, emails).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum AdminTask {
-    Sessions,
-    UserCreate {
-        email: String,
-    },
-    OrgCreate {
-        name: String,
-        slug: String,
-    },
-    OrgAddMember {
-        org: String,
-        email: String,
-    },
-    ProjectCreate {
-        org: String,
-        name: String,
-        slug: String,
-    },
-    EnvCreate {
-        org: String,
-        project: String,
-        name: String,
-    },
-    /// `message: None` reads the lines from stdin.
-    LogAppend {
-        org: String,
-        project: String,
-        env: String,
-        message: Option<String>,
-    },
-    Seed {
-        file: PathBuf,
-    },
+    Admin { db: PathBuf, task: Task },
 }
 
 /// Text to print and the exit code, when parsing ends the program (help or usage error).
@@ -368,41 +304,6 @@ pub(crate) struct EarlyExit {
     /// 0 for `--help`, 2 for a usage error.
     pub(crate) code: u8,
 }
-
-/// Everything a request handler needs: the settings, the issuer URL, the signing key and
-/// the state shared by the workers.
-pub(crate) struct App {
-    pub(crate) settings: Settings,
-    /// The public URL, no trailing slash; also the JWT `iss`.
-    pub(crate) issuer: String,
-    /// HS256 key for access tokens.
-    pub(crate) key: [u8; 32],
-    /// Wakes `GET /v1/logs` long polls when this process appends lines.
-    pub(crate) log_bell: crate::logs::LogBell,
-}
-
-impl App {
-    /// `{issuer}{path}`.
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{}", self.issuer, path)
-    }
-
-    /// Default settings, a fixed key and `issuer`.
-    #[cfg(test)]
-    pub(crate) fn for_test(issuer: &str) -> App {
-        let Ok(Mode::Serve(settings)) = parse(&[BIN_NAME]) else {
-            panic!("the defaults parse");
-        };
-        App {
-            settings,
-            issuer: issuer.to_string(),
-            key: [3; 32],
-            log_bell: crate::logs::LogBell::default(),
-        }
-    }
-}
-
-const DEFAULT_DB: &str = "my-server.db";
 
 /// Parses `args` (the program name first) into a [`Mode`].
 pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
@@ -425,48 +326,32 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         Some(url) => Some(normalize_public_url(&url).map_err(usage)?),
         None => None,
     };
+    let d = Settings::default();
     let settings = Settings {
-        listen: args
-            .listen
-            .unwrap_or_else(|| my_api::DEFAULT_LISTEN.to_string()),
-        db: args.db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
-        mail_dir: args.mail_dir.unwrap_or_else(|| PathBuf::from("mail")),
+        listen: args.listen.unwrap_or(d.listen),
+        db: args.db.unwrap_or(d.db),
+        mail_dir: args.mail_dir.unwrap_or(d.mail_dir),
         public_url,
-        access_ttl: args.access_ttl.unwrap_or(15 * 60),
-        device_interval: args.device_interval.unwrap_or(5),
-        link_ttl: args.link_ttl.unwrap_or(15 * 60),
-        device_ttl: args.device_ttl.unwrap_or(15 * 60),
-        code_ttl: args.code_ttl.unwrap_or(60),
-        session_ttl: args.session_ttl.unwrap_or(30 * 86_400),
-        session_max: args.session_max.unwrap_or(90 * 86_400),
-        refresh_grace: args.refresh_grace.unwrap_or(10),
-        rate_limit: args.rate_limit.unwrap_or(30),
-        mail_rate_limit: args.mail_rate_limit.unwrap_or(5),
-        min_token_ttl: args.min_token_ttl.unwrap_or(3600),
-        last_used_interval: args.last_used_interval.unwrap_or(60),
-        long_poll: args.long_poll.unwrap_or(25),
+        access_ttl: args.access_ttl.unwrap_or(d.access_ttl),
+        device_interval: args.device_interval.unwrap_or(d.device_interval),
+        link_ttl: args.link_ttl.unwrap_or(d.link_ttl),
+        device_ttl: args.device_ttl.unwrap_or(d.device_ttl),
+        code_ttl: args.code_ttl.unwrap_or(d.code_ttl),
+        session_ttl: args.session_ttl.unwrap_or(d.session_ttl),
+        session_max: args.session_max.unwrap_or(d.session_max),
+        refresh_grace: args.refresh_grace.unwrap_or(d.refresh_grace),
+        rate_limit: args.rate_limit.unwrap_or(d.rate_limit),
+        mail_rate_limit: args.mail_rate_limit.unwrap_or(d.mail_rate_limit),
+        min_token_ttl: args.min_token_ttl.unwrap_or(d.min_token_ttl),
+        last_used_interval: args.last_used_interval.unwrap_or(d.last_used_interval),
+        long_poll: args.long_poll.unwrap_or(d.long_poll),
     };
-    for (flag, value) in [
-        ("--access-ttl", settings.access_ttl),
-        ("--link-ttl", settings.link_ttl),
-        ("--device-ttl", settings.device_ttl),
-        ("--code-ttl", settings.code_ttl),
-        ("--session-ttl", settings.session_ttl),
-        ("--session-max", settings.session_max),
-    ] {
-        if value == 0 {
-            return Err(usage(format!("{flag} must be longer than 0s")));
-        }
-    }
-    // RFC 6749 §4.1.2: a maximum lifetime of 10 minutes is recommended.
-    if settings.code_ttl > MAX_CODE_TTL_SECS {
-        return Err(usage("--code-ttl must be at most 10m".into()));
-    }
+    settings.check().map_err(usage)?;
     Ok(Mode::Serve(settings))
 }
 
 /// Checks an admin command's arguments; the error is a usage message.
-fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), String> {
+fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> {
     let email = |email: String| {
         let email = email.trim().to_string();
         if mail::valid_address(&email) {
@@ -479,12 +364,12 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), Str
         }
     };
     Ok(match command {
-        AdminCommand::Sessions(a) => (a.db, AdminTask::Sessions),
+        AdminCommand::Sessions(a) => (a.db, Task::Sessions),
         AdminCommand::User(UserArgs {
             command: UserCommand::Create(a),
         }) => (
             a.db,
-            AdminTask::UserCreate {
+            Task::UserCreate {
                 email: email(a.email)?,
             },
         ),
@@ -492,7 +377,7 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), Str
             command: OrgCommand::Create(a),
         }) => (
             a.db,
-            AdminTask::OrgCreate {
+            Task::OrgCreate {
                 name: names::display_name("the organization name", &a.name)?,
                 slug: names::slug("the organization slug", &a.slug)?,
             },
@@ -501,7 +386,7 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), Str
             command: OrgCommand::AddMember(a),
         }) => (
             a.db,
-            AdminTask::OrgAddMember {
+            Task::OrgAddMember {
                 org: a.org,
                 email: email(a.email)?,
             },
@@ -510,7 +395,7 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), Str
             command: ProjectCommand::Create(a),
         }) => (
             a.db,
-            AdminTask::ProjectCreate {
+            Task::ProjectCreate {
                 org: a.org,
                 name: names::display_name("the project name", &a.name)?,
                 slug: names::slug("the project slug", &a.slug)?,
@@ -520,7 +405,7 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), Str
             command: EnvCommand::Create(a),
         }) => (
             a.db,
-            AdminTask::EnvCreate {
+            Task::EnvCreate {
                 org: a.org,
                 project: a.project,
                 name: names::slug("the environment name", &a.name)?,
@@ -535,7 +420,7 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), Str
             };
             (
                 a.db,
-                AdminTask::LogAppend {
+                Task::LogAppend {
                     org: a.org,
                     project: a.project,
                     env: a.env,
@@ -543,47 +428,8 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, AdminTask), Str
                 },
             )
         }
-        AdminCommand::Seed(a) => (a.db, AdminTask::Seed { file: a.file }),
+        AdminCommand::Seed(a) => (a.db, Task::Seed { file: a.file }),
     })
-}
-
-/// `15m`, `30d`, `1h 30m`, `0s` (humantime), or a bare number of seconds; whole seconds
-/// only, at most 100 years.
-pub(crate) fn parse_duration(value: &str) -> Result<u64, String> {
-    let value = value.trim();
-    let duration = match value.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => humantime::parse_duration(value)
-            .map_err(|e| format!("invalid duration `{value}`: {e} (use e.g. 30s, 15m, 30d)"))?,
-    };
-    if duration.subsec_nanos() != 0 {
-        return Err(format!("invalid duration `{value}`: use whole seconds"));
-    }
-    if duration.as_secs() > 100 * 365 * 86_400 {
-        return Err(format!("invalid duration `{value}`: too long"));
-    }
-    Ok(duration.as_secs())
-}
-
-/// Checks an `http(s)://host[:port][/prefix]` URL and drops trailing slashes.
-fn normalize_public_url(url: &str) -> Result<String, String> {
-    let trimmed = url.trim_end_matches('/');
-    let rest = trimmed
-        .strip_prefix("http://")
-        .or_else(|| trimmed.strip_prefix("https://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !rest.contains(['?', '#', ' ', '"', '<', '>', '\\'])
-                && !rest.chars().any(char::is_control) =>
-        {
-            Ok(trimmed.to_string())
-        }
-        _ => Err(format!(
-            "invalid --public-url `{url}`: expected http://HOST[:PORT] or https://HOST[:PORT]"
-        )),
-    }
 }
 
 #[cfg(test)]
@@ -661,19 +507,6 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("2s"), Ok(2));
-        assert_eq!(parse_duration("15m"), Ok(900));
-        assert_eq!(parse_duration("30d"), Ok(2_592_000));
-        assert_eq!(parse_duration("0s"), Ok(0));
-        assert_eq!(parse_duration("42"), Ok(42));
-        assert!(parse_duration("1500ms").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-5s").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
     fn usage_errors_exit_2() {
         for bad in [
             &["my-server", "--bogus"][..],
@@ -692,7 +525,7 @@ mod tests {
         assert_eq!(parse(&["my-server", "--help"]).unwrap_err().code, 0);
     }
 
-    fn admin(args: &[&str]) -> (PathBuf, AdminTask) {
+    fn admin(args: &[&str]) -> (PathBuf, Task) {
         let mut all = vec!["my-server", "admin"];
         all.extend_from_slice(args);
         match parse(&all) {
@@ -705,13 +538,13 @@ mod tests {
     fn admin_commands() {
         assert_eq!(
             admin(&["sessions", "--db", "x.db"]),
-            (PathBuf::from("x.db"), AdminTask::Sessions)
+            (PathBuf::from("x.db"), Task::Sessions)
         );
         assert_eq!(
             admin(&["org", "create", "--name", " Acme ", "--slug", "acme"]),
             (
                 PathBuf::from("my-server.db"),
-                AdminTask::OrgCreate {
+                Task::OrgCreate {
                     name: "Acme".into(),
                     slug: "acme".into()
                 }
@@ -727,20 +560,20 @@ mod tests {
                 "a@b.example"
             ])
             .1,
-            AdminTask::OrgAddMember {
+            Task::OrgAddMember {
                 org: "acme".into(),
                 email: "a@b.example".into()
             }
         );
         assert_eq!(
             admin(&["user", "create", "--email", "a@b.example"]).1,
-            AdminTask::UserCreate {
+            Task::UserCreate {
                 email: "a@b.example".into()
             }
         );
         assert_eq!(
             admin(&["project", "create", "--org", "acme", "--name", "Store", "--slug", "store"]).1,
-            AdminTask::ProjectCreate {
+            Task::ProjectCreate {
                 org: "acme".into(),
                 name: "Store".into(),
                 slug: "store".into()
@@ -758,7 +591,7 @@ mod tests {
                 "staging"
             ])
             .1,
-            AdminTask::EnvCreate {
+            Task::EnvCreate {
                 org: "acme".into(),
                 project: "store".into(),
                 name: "staging".into()
@@ -778,19 +611,19 @@ mod tests {
         from_stdin.extend(["--message", "-"]);
         assert!(matches!(
             admin(&from_stdin).1,
-            AdminTask::LogAppend { message: None, .. }
+            Task::LogAppend { message: None, .. }
         ));
         let mut one = append.to_vec();
         one.extend(["--message", "ready"]);
         assert!(matches!(
             admin(&one).1,
-            AdminTask::LogAppend { message: Some(m), .. } if m == "ready"
+            Task::LogAppend { message: Some(m), .. } if m == "ready"
         ));
         assert_eq!(
             admin(&["seed", "--file", "seed.json", "--db", "x.db"]),
             (
                 PathBuf::from("x.db"),
-                AdminTask::Seed {
+                Task::Seed {
                     file: PathBuf::from("seed.json")
                 }
             )

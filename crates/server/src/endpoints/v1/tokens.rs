@@ -6,14 +6,13 @@
 //! owner's alone; an organization key belongs to the organization, so any member manages
 //! it. Everything else is answered 404, so existence does not leak.
 
-use crate::api::{self, bad_request, fail, json, not_found, quote, ApiResult, Halt};
-use crate::auth::Auth;
+use crate::app::App;
 use crate::clock;
-use crate::config::App;
+use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, TokenOwner, Tx};
-use crate::http::{Reply, Request};
+use crate::domain::caller::{self, Auth};
 use crate::names;
-use crate::secrets;
+use crate::web::{quote, Error, Params, Reply, Request};
 use my_api::token::{self, TokenKind};
 use my_api::{
     codes, duration, CreateToken, CreatedToken, RenameToken, TokenInfo, TokenList,
@@ -24,10 +23,10 @@ const SESSION_REQUIRED: &str = "token management needs an interactive login (`my
      API tokens cannot manage tokens";
 
 /// The caller, if they signed in interactively.
-fn manager(app: &App, db: &mut Db, request: &Request) -> Result<Auth, Halt> {
-    let auth = api::caller(app, db, request)?;
+fn manager(app: &App, db: &mut Db, request: &Request) -> Result<Auth, Error> {
+    let auth = caller::authenticate(app, db, request)?;
     if !auth.is_session() {
-        return Err(fail(403, codes::SESSION_REQUIRED, SESSION_REQUIRED));
+        return Err(Error::api(403, codes::SESSION_REQUIRED, SESSION_REQUIRED));
     }
     Ok(auth)
 }
@@ -56,20 +55,20 @@ fn lifetime(expires_in: &str, min: u64) -> Result<u64, String> {
     Ok(secs)
 }
 
-fn invalid_name(message: String) -> Halt {
-    fail(400, codes::INVALID_NAME, &message)
+fn invalid_name(message: String) -> Error {
+    Error::api(400, codes::INVALID_NAME, message)
 }
 
-fn name_taken(name: &str) -> Halt {
-    fail(
+fn name_taken(name: &str) -> Error {
+    Error::api(
         409,
         codes::NAME_TAKEN,
-        &format!("a token named {} already exists", quote(name)),
+        format!("a token named {} already exists", quote(name)),
     )
 }
 
-fn token_not_found() -> Halt {
-    not_found("token not found")
+fn token_not_found() -> Error {
+    Error::not_found("token not found")
 }
 
 fn owner(token: &ApiToken) -> TokenOwner<'_> {
@@ -96,20 +95,25 @@ fn info(token: &ApiToken) -> TokenInfo {
 }
 
 /// `POST /v1/tokens`: 201 with the raw token, the only time it is ever sent.
-pub(crate) fn create(app: &App, db: &mut Db, request: &Request) -> ApiResult {
+pub(crate) fn create(
+    app: &App,
+    db: &mut Db,
+    request: &Request,
+    _: &Params,
+) -> Result<Reply, Error> {
     let auth = manager(app, db, request)?;
-    let body: CreateToken = api::json_body(request)?;
+    let body: CreateToken = request.json()?;
     let name = names::token_name(&body.name).map_err(invalid_name)?;
     let lifetime = match body.expires_in.as_deref() {
         None => None,
         Some(text) => Some(
             lifetime(text, app.settings.min_token_ttl)
-                .map_err(|m| fail(400, codes::INVALID_EXPIRY, &m))?,
+                .map_err(|m| Error::api(400, codes::INVALID_EXPIRY, m))?,
         ),
     };
     let profile = match body.profile.as_deref() {
         None => None,
-        Some(profile) => Some(names::slug("profile", profile).map_err(|m| bad_request(&m))?),
+        Some(profile) => Some(names::slug("profile", profile).map_err(Error::bad_request)?),
     };
     let kind = match body.organization {
         Some(_) => TokenKind::Organization,
@@ -122,12 +126,12 @@ pub(crate) fn create(app: &App, db: &mut Db, request: &Request) -> ApiResult {
         now + i64::from(now_ms.rem_euclid(1000) != 0) + i64::try_from(secs).unwrap_or(0)
     });
     let raw = secrets::new_api_token(kind);
-    let created = db.write(|tx| -> Result<ApiToken, Halt> {
+    let created = db.write(|tx| -> Result<ApiToken, Error> {
         let org = match body.organization.as_deref() {
             None => None,
             Some(key) => Some(
                 tx.member_organization(&auth.user_id, key)?
-                    .ok_or_else(|| not_found("organization not found"))?,
+                    .ok_or_else(|| Error::not_found("organization not found"))?,
             ),
         };
         let token = ApiToken {
@@ -163,7 +167,7 @@ pub(crate) fn create(app: &App, db: &mut Db, request: &Request) -> ApiResult {
             ),
         };
         if tx.count_active_tokens(owner(&token), now)? >= cap {
-            return Err(fail(409, codes::TOKEN_LIMIT_REACHED, &full));
+            return Err(Error::api(409, codes::TOKEN_LIMIT_REACHED, full));
         }
         if tx.active_token_named(owner(&token), &token.name, now, None)? {
             return Err(name_taken(&token.name));
@@ -177,7 +181,7 @@ pub(crate) fn create(app: &App, db: &mut Db, request: &Request) -> ApiResult {
         created.id,
         created.user_id
     );
-    Ok(json(
+    Ok(Reply::private_json(
         201,
         &CreatedToken {
             id: created.id,
@@ -195,21 +199,21 @@ pub(crate) fn create(app: &App, db: &mut Db, request: &Request) -> ApiResult {
 
 /// `GET /v1/tokens[?organization=ID|SLUG]`: unrevoked tokens (expired ones included, with
 /// their past `expires_at`), oldest first, never the secret.
-pub(crate) fn list(app: &App, db: &mut Db, request: &Request) -> ApiResult {
+pub(crate) fn list(app: &App, db: &mut Db, request: &Request, _: &Params) -> Result<Reply, Error> {
     let auth = manager(app, db, request)?;
-    let query = api::query(request)?;
-    let tokens = db.read(|tx| -> Result<Vec<ApiToken>, Halt> {
+    let query = request.query_params()?;
+    let tokens = db.read(|tx| -> Result<Vec<ApiToken>, Error> {
         match query.get("organization") {
             None => Ok(tx.tokens_visible_to(&auth.user_id)?),
             Some(key) => {
                 let org = tx
                     .member_organization(&auth.user_id, key)?
-                    .ok_or_else(|| not_found("organization not found"))?;
+                    .ok_or_else(|| Error::not_found("organization not found"))?;
                 Ok(tx.organization_keys(&org.id)?)
             }
         }
     })?;
-    Ok(json(
+    Ok(Reply::private_json(
         200,
         &TokenList {
             tokens: tokens.iter().map(info).collect(),
@@ -219,7 +223,7 @@ pub(crate) fn list(app: &App, db: &mut Db, request: &Request) -> ApiResult {
 
 /// The unrevoked token `id` if `user_id` may manage it: their own personal token, or a key
 /// of an organization they belong to.
-fn manageable(tx: &Tx, user_id: &str, id: &str) -> Result<ApiToken, Halt> {
+fn manageable(tx: &Tx, user_id: &str, id: &str) -> Result<ApiToken, Error> {
     let token = tx
         .api_token(id)?
         .filter(|t| t.revoked_at.is_none())
@@ -236,12 +240,18 @@ fn manageable(tx: &Tx, user_id: &str, id: &str) -> Result<ApiToken, Halt> {
 }
 
 /// `PATCH /v1/tokens/{id}`: 200 with the renamed token.
-pub(crate) fn rename(app: &App, db: &mut Db, request: &Request, id: &str) -> ApiResult {
+pub(crate) fn rename(
+    app: &App,
+    db: &mut Db,
+    request: &Request,
+    params: &Params,
+) -> Result<Reply, Error> {
+    let id = params.get("id");
     let auth = manager(app, db, request)?;
-    let body: RenameToken = api::json_body(request)?;
+    let body: RenameToken = request.json()?;
     let name = names::token_name(&body.name).map_err(invalid_name)?;
     let now = clock::now_secs();
-    let renamed = db.write(|tx| -> Result<ApiToken, Halt> {
+    let renamed = db.write(|tx| -> Result<ApiToken, Error> {
         let mut token = manageable(tx, &auth.user_id, id)?;
         if tx.active_token_named(owner(&token), &name, now, Some(&token.id))? {
             return Err(name_taken(&name));
@@ -250,14 +260,20 @@ pub(crate) fn rename(app: &App, db: &mut Db, request: &Request, id: &str) -> Api
         token.name = name;
         Ok(token)
     })?;
-    Ok(json(200, &info(&renamed)))
+    Ok(Reply::private_json(200, &info(&renamed)))
 }
 
 /// `DELETE /v1/tokens/{id}`: 204; the token is refused from the next request on.
-pub(crate) fn revoke(app: &App, db: &mut Db, request: &Request, id: &str) -> ApiResult {
+pub(crate) fn revoke(
+    app: &App,
+    db: &mut Db,
+    request: &Request,
+    params: &Params,
+) -> Result<Reply, Error> {
+    let id = params.get("id");
     let auth = manager(app, db, request)?;
     let now = clock::now_secs();
-    let revoked = db.write(|tx| -> Result<ApiToken, Halt> {
+    let revoked = db.write(|tx| -> Result<ApiToken, Error> {
         let token = manageable(tx, &auth.user_id, id)?;
         tx.revoke_api_token(&token.id, now)?;
         Ok(token)

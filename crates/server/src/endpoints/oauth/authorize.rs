@@ -1,28 +1,32 @@
-//! The browser sign-in: the authorization endpoint (RFC 6749 §4.1, PKCE per RFC 7636,
+//! `/oauth/authorize` and its two forms, the browser sign-in: the authorization endpoint (RFC 6749 §4.1, PKCE per RFC 7636,
 //! loopback redirects per RFC 8252 §7.3), the forms of its two pages, and issuing codes.
 //!
 //! A bad `client_id` or `redirect_uri` is shown on a page and never redirected to; once the
 //! redirect URI is known to be a loopback one, every other outcome goes back to it with
 //! `state` and `iss` (RFC 9207). A browser without a web session gets an email form that
 //! mails a magic link bound to the request (`magic` shows and confirms that link); a
-//! browser with one gets the one-click "Authorize my CLI" page. The token endpoint in
-//! `oauth` redeems the codes issued here.
+//! browser with one gets the one-click "Authorize my CLI" page. The token endpoint
+//! redeems the codes issued here.
 
+use crate::app::App;
 use crate::clock;
-use crate::config::{App, RATE_WINDOW_SECS};
-use crate::csrf::{self, Purpose};
-use crate::db::{AuthCode, AuthRequest, AuthStatus, Db, DbResult, LinkTarget, Tx};
-use crate::http::{Form, Reply, Request, ServerError};
-use crate::magic::{self, LinkMail};
-use crate::oauth;
+use crate::crypto::csrf::{self, Purpose};
+use crate::crypto::{pkce, secrets};
+use crate::db::{AuthRequest, AuthStatus, Db, DbResult, LinkTarget};
+use crate::domain::authorization::{
+    callback, code_callback, denied_callback, deny, issue_code, Outcome,
+};
+use crate::domain::magic_links::{self, LinkMail};
+use crate::domain::oauth::{parse_scope, valid_loopback_redirect};
+use crate::domain::web_session::{self, WebUser};
+use crate::mail;
 use crate::pages::{self, ConsentPage};
-use crate::pkce;
-use crate::secrets;
-use crate::websession::{self, WebUser};
+use crate::settings::RATE_WINDOW_SECS;
+use crate::web::{Error, Form, Params, Reply, Request};
 use my_api::{oauth_errors as err, paths};
 
 /// How long an authorization request waits for the person in the browser.
-pub(crate) const REQUEST_TTL_SECS: i64 = 600;
+const REQUEST_TTL_SECS: i64 = 600;
 /// `state` must carry at least 128 bits (16 characters of base64url or hex is the least).
 const MIN_STATE_CHARS: usize = 16;
 const MAX_STATE_CHARS: usize = 512;
@@ -32,38 +36,9 @@ const AUTHORIZE_RATE: &str = "authorize_request";
 const UNSUPPORTED_RESPONSE_TYPE: &str = "unsupported_response_type";
 const TEMPORARILY_UNAVAILABLE: &str = "temporarily_unavailable";
 
-/// What a callback to the client's loopback address carries.
-pub(crate) enum Outcome<'a> {
-    Code(&'a str),
-    /// An error code and its description.
-    Error(&'a str, &'a str),
-}
-
-/// `redirect_uri` with the outcome, `state` and `iss` appended to its query.
-pub(crate) fn callback(
-    app: &App,
-    redirect_uri: &str,
-    state: Option<&str>,
-    outcome: Outcome,
-) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    match outcome {
-        Outcome::Code(code) => query.append_pair("code", code),
-        Outcome::Error(error, description) => query
-            .append_pair("error", error)
-            .append_pair("error_description", description),
-    };
-    if let Some(state) = state {
-        query.append_pair("state", state);
-    }
-    query.append_pair("iss", &app.issuer);
-    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
-    format!("{redirect_uri}{separator}{}", query.finish())
-}
-
 /// A validated `GET /oauth/authorize`.
 #[derive(Debug)]
-struct Params {
+struct AuthorizeQuery {
     redirect_uri: String,
     code_challenge: String,
     state: String,
@@ -94,14 +69,14 @@ fn valid_state_chars(state: &str) -> bool {
 
 /// Checks the parameters in the order RFC 6749 §4.1.2.1 needs: client and redirect URI
 /// first (shown on a page), then the rest (sent back to the redirect URI).
-fn validate(form: &Form) -> Result<Params, Refusal> {
+fn validate(form: &Form) -> Result<AuthorizeQuery, Refusal> {
     match form.get("client_id") {
         Some(my_api::CLIENT_ID) => {}
         Some(_) => return Err(Refusal::Page("The client_id is not known.".into())),
         None => return Err(Refusal::Page("The client_id is missing.".into())),
     }
     let redirect_uri = match form.get("redirect_uri") {
-        Some(uri) if oauth::valid_loopback_redirect(uri) => uri.to_string(),
+        Some(uri) if valid_loopback_redirect(uri) => uri.to_string(),
         Some(_) => {
             return Err(Refusal::Page(
                 "The redirect_uri must be a loopback address (http://127.0.0.1:PORT/… or \
@@ -160,14 +135,14 @@ fn validate(form: &Form) -> Result<Params, Refusal> {
         }
         Some(s) => s.to_string(),
     };
-    let scope = oauth::parse_scope(form.get("scope"))
-        .map_err(|message| refuse(err::INVALID_SCOPE, &message))?;
+    let scope =
+        parse_scope(form.get("scope")).map_err(|message| refuse(err::INVALID_SCOPE, &message))?;
     let login_hint = form
         .get("login_hint")
         .map(str::trim)
-        .filter(|hint| crate::mail::valid_address(hint))
+        .filter(|hint| mail::valid_address(hint))
         .map(str::to_string);
-    Ok(Params {
+    Ok(AuthorizeQuery {
         redirect_uri,
         code_challenge: code_challenge.to_string(),
         state,
@@ -180,59 +155,6 @@ fn validate(form: &Form) -> Result<Params, Refusal> {
 /// Whether the request still waits for an answer.
 fn open(request: &AuthRequest, now: i64) -> bool {
     request.status == AuthStatus::Pending && now < request.expires_at
-}
-
-/// Approves `request` for `user_id` and returns a fresh authorization code; `None` if the
-/// request was already decided.
-pub(crate) fn issue_code(
-    tx: &Tx,
-    app: &App,
-    request: &AuthRequest,
-    user_id: &str,
-    now: i64,
-) -> DbResult<Option<String>> {
-    if !tx.decide_auth_request(&request.id, AuthStatus::Approved, Some(user_id))? {
-        return Ok(None);
-    }
-    let code = secrets::token::<32>();
-    let ttl = i64::try_from(app.settings.code_ttl).unwrap_or(60);
-    tx.insert_auth_code(
-        &secrets::sha256_hex(&code),
-        &AuthCode {
-            request_id: request.id.clone(),
-            user_id: user_id.to_string(),
-            expires_at: now + ttl,
-            used_at: None,
-            session_id: None,
-        },
-        now,
-    )?;
-    Ok(Some(code))
-}
-
-/// Denies `request`; false if it was already decided.
-pub(crate) fn deny(tx: &Tx, request: &AuthRequest) -> DbResult<bool> {
-    tx.decide_auth_request(&request.id, AuthStatus::Denied, None)
-}
-
-/// The callback for a code.
-pub(crate) fn code_callback(app: &App, request: &AuthRequest, code: &str) -> String {
-    callback(
-        app,
-        &request.redirect_uri,
-        Some(&request.state),
-        Outcome::Code(code),
-    )
-}
-
-/// The callback for a refusal by the person in the browser.
-pub(crate) fn denied_callback(app: &App, request: &AuthRequest) -> String {
-    callback(
-        app,
-        &request.redirect_uri,
-        Some(&request.state),
-        Outcome::Error(err::ACCESS_DENIED, "the sign-in was denied"),
-    )
 }
 
 /// The loopback port of a valid redirect URI, for the consent page.
@@ -303,7 +225,7 @@ fn over() -> Reply {
 
 /// `GET /oauth/authorize`: validates, stores the request, and shows the consent page to a
 /// signed-in browser or the email form to anyone else.
-pub(crate) fn authorize(app: &App, db: &mut Db, request: &Request) -> Result<Reply, ServerError> {
+pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Result<Reply, Error> {
     let params = request
         .query_form()
         .map_err(|message| Refusal::Page(format!("The request is malformed: {message}.")))
@@ -311,7 +233,7 @@ pub(crate) fn authorize(app: &App, db: &mut Db, request: &Request) -> Result<Rep
     let params = match params {
         Ok(params) => params,
         Err(Refusal::Page(message)) => {
-            return Ok(Reply::html(400, pages::authorize_error(&message)))
+            return Err(Error::page(400, pages::authorize_error(&message)))
         }
         Err(Refusal::Redirect {
             redirect_uri,
@@ -355,7 +277,7 @@ pub(crate) fn authorize(app: &App, db: &mut Db, request: &Request) -> Result<Rep
         tx.insert_auth_request(&auth)?;
         let web = match params.prompt_login {
             true => None,
-            false => websession::current(tx, request, now)?,
+            false => web_session::current(tx, request, now)?,
         };
         // A hint for another account than the browser's asks for that account.
         let web = web.filter(|web| {
@@ -400,11 +322,12 @@ enum SignIn {
 /// `POST /oauth/authorize/sign-in` (`request`, `csrf`, `action=send|cancel`, `email`):
 /// mails a magic link bound to the request, or cancels it. The answer to `send` does not
 /// depend on whether the address has an account.
-pub(crate) fn sign_in_submit(
+pub(crate) fn post_sign_in(
     app: &App,
     db: &mut Db,
     request: &Request,
-) -> Result<Reply, ServerError> {
+    _: &Params,
+) -> Result<Reply, Error> {
     let Ok(form) = request.form() else {
         return Ok(forbidden());
     };
@@ -420,10 +343,10 @@ pub(crate) fn sign_in_submit(
     let cancel = match form.get("action") {
         None | Some("send") => false,
         Some("cancel") => true,
-        Some(_) => return Ok(Reply::html(400, pages::bad_request("Unknown action."))),
+        Some(_) => return Err(Error::page(400, pages::bad_request("Unknown action."))),
     };
     let email = form.get("email").unwrap_or("").trim();
-    if !cancel && !crate::mail::valid_address(email) {
+    if !cancel && !mail::valid_address(email) {
         return Ok(sign_in_page(
             app,
             400,
@@ -446,11 +369,12 @@ pub(crate) fn sign_in_submit(
                 false => SignIn::Over,
             });
         }
-        if !magic::mail_allowed(tx, app, email, now)? {
+        if !magic_links::mail_allowed(tx, app, email, now)? {
             return Ok(SignIn::TooManyMails);
         }
         let target = LinkTarget::Authorization(auth.id.clone());
-        let (token, expires_at) = magic::new_link(tx, app, target, email, auth.expires_at, now)?;
+        let (token, expires_at) =
+            magic_links::new_link(tx, app, target, email, auth.expires_at, now)?;
         Ok(SignIn::Send(Box::new(auth), token, expires_at))
     })?;
     Ok(match outcome {
@@ -464,7 +388,7 @@ pub(crate) fn sign_in_submit(
             Reply::see_other(&denied_callback(app, &auth))
         }
         SignIn::Send(auth, token, expires_at) => {
-            magic::mail_link(
+            magic_links::mail_link(
                 app,
                 &LinkMail {
                     to: email,
@@ -490,15 +414,16 @@ enum Consent {
 
 /// `POST /oauth/authorize/consent` (`request`, `csrf`, `action=authorize|cancel`), with the
 /// web session cookie the page was made for.
-pub(crate) fn consent_submit(
+pub(crate) fn post_consent(
     app: &App,
     db: &mut Db,
     request: &Request,
-) -> Result<Reply, ServerError> {
+    _: &Params,
+) -> Result<Reply, Error> {
     let Ok(form) = request.form() else {
         return Ok(forbidden());
     };
-    let Some(cookie) = websession::presented(request) else {
+    let Some(cookie) = web_session::presented(request) else {
         return Ok(forbidden());
     };
     let session_hash = secrets::sha256_hex(cookie);
@@ -515,7 +440,7 @@ pub(crate) fn consent_submit(
         Some("authorize") => true,
         Some("cancel") => false,
         _ => {
-            return Ok(Reply::html(
+            return Err(Error::page(
                 400,
                 pages::bad_request("Choose Authorize or Cancel."),
             ))
@@ -560,7 +485,7 @@ pub(crate) fn consent_submit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::parse_form;
+    use crate::web::parse_form;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const STATE: &str = "0123456789abcdef0123";
@@ -584,7 +509,7 @@ mod tests {
         ]
     }
 
-    fn with(name: &'static str, value: Option<&'static str>) -> Result<Params, Refusal> {
+    fn with(name: &'static str, value: Option<&'static str>) -> Result<AuthorizeQuery, Refusal> {
         let mut pairs: Vec<_> = good().into_iter().filter(|(n, _)| *n != name).collect();
         if let Some(value) = value {
             pairs.push((name, value));
@@ -592,7 +517,7 @@ mod tests {
         validate(&parse_form(query(&pairs).as_bytes()).unwrap())
     }
 
-    fn redirect_error(result: Result<Params, Refusal>) -> (&'static str, String) {
+    fn redirect_error(result: Result<AuthorizeQuery, Refusal>) -> (&'static str, String) {
         match result {
             Err(Refusal::Redirect {
                 error, description, ..
@@ -670,34 +595,10 @@ mod tests {
     }
 
     #[test]
-    fn callbacks_carry_state_and_issuer() {
-        let app = crate::config::App::for_test("http://127.0.0.1:7780");
-        assert_eq!(
-            callback(
-                &app,
-                "http://127.0.0.1:5000/cb",
-                Some("s t"),
-                Outcome::Code("abc")
-            ),
-            "http://127.0.0.1:5000/cb?code=abc&state=s+t&iss=http%3A%2F%2F127.0.0.1%3A7780"
-        );
-        assert_eq!(
-            callback(
-                &app,
-                "http://[::1]:5000/cb?x=1",
-                None,
-                Outcome::Error("access_denied", "no")
-            ),
-            "http://[::1]:5000/cb?x=1&error=access_denied&error_description=no\
-             &iss=http%3A%2F%2F127.0.0.1%3A7780"
-        );
-    }
-
-    #[test]
     fn ports_and_account_switching() {
         assert_eq!(loopback_port("http://127.0.0.1:5000/cb"), "5000");
         assert_eq!(loopback_port("http://[::1]:8080"), "8080");
-        let app = crate::config::App::for_test("http://127.0.0.1:7780");
+        let app = App::for_test("http://127.0.0.1:7780");
         assert_eq!(
             switch_account_url(&app, "a=1&prompt=consent&b=x%20y"),
             "http://127.0.0.1:7780/oauth/authorize?a=1&b=x+y&prompt=login"

@@ -2,10 +2,13 @@
 //! without sockets. They pin the status codes, error codes and JSON shapes the CLI relies
 //! on; `tests/` at the workspace root drives the same server over HTTP with the real CLI.
 
-use crate::config::{self, App, Mode};
+use crate::app::App;
+use crate::cli::{self, Mode};
+use crate::clock;
+use crate::crypto::{jwt, secrets};
 use crate::db::{Db, Session};
-use crate::http::{self, Reply, Request};
-use crate::{clock, jwt, logs, secrets};
+use crate::routes;
+use crate::web::{Reply, Request};
 use my_api::AccessClaims;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -60,18 +63,13 @@ impl Harness {
                 args.extend([flag, value]);
             }
         }
-        let Ok(Mode::Serve(mut settings)) = config::parse(&args) else {
+        let Ok(Mode::Serve(mut settings)) = cli::parse(&args) else {
             panic!("bad flags {flags:?}");
         };
         settings.db = db_path.clone();
         let mut db = Db::open(&db_path).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
-        let app = Arc::new(App {
-            settings,
-            issuer: "http://127.0.0.1:1".into(),
-            key,
-            log_bell: logs::LogBell::default(),
-        });
+        let app = Arc::new(App::new(settings, "http://127.0.0.1:1".to_string(), key));
         Harness { app, db, dir }
     }
 
@@ -143,7 +141,7 @@ impl Harness {
 }
 
 fn call_with(app: &App, db: &mut Db, request: &Request) -> Answer {
-    let reply = http::route(app, db, request).expect("no server error");
+    let reply = routes::route(app, db, request).expect("no server error");
     Answer {
         status: reply.status,
         body: reply.body_json(),

@@ -2,10 +2,12 @@
 //! the way a browser and the CLI drive it (authorize → email form → mailed link → Confirm
 //! → callback → token exchange), without sockets.
 
-use crate::config::{self, App, Mode};
+use crate::app::App;
+use crate::cli::{self, Mode};
+use crate::crypto::{pkce, secrets};
 use crate::db::Db;
-use crate::http::{self, Reply, Request};
-use crate::{logs, pkce, secrets};
+use crate::routes;
+use crate::web::{Reply, Request};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -70,24 +72,19 @@ impl Harness {
         std::fs::create_dir_all(&dir).unwrap();
         let mut args = vec!["my-server"];
         args.extend_from_slice(flags);
-        let Ok(Mode::Serve(mut settings)) = config::parse(&args) else {
+        let Ok(Mode::Serve(mut settings)) = cli::parse(&args) else {
             panic!("bad flags {flags:?}");
         };
         settings.db = dir.join("t.db");
         settings.mail_dir = dir.join("mail");
         let mut db = Db::open(&settings.db).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
-        let app = App {
-            settings,
-            issuer: ISSUER.into(),
-            key,
-            log_bell: logs::LogBell::default(),
-        };
+        let app = App::new(settings, ISSUER.to_string(), key);
         Harness { app, db, dir }
     }
 
     fn send(&mut self, request: &Request) -> Reply {
-        http::route(&self.app, &mut self.db, request).expect("no server error")
+        routes::route(&self.app, &mut self.db, request).expect("no server error")
     }
 
     fn get(&mut self, target: &str, cookie: Option<&str>) -> Reply {
@@ -326,9 +323,9 @@ fn a_denied_link_sends_access_denied() {
     let csrf = field(&h.get(&link, None).body_text(), "csrf");
     // Without the page's token, or with another link's: 403, and the link still works.
     assert_eq!(h.post(&link, &[("action", "deny")], None).status, 403);
-    let wrong = crate::csrf::token(
+    let wrong = crate::crypto::csrf::token(
         &h.app.key,
-        crate::csrf::Purpose::MagicLink,
+        crate::crypto::csrf::Purpose::MagicLink,
         &["another-link-token"],
     );
     assert_eq!(

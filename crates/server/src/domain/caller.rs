@@ -4,12 +4,12 @@
 //! API tokens are recognised by their prefix; their format and checksum are checked before
 //! anything else, so a mistyped or forged-looking token costs no database query.
 
+use crate::app::App;
 use crate::clock;
-use crate::config::App;
+use crate::crypto::jwt::{self, JwtError};
+use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, DbResult};
-use crate::http::{Reply, Request, ServerError};
-use crate::jwt::{self, JwtError};
-use crate::secrets;
+use crate::web::{Error, Reply, Request};
 use my_api::token::{self, ORGANIZATION_PREFIX, PERSONAL_PREFIX};
 use my_api::{codes, CredentialKind};
 
@@ -41,15 +41,19 @@ impl Auth {
 }
 
 /// 401 for a request without a bearer token (RFC 6750 §3.1: no error code then).
-fn unauthenticated() -> Reply {
-    Reply::api_error(401, codes::UNAUTHORIZED, "missing bearer token")
-        .header("WWW-Authenticate", "Bearer")
+fn unauthenticated() -> Error {
+    Error::Reply(
+        Reply::api_error(401, codes::UNAUTHORIZED, "missing bearer token")
+            .header("WWW-Authenticate", "Bearer"),
+    )
 }
 
 /// 401 for a bearer token that is not (or no longer) valid.
-pub(crate) fn invalid_token(message: &str) -> Reply {
-    Reply::api_error(401, codes::UNAUTHORIZED, message)
-        .header("WWW-Authenticate", "Bearer error=\"invalid_token\"")
+fn invalid_token(message: &str) -> Error {
+    Error::Reply(
+        Reply::api_error(401, codes::UNAUTHORIZED, message)
+            .header("WWW-Authenticate", "Bearer error=\"invalid_token\""),
+    )
 }
 
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive).
@@ -82,42 +86,38 @@ fn classify(bearer: &str) -> Bearer<'_> {
     }
 }
 
-/// Authenticates `request`: `Ok(Err(reply))` is the 401 to send.
-pub(crate) fn authenticate(
-    app: &App,
-    db: &mut Db,
-    request: &Request,
-) -> Result<Result<Auth, Reply>, ServerError> {
+/// The caller of `request`, or the 401 to answer.
+pub(crate) fn authenticate(app: &App, db: &mut Db, request: &Request) -> Result<Auth, Error> {
     let Some(bearer) = bearer(request) else {
-        return Ok(Err(unauthenticated()));
+        return Err(unauthenticated());
     };
     match classify(bearer) {
-        Bearer::MalformedApiToken => Ok(Err(invalid_token("malformed token"))),
+        Bearer::MalformedApiToken => Err(invalid_token("malformed token")),
         Bearer::ApiToken(token) => api_token(app, db, token),
         Bearer::Jwt(jwt) => session(app, db, jwt),
     }
 }
 
-fn session(app: &App, db: &mut Db, token: &str) -> Result<Result<Auth, Reply>, ServerError> {
+fn session(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
     let now = clock::now_secs();
     let claims = match jwt::verify(token, &app.key, u64::try_from(now).unwrap_or(0)) {
         Ok(claims) if claims.iss == app.issuer => claims,
-        Err(JwtError::Expired) => return Ok(Err(invalid_token("access token expired"))),
-        _ => return Ok(Err(invalid_token("invalid access token"))),
+        Err(JwtError::Expired) => return Err(invalid_token("access token expired")),
+        _ => return Err(invalid_token("invalid access token")),
     };
     let found =
         db.read(|tx| -> DbResult<_> { Ok((tx.session(&claims.sid)?, tx.user(&claims.sub)?)) })?;
     let (session, user) = match found {
         (Some(session), Some(user)) if session.user_id == user.id => (session, user),
-        _ => return Ok(Err(invalid_token("invalid access token"))),
+        _ => return Err(invalid_token("invalid access token")),
     };
     if session.revoked_at.is_some() {
-        return Ok(Err(invalid_token("session revoked")));
+        return Err(invalid_token("session revoked"));
     }
     if now >= session.expires_at {
-        return Ok(Err(invalid_token("session expired")));
+        return Err(invalid_token("session expired"));
     }
-    Ok(Ok(Auth {
+    Ok(Auth {
         user_id: user.id,
         email: user.email,
         kind: CredentialKind::Session,
@@ -125,7 +125,7 @@ fn session(app: &App, db: &mut Db, token: &str) -> Result<Result<Auth, Reply>, S
         organization_id: None,
         expires_at: Some(session.expires_at),
         profile: None,
-    }))
+    })
 }
 
 /// The stored token if it may be used at `now`, else the 401 message.
@@ -138,19 +138,19 @@ fn usable(found: Option<ApiToken>, now: i64) -> Result<ApiToken, &'static str> {
     }
 }
 
-fn api_token(app: &App, db: &mut Db, token: &str) -> Result<Result<Auth, Reply>, ServerError> {
+fn api_token(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
     let hash = secrets::sha256_hex(token);
     let now = clock::now_secs();
     let found = match usable(db.read(|tx| tx.api_token_by_hash(&hash))?, now) {
         Ok(found) => found,
-        Err(message) => return Ok(Err(invalid_token(message))),
+        Err(message) => return Err(invalid_token(message)),
     };
     // Throttled: most requests only read; a write at most once per interval per token.
     let interval = i64::try_from(app.settings.last_used_interval).unwrap_or(i64::MAX / 4);
     if found.last_used_at.is_none_or(|last| now - last >= interval) {
         db.write(|tx| tx.touch_api_token(&found.id, now, now - interval))?;
     }
-    Ok(Ok(Auth {
+    Ok(Auth {
         user_id: found.user_id,
         email: found.user_email,
         kind: found.kind.credential_kind(),
@@ -158,7 +158,7 @@ fn api_token(app: &App, db: &mut Db, token: &str) -> Result<Result<Auth, Reply>,
         organization_id: found.org_id,
         expires_at: found.expires_at,
         profile: found.profile,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! `Domain`), `HttpOnly`, `SameSite=Lax` (sent on the top-level navigation the CLI opens,
 //! not on cross-site posts), and `Secure` when the server's public URL is https.
 
-use crate::config::App;
+use crate::app::App;
+use crate::crypto::secrets;
 use crate::db::{DbResult, Tx, User};
-use crate::http::Request;
-use crate::secrets;
+use crate::web::Request;
 
 /// The cookie's name.
 pub(crate) const COOKIE: &str = "my_session";

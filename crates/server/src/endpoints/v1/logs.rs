@@ -2,80 +2,25 @@
 //! next line) and appending to it.
 //!
 //! A long poll must neither miss a line nor pin the server. Lines appended through this
-//! process ring a [`LogBell`] that wakes waiting polls at once; lines appended by another
-//! process (`my-server admin log append`, or another server on the same database) are
-//! found by re-reading the database every [`RECHECK`]. At most [`MAX_LONG_POLLS`] requests
-//! wait at a time; beyond that a poll answers at once with no lines and `Retry-After`.
+//! process ring the app's `LogBell`, which wakes waiting polls at once; lines appended by
+//! another process (`my-server admin log append`, or another server on the same
+//! database) are found by re-reading the database every [`RECHECK`]. At most
+//! `app::MAX_LONG_POLLS` requests wait at a time; beyond that a poll answers at once with
+//! no lines and `Retry-After`.
 
-use crate::api::{self, bad_request, json, ApiResult, Halt};
+use crate::app::App;
 use crate::clock;
-use crate::config::App;
 use crate::db::{Db, EnvironmentRow, LogRow};
-use crate::http::{Request, ServerError};
+use crate::domain::{caller, orgs};
 use crate::names;
-use crate::orgs;
+use crate::web::{Error, Form, Params, Reply, Request};
 use my_api::org::{AppendLogs, LogLine, LogPage, DEFAULT_LOG_PAGE, MAX_LOG_PAGE};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How often a waiting poll re-reads the database for lines other processes appended.
 pub(crate) const RECHECK: Duration = Duration::from_millis(200);
-/// Requests that may wait for log lines at once (the worker pool is larger).
-pub(crate) const MAX_LONG_POLLS: usize = 16;
 /// Lines one `POST /v1/logs` may append.
 const MAX_APPEND: usize = 1000;
-
-/// Wakes long polls when this process appends log lines.
-#[derive(Default)]
-pub(crate) struct LogBell {
-    /// Counts appends; a poll waits for it to move past what it saw.
-    rung: Mutex<u64>,
-    changed: Condvar,
-    waiting: AtomicUsize,
-}
-
-impl LogBell {
-    /// The current count, read before looking at the database so no ring is missed.
-    fn count(&self) -> u64 {
-        *self.rung.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Wakes every waiting poll.
-    pub(crate) fn ring(&self) {
-        let mut rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
-        *rung = rung.wrapping_add(1);
-        self.changed.notify_all();
-    }
-
-    /// Waits until the count moves past `seen`, or `timeout`.
-    fn wait(&self, seen: u64, timeout: Duration) {
-        let rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
-        let _unused = self
-            .changed
-            .wait_timeout_while(rung, timeout, |rung| *rung == seen)
-            .unwrap_or_else(PoisonError::into_inner);
-    }
-
-    /// A place among the waiting polls, or `None` when all are taken.
-    fn enter(&self) -> Option<Waiting<'_>> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_LONG_POLLS {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        Some(Waiting(&self.waiting))
-    }
-}
-
-/// One waiting poll; leaving (even by a panic) frees its place.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 fn line(row: LogRow) -> LogLine {
     LogLine {
         seq: u64::try_from(row.seq).unwrap_or(0),
@@ -94,14 +39,16 @@ fn page(rows: Vec<LogRow>, cursor: i64) -> LogPage {
 }
 
 /// `after`, `limit` and `follow` from the query string.
-fn paging(query: &crate::http::Form) -> Result<(Option<i64>, usize, bool), Halt> {
+fn paging(query: &Form) -> Result<(Option<i64>, usize, bool), Error> {
     let after = match query.get("after") {
         None => None,
         Some(text) => Some(
             text.parse::<u64>()
                 .ok()
                 .and_then(|n| i64::try_from(n).ok())
-                .ok_or_else(|| bad_request("after must be a log line's seq (a whole number)"))?,
+                .ok_or_else(|| {
+                    Error::bad_request("after must be a log line's seq (a whole number)")
+                })?,
         ),
     };
     let limit = match query.get("limit") {
@@ -110,18 +57,18 @@ fn paging(query: &crate::http::Form) -> Result<(Option<i64>, usize, bool), Halt>
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=MAX_LOG_PAGE).contains(n))
-            .ok_or_else(|| bad_request(&format!("limit must be 1 to {MAX_LOG_PAGE}")))?,
+            .ok_or_else(|| Error::bad_request(format!("limit must be 1 to {MAX_LOG_PAGE}")))?,
     };
     let follow = match query.get("follow") {
         None | Some("0" | "false") => false,
         Some("1" | "true") => true,
-        Some(_) => return Err(bad_request("follow must be 1 or 0")),
+        Some(_) => return Err(Error::bad_request("follow must be 1 or 0")),
     };
     Ok((after, limit, follow))
 }
 
-fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, Halt> {
-    value.ok_or_else(|| bad_request(&format!("{name} is required")))
+fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, Error> {
+    value.ok_or_else(|| Error::bad_request(format!("{name} is required")))
 }
 
 /// `GET /v1/logs?organization=&project=&environment=[&after=SEQ][&limit=N][&follow=1]`.
@@ -129,13 +76,13 @@ fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, Halt> {
 /// Without `after`: the newest `limit` lines. With it: up to `limit` lines after that one;
 /// and with `follow=1`, when there are none yet, the answer waits up to `--long-poll` for
 /// the next line (an empty page when none comes).
-pub(crate) fn read(app: &App, db: &mut Db, request: &Request) -> ApiResult {
-    let auth = api::caller(app, db, request)?;
-    let query = api::query(request)?;
+pub(crate) fn read(app: &App, db: &mut Db, request: &Request, _: &Params) -> Result<Reply, Error> {
+    let auth = caller::authenticate(app, db, request)?;
+    let query = request.query_params()?;
     let project_key = required(query.get("project"), "project")?;
     let env_name = required(query.get("environment"), "environment")?;
     let (after, limit, follow) = paging(&query)?;
-    let (env, first) = db.read(|tx| -> Result<_, Halt> {
+    let (env, first) = db.read(|tx| -> Result<_, Error> {
         let org = orgs::scope(tx, &auth, query.get("organization"))?;
         let project = orgs::project(tx, &org, project_key)?;
         let env = orgs::environment(tx, &project, env_name)?;
@@ -146,14 +93,14 @@ pub(crate) fn read(app: &App, db: &mut Db, request: &Request) -> ApiResult {
         Ok((env, first))
     })?;
     if !follow || !first.lines.is_empty() {
-        return Ok(json(200, &first));
+        return Ok(Reply::private_json(200, &first));
     }
     let cursor = i64::try_from(first.next).unwrap_or(i64::MAX);
     let Some(_waiting) = app.log_bell.enter() else {
-        return Ok(json(200, &first).header("Retry-After", "1"));
+        return Ok(Reply::private_json(200, &first).header("Retry-After", "1"));
     };
     let timeout = Duration::from_secs(app.settings.long_poll);
-    Ok(json(
+    Ok(Reply::private_json(
         200,
         &wait_for_lines(app, db, &env, cursor, limit, timeout)?,
     ))
@@ -167,7 +114,7 @@ fn wait_for_lines(
     cursor: i64,
     limit: usize,
     timeout: Duration,
-) -> Result<LogPage, ServerError> {
+) -> Result<LogPage, Error> {
     let deadline = Instant::now() + timeout;
     loop {
         let seen = app.log_bell.count();
@@ -181,19 +128,24 @@ fn wait_for_lines(
 }
 
 /// `POST /v1/logs` (JSON `AppendLogs`): 201 with the appended lines.
-pub(crate) fn append(app: &App, db: &mut Db, request: &Request) -> ApiResult {
-    let auth = api::caller(app, db, request)?;
-    let body: AppendLogs = api::json_body(request)?;
+pub(crate) fn append(
+    app: &App,
+    db: &mut Db,
+    request: &Request,
+    _: &Params,
+) -> Result<Reply, Error> {
+    let auth = caller::authenticate(app, db, request)?;
+    let body: AppendLogs = request.json()?;
     if body.lines.is_empty() || body.lines.len() > MAX_APPEND {
-        return Err(bad_request(&format!(
+        return Err(Error::bad_request(format!(
             "lines must hold 1 to {MAX_APPEND} entries"
         )));
     }
     for entry in &body.lines {
-        names::log_line(entry).map_err(|m| bad_request(&m))?;
+        names::log_line(entry).map_err(Error::bad_request)?;
     }
     let now_ms = clock::now_millis();
-    let rows = db.write(|tx| -> Result<Vec<LogRow>, Halt> {
+    let rows = db.write(|tx| -> Result<Vec<LogRow>, Error> {
         let org = orgs::scope(tx, &auth, body.organization.as_deref())?;
         let project = orgs::project(tx, &org, &body.project)?;
         let env = orgs::environment(tx, &project, &body.environment)?;
@@ -209,44 +161,12 @@ pub(crate) fn append(app: &App, db: &mut Db, request: &Request) -> ApiResult {
         Ok(rows)
     })?;
     app.log_bell.ring();
-    Ok(json(201, &page(rows, 0)))
+    Ok(Reply::private_json(201, &page(rows, 0)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::thread;
-
-    #[test]
-    fn a_ring_wakes_a_waiting_poll_at_once() {
-        let bell = Arc::new(LogBell::default());
-        let seen = bell.count();
-        let ringer = Arc::clone(&bell);
-        let started = Instant::now();
-        let handle = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(50));
-            ringer.ring();
-        });
-        bell.wait(seen, Duration::from_secs(10));
-        assert!(started.elapsed() < Duration::from_secs(5));
-        handle.join().unwrap();
-        // A ring before the wait is not lost: the count has already moved.
-        let seen = bell.count();
-        bell.ring();
-        let started = Instant::now();
-        bell.wait(seen, Duration::from_secs(10));
-        assert!(started.elapsed() < Duration::from_secs(5));
-    }
-
-    #[test]
-    fn waiting_places_are_capped_and_freed() {
-        let bell = LogBell::default();
-        let places: Vec<_> = (0..MAX_LONG_POLLS).map(|_| bell.enter().unwrap()).collect();
-        assert!(bell.enter().is_none());
-        drop(places);
-        assert!(bell.enter().is_some());
-    }
 
     #[test]
     fn pages_carry_the_cursor() {

@@ -1,0 +1,134 @@
+//! [`App`]: what every worker shares — the settings, the issuer URL, the signing key — and
+//! the [`LogBell`] that wakes long polls of the logs when this process appends lines.
+//!
+//! Built once at start-up and read by all; nothing here touches HTTP or the database.
+
+use crate::settings::Settings;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+/// Everything a request handler needs: the settings, the issuer URL, the signing key and
+/// the state shared by the workers.
+pub(crate) struct App {
+    pub(crate) settings: Settings,
+    /// The public URL, no trailing slash; also the JWT `iss`.
+    pub(crate) issuer: String,
+    /// HS256 key for access tokens.
+    pub(crate) key: [u8; 32],
+    /// Wakes `GET /v1/logs` long polls when this process appends lines.
+    pub(crate) log_bell: LogBell,
+}
+
+impl App {
+    /// `{issuer}{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// Default settings, a fixed key and `issuer`.
+    #[cfg(test)]
+    pub(crate) fn for_test(issuer: &str) -> App {
+        App::new(Settings::default(), issuer.to_string(), [3; 32])
+    }
+
+    /// The state for serving with `settings` as `issuer`, signing with `key`.
+    pub(crate) fn new(settings: Settings, issuer: String, key: [u8; 32]) -> App {
+        App {
+            settings,
+            issuer,
+            key,
+            log_bell: LogBell::default(),
+        }
+    }
+}
+
+/// Requests that may wait for log lines at once (the worker pool is larger).
+pub(crate) const MAX_LONG_POLLS: usize = 16;
+/// Wakes long polls when this process appends log lines.
+#[derive(Default)]
+pub(crate) struct LogBell {
+    /// Counts appends; a poll waits for it to move past what it saw.
+    rung: Mutex<u64>,
+    changed: Condvar,
+    waiting: AtomicUsize,
+}
+
+impl LogBell {
+    /// The current count, read before looking at the database so no ring is missed.
+    pub(crate) fn count(&self) -> u64 {
+        *self.rung.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes every waiting poll.
+    pub(crate) fn ring(&self) {
+        let mut rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
+        *rung = rung.wrapping_add(1);
+        self.changed.notify_all();
+    }
+
+    /// Waits until the count moves past `seen`, or `timeout`.
+    pub(crate) fn wait(&self, seen: u64, timeout: Duration) {
+        let rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
+        let _unused = self
+            .changed
+            .wait_timeout_while(rung, timeout, |rung| *rung == seen)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// A place among the waiting polls, or `None` when all are taken.
+    pub(crate) fn enter(&self) -> Option<Waiting<'_>> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_LONG_POLLS {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Waiting(&self.waiting))
+    }
+}
+
+/// One waiting poll; leaving (even by a panic) frees its place.
+pub(crate) struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Instant;
+
+    #[test]
+    fn a_ring_wakes_a_waiting_poll_at_once() {
+        let bell = Arc::new(LogBell::default());
+        let seen = bell.count();
+        let ringer = Arc::clone(&bell);
+        let started = Instant::now();
+        let handle = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            ringer.ring();
+        });
+        bell.wait(seen, Duration::from_secs(10));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        handle.join().unwrap();
+        // A ring before the wait is not lost: the count has already moved.
+        let seen = bell.count();
+        bell.ring();
+        let started = Instant::now();
+        bell.wait(seen, Duration::from_secs(10));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn waiting_places_are_capped_and_freed() {
+        let bell = LogBell::default();
+        let places: Vec<_> = (0..MAX_LONG_POLLS).map(|_| bell.enter().unwrap()).collect();
+        assert!(bell.enter().is_none());
+        drop(places);
+        assert!(bell.enter().is_some());
+    }
+}

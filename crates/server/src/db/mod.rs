@@ -1,0 +1,281 @@
+//! All SQL lives here: [`Db`] (one connection) and [`Tx`] (one transaction), with one
+//! small method of `Tx` per statement, grouped by tables: `device` (device requests),
+//! `magic_links`, `users`, `sessions` (sessions and refresh tokens), `rate` (rate limits),
+//! `browser` (authorization requests, codes, web sessions), `tokens` (API tokens), `orgs`
+//! (organizations, projects, environments, logs); the schema's steps are in `schema`.
+//!
+//! Callers run their logic inside [`Db::read`] or [`Db::write`] and call the methods of
+//! [`Tx`]; they never see SQL. A PostgreSQL backend later means another implementation of
+//! these methods, not changes in the callers. Times are unix seconds (INTEGER), except
+//! `last_poll_ms`, which needs sub-second precision for `slow_down` with short intervals.
+//!
+//! Every secret (device code, magic-link token, refresh token, authorization code, web
+//! session id) is stored as SHA-256 hex and looked up by that hash. One exception, bounded
+//! in time: right after a refresh token is rotated, its row keeps the successor's raw value
+//! for `--refresh-grace` seconds, so that a client which lost the race (two processes
+//! refreshing at once) gets the same successor instead of a reuse alarm. The value is wiped
+//! on the next rotation and by a sweep at the start of every token request once the grace
+//! window has passed.
+
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+mod browser;
+mod device;
+mod magic_links;
+mod orgs;
+mod rate;
+mod schema;
+mod sessions;
+mod tokens;
+mod users;
+
+pub(crate) use browser::{AuthCode, AuthRequest, AuthStatus};
+pub(crate) use device::{DeviceRequest, DeviceStatus};
+pub(crate) use magic_links::{LinkTarget, MagicLink};
+pub(crate) use orgs::{EnvironmentRow, LogRow};
+pub(crate) use sessions::Session;
+pub(crate) use tokens::{ApiToken, TokenOwner};
+pub(crate) use users::User;
+
+use schema::MIGRATIONS;
+
+pub(crate) type DbResult<T> = rusqlite::Result<T>;
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// One connection; each worker thread owns one.
+pub(crate) struct Db {
+    conn: Connection,
+}
+
+/// An open transaction: every query goes through one.
+pub(crate) struct Tx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file for serving.
+    pub(crate) fn open(path: &Path) -> DbResult<Db> {
+        Db::configure(Connection::open(path)?)
+    }
+
+    /// Opens an existing database file; never creates one.
+    pub(crate) fn open_existing(path: &Path) -> DbResult<Db> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        Db::configure(Connection::open_with_flags(path, flags)?)
+    }
+
+    fn configure(conn: Connection) -> DbResult<Db> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Room for every statement in this file, so none is prepared twice.
+        conn.set_prepared_statement_cache_capacity(96);
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Db { conn })
+    }
+
+    /// Creates the schema if missing (idempotent, safe with several processes starting
+    /// at once) and returns the HS256 key, generating it on first start.
+    pub(crate) fn migrate(&mut self, new_key: [u8; 32], now: i64) -> DbResult<[u8; 32]> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (done, step) in (1i64..).zip(MIGRATIONS) {
+            if version < done {
+                tx.execute_batch(step)?;
+                tx.pragma_update(None, "user_version", done)?;
+            }
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, ?2)",
+            params![&new_key[..], now],
+        )?;
+        let stored: Vec<u8> = tx.query_row(
+            "SELECT hs256_key FROM server_secret WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        let mut key = [0u8; 32];
+        if stored.len() != key.len() {
+            return Err(rusqlite::Error::InvalidColumnType(
+                0,
+                "hs256_key".into(),
+                rusqlite::types::Type::Blob,
+            ));
+        }
+        key.copy_from_slice(&stored);
+        Ok(key)
+    }
+
+    /// Runs `f` in a deferred (read) transaction.
+    pub(crate) fn read<T, E: From<rusqlite::Error>>(
+        &mut self,
+        f: impl FnOnce(&Tx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.run(TransactionBehavior::Deferred, f)
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction: it holds the write lock from the start, so
+    /// check-then-update sequences are atomic across threads and processes. Commits when
+    /// `f` returns `Ok`, rolls back otherwise.
+    pub(crate) fn write<T, E: From<rusqlite::Error>>(
+        &mut self,
+        f: impl FnOnce(&Tx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.run(TransactionBehavior::Immediate, f)
+    }
+
+    /// Moves everything from the WAL into the main file.
+    #[cfg(test)]
+    pub(crate) fn checkpoint_for_test(&mut self) {
+        let _: (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+    }
+
+    fn run<T, E: From<rusqlite::Error>>(
+        &mut self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Tx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = Tx {
+            tx: self.conn.transaction_with_behavior(behavior)?,
+        };
+        let value = f(&tx)?;
+        tx.tx.commit()?;
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+#[cfg(test)]
+mod tests {
+    use super::schema::SCHEMA;
+    use super::*;
+    use rusqlite::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A fresh folder for one test's database files.
+    fn temp_dir() -> std::path::PathBuf {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "my-server-db-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn temp_db() -> (Db, std::path::PathBuf) {
+        let dir = temp_dir();
+        let mut db = Db::open(&dir.join("t.db")).unwrap();
+        db.migrate([7; 32], 0).unwrap();
+        (db, dir)
+    }
+
+    #[test]
+    fn migrate_is_idempotent_and_keeps_the_key() {
+        let (mut db, dir) = temp_db();
+        assert_eq!(db.migrate([9; 32], 1).unwrap(), [7; 32]);
+        let mut other = Db::open(&dir.join("t.db")).unwrap();
+        assert_eq!(other.migrate([9; 32], 1).unwrap(), [7; 32]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded_in_place() {
+        let dir = temp_dir();
+        let path = dir.join("old.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(SCHEMA).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute(
+            "INSERT INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, 0)",
+            [&[5u8; 32][..]],
+        )
+        .unwrap();
+        drop(old);
+        let mut db = Db::open(&path).unwrap();
+        assert_eq!(db.migrate([9; 32], 1).unwrap(), [5; 32]);
+        let (version, tables): (i64, i64) = db
+            .read(|tx| {
+                let version = tx.tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                let tables = tx.tx.query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN
+                     ('organizations', 'memberships', 'api_tokens', 'projects',
+                      'environments', 'log_lines')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok::<_, rusqlite::Error>((version, tables))
+            })
+            .unwrap();
+        assert_eq!((version, tables), (MIGRATIONS.len() as i64, 6));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn magic_links_survive_the_version_4_rebuild() {
+        let dir = temp_dir();
+        let path = dir.join("v3.db");
+        let old = Connection::open(&path).unwrap();
+        for step in &MIGRATIONS[..3] {
+            old.execute_batch(step).unwrap();
+        }
+        old.pragma_update(None, "user_version", 3).unwrap();
+        old.execute_batch(
+            "INSERT INTO device_requests (id, device_code_hash, user_code, client_id, scope,
+             client_ip, status, interval_secs, created_at, expires_at)
+             VALUES ('dev_1', 'h', 'BCDFGHJK', 'my-cli', 'openid', '127.0.0.1', 'pending', 5, 0, 900);
+             INSERT INTO magic_links (token_hash, device_request_id, email, created_at, expires_at)
+             VALUES ('lh', 'dev_1', 'ann@example.com', 0, 900);",
+        )
+        .unwrap();
+        drop(old);
+        let mut db = Db::open(&path).unwrap();
+        db.migrate([9; 32], 1).unwrap();
+        let link = db.read(|tx| tx.magic_link("lh")).unwrap().unwrap();
+        assert_eq!(link.target, LinkTarget::Device("dev_1".into()));
+        assert_eq!(link.email, "ann@example.com");
+        // Exactly one target: a link bound to nothing is refused by the schema.
+        let orphan = db.write(|tx| {
+            tx.tx.execute(
+                "INSERT INTO magic_links (token_hash, email, created_at, expires_at)
+                 VALUES ('x', 'a@b.c', 0, 1)",
+                [],
+            )
+        });
+        assert!(orphan.is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn users_are_unique_by_email_ignoring_case() {
+        let (mut db, dir) = temp_db();
+        let (a, b) = db
+            .write(|tx| {
+                let a = tx.ensure_user("Ann@Example.com", "usr_a", 1)?;
+                let b = tx.ensure_user("ann@example.com", "usr_b", 2)?;
+                Ok::<_, rusqlite::Error>((a, b))
+            })
+            .unwrap();
+        assert_eq!(a.id, "usr_a");
+        assert_eq!(b.id, "usr_a");
+        assert_eq!(b.email, "Ann@Example.com");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,189 @@
+//! The schema, as the steps that build it: a database at `PRAGMA user_version` N has run
+//! the first N of [`MIGRATIONS`]. A step is never edited once released; a change is a new
+//! step at the end.
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS server_secret (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    hs256_key BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS device_requests (
+    id TEXT PRIMARY KEY,
+    device_code_hash TEXT NOT NULL UNIQUE,
+    user_code TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    email TEXT,
+    redirect_uri TEXT,
+    client_ip TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'consumed')),
+    user_id TEXT REFERENCES users(id),
+    interval_secs INTEGER NOT NULL,
+    last_poll_ms INTEGER,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS device_requests_user_code ON device_requests(user_code);
+CREATE TABLE IF NOT EXISTS magic_links (
+    token_hash TEXT PRIMARY KEY,
+    device_request_id TEXT NOT NULL REFERENCES device_requests(id),
+    email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    refresh_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    max_expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    created_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    successor_hash TEXT,
+    successor_raw TEXT,
+    revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens(session_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_successor ON refresh_tokens(successor_hash);
+CREATE INDEX IF NOT EXISTS refresh_tokens_grace ON refresh_tokens(rotated_at)
+    WHERE successor_raw IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rate_events (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rate_events_key ON rate_events(kind, key, at);
+";
+
+/// Organizations, memberships and API tokens (personal tokens and organization keys).
+/// Token names are unique among an owner's *active* tokens, which depends on the clock, so
+/// that rule is checked in the creating transaction rather than by an index.
+pub(super) const SCHEMA_2: &str = "
+CREATE TABLE IF NOT EXISTS organizations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL DEFAULT 'member',
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('personal', 'organization')),
+    name TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    org_id TEXT REFERENCES organizations(id),
+    profile TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    revoked_at INTEGER,
+    CHECK ((kind = 'organization') = (org_id IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens(user_id) WHERE revoked_at IS NULL;
+CREATE INDEX IF NOT EXISTS api_tokens_org ON api_tokens(org_id) WHERE revoked_at IS NULL;
+";
+
+/// Projects, environments and their log lines. `seq` is AUTOINCREMENT so a cursor is
+/// never reused, even after the newest lines are deleted.
+pub(super) const SCHEMA_3: &str = "
+CREATE TABLE IF NOT EXISTS projects (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (org_id, slug)
+);
+CREATE TABLE IF NOT EXISTS environments (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (project_id, name)
+);
+CREATE TABLE IF NOT EXISTS log_lines (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    environment_id TEXT NOT NULL REFERENCES environments(id),
+    time_ms INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_lines_environment ON log_lines(environment_id, seq);
+";
+
+/// The browser sign-in: authorization requests (RFC 6749 §4.1 with PKCE), their codes, and
+/// web sessions. A magic link now leads to either a device request or an authorization
+/// request, so `magic_links` is rebuilt with a nullable `device_request_id` (SQLite cannot
+/// drop a NOT NULL in place); nothing references it, so the rebuild is safe with foreign
+/// keys on.
+pub(super) const SCHEMA_4: &str = "
+CREATE TABLE IF NOT EXISTS authorization_requests (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    state TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    client_ip TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied')),
+    user_id TEXT REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS authorization_codes (
+    code_hash TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL REFERENCES authorization_requests(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    session_id TEXT REFERENCES sessions(id)
+);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE magic_links_v4 (
+    token_hash TEXT PRIMARY KEY,
+    device_request_id TEXT REFERENCES device_requests(id),
+    authorization_request_id TEXT REFERENCES authorization_requests(id),
+    email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    CHECK ((device_request_id IS NULL) <> (authorization_request_id IS NULL))
+);
+INSERT INTO magic_links_v4 (token_hash, device_request_id, email, created_at, expires_at, used_at)
+    SELECT token_hash, device_request_id, email, created_at, expires_at, used_at FROM magic_links;
+DROP TABLE magic_links;
+ALTER TABLE magic_links_v4 RENAME TO magic_links;
+";
+
+/// Schema steps in order; after step `i` the database is at `PRAGMA user_version` `i + 1`.
+pub(super) const MIGRATIONS: [&str; 4] = [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4];

@@ -1,0 +1,202 @@
+//! SQL for sessions and their refresh-token families: rotation, the short grace window in
+//! which a rotated token's successor is kept, revocation, and the admin summary.
+
+use super::{DbResult, Tx};
+use rusqlite::{params, OptionalExtension, Row};
+
+/// A refresh-token family.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    pub(crate) client_id: String,
+    pub(crate) scope: String,
+    pub(crate) refresh_count: i64,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) max_expires_at: i64,
+    pub(crate) revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshToken {
+    pub(crate) session_id: String,
+    pub(crate) rotated_at: Option<i64>,
+    pub(crate) successor_hash: Option<String>,
+    pub(crate) successor_raw: Option<String>,
+    pub(crate) revoked_at: Option<i64>,
+}
+
+/// A line of `my-server admin sessions`.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionSummary {
+    pub(crate) id: String,
+    pub(crate) user_email: String,
+    pub(crate) refresh_count: i64,
+    pub(crate) revoked: bool,
+    pub(crate) expires_at: i64,
+    pub(crate) created_at: i64,
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, client_id, scope, refresh_count, created_at, \
+     expires_at, max_expires_at, revoked_at";
+
+fn session_row(row: &Row) -> DbResult<Session> {
+    Ok(Session {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        client_id: row.get(2)?,
+        scope: row.get(3)?,
+        refresh_count: row.get(4)?,
+        created_at: row.get(5)?,
+        expires_at: row.get(6)?,
+        max_expires_at: row.get(7)?,
+        revoked_at: row.get(8)?,
+    })
+}
+
+impl Tx<'_> {
+    // ---- sessions and refresh tokens ---------------------------------------------
+
+    pub(crate) fn insert_session(&self, session: &Session) -> DbResult<()> {
+        self.tx
+            .prepare_cached(&format!(
+                "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ))?
+            .execute(params![
+                session.id,
+                session.user_id,
+                session.client_id,
+                session.scope,
+                session.refresh_count,
+                session.created_at,
+                session.expires_at,
+                session.max_expires_at,
+                session.revoked_at
+            ])?;
+        Ok(())
+    }
+
+    pub(crate) fn session(&self, id: &str) -> DbResult<Option<Session>> {
+        self.tx
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+            ))?
+            .query_row([id], session_row)
+            .optional()
+    }
+
+    /// Counts a refresh and moves the session's expiry to `expires_at`.
+    pub(crate) fn record_refresh(&self, session_id: &str, expires_at: i64) -> DbResult<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE sessions SET refresh_count = refresh_count + 1, expires_at = ?2 WHERE id = ?1",
+            )?
+            .execute(params![session_id, expires_at])?;
+        Ok(())
+    }
+
+    /// Revokes a session and every refresh token of it; false if it already was revoked.
+    pub(crate) fn revoke_session(&self, session_id: &str, now: i64) -> DbResult<bool> {
+        let changed = self
+            .tx
+            .prepare_cached(
+                "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![session_id, now])?;
+        self.tx
+            .prepare_cached(
+                "UPDATE refresh_tokens SET successor_raw = NULL,
+                 revoked_at = COALESCE(revoked_at, ?2) WHERE session_id = ?1",
+            )?
+            .execute(params![session_id, now])?;
+        Ok(changed == 1)
+    }
+
+    pub(crate) fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        session_id: &str,
+        now: i64,
+    ) -> DbResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![token_hash, session_id, now])?;
+        Ok(())
+    }
+
+    pub(crate) fn refresh_token(&self, token_hash: &str) -> DbResult<Option<RefreshToken>> {
+        self.tx
+            .prepare_cached(
+                "SELECT session_id, rotated_at, successor_hash, successor_raw, revoked_at
+                 FROM refresh_tokens WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], |row| {
+                Ok(RefreshToken {
+                    session_id: row.get(0)?,
+                    rotated_at: row.get(1)?,
+                    successor_hash: row.get(2)?,
+                    successor_raw: row.get(3)?,
+                    revoked_at: row.get(4)?,
+                })
+            })
+            .optional()
+    }
+
+    /// Marks a token rotated into `successor_hash`, keeping `successor_raw` (if any) for
+    /// the grace window, and wipes the raw value its own predecessor kept.
+    pub(crate) fn mark_rotated(
+        &self,
+        token_hash: &str,
+        now: i64,
+        successor_hash: &str,
+        successor_raw: Option<&str>,
+    ) -> DbResult<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3, successor_raw = ?4
+                 WHERE token_hash = ?1",
+            )?
+            .execute(params![token_hash, now, successor_hash, successor_raw])?;
+        self.tx
+            .prepare_cached(
+                "UPDATE refresh_tokens SET successor_raw = NULL
+                 WHERE successor_hash = ?1 AND successor_raw IS NOT NULL",
+            )?
+            .execute([token_hash])?;
+        Ok(())
+    }
+
+    /// Wipes every kept successor whose token was rotated at or before `cutoff`.
+    pub(crate) fn wipe_expired_grace(&self, cutoff: i64) -> DbResult<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE refresh_tokens SET successor_raw = NULL
+                 WHERE successor_raw IS NOT NULL AND rotated_at <= ?1",
+            )?
+            .execute([cutoff])?;
+        Ok(())
+    }
+
+    /// Every session with its user's email, oldest first.
+    pub(crate) fn session_summaries(&self) -> DbResult<Vec<SessionSummary>> {
+        let mut statement = self.tx.prepare_cached(
+            "SELECT s.id, u.email, s.refresh_count, s.revoked_at IS NOT NULL, s.expires_at, s.created_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             ORDER BY s.created_at, s.rowid",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(SessionSummary {
+                id: row.get(0)?,
+                user_email: row.get(1)?,
+                refresh_count: row.get(2)?,
+                revoked: row.get(3)?,
+                expires_at: row.get(4)?,
+                created_at: row.get(5)?,
+            })
+        })?;
+        rows.collect()
+    }
+}

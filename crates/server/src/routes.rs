@@ -1,0 +1,206 @@
+//! The route table — the index of the server: every URL it answers, with its method and
+//! handler — and the dispatcher that runs a request through it.
+//!
+//! A pattern's `{name}` segment matches one path segment, handed to the handler in
+//! [`Params`]. A path that no pattern matches answers 404; a path that matches with
+//! another method answers 405 with `Allow` listing the table's methods for it. A handler's
+//! [`Error`] is rendered here; a server failure or a panic becomes a logged 500 for that
+//! request only.
+
+use crate::app::App;
+use crate::db::Db;
+use crate::endpoints::oauth::{authorize, device_authorization, revoke, token};
+use crate::endpoints::v1::{environments, logs, me, organizations, projects, tokens};
+use crate::endpoints::{device, magic, well_known};
+use crate::web::{log_path, Error, Params, Reply, Request};
+use my_api::org::paths as org_paths;
+use my_api::{codes, paths};
+use std::panic::{self, AssertUnwindSafe};
+
+/// What every handler is: pages, OAuth and REST alike.
+pub(crate) type Handler = fn(&App, &mut Db, &Request, &Params) -> Result<Reply, Error>;
+
+/// One row of the table.
+struct Route {
+    method: &'static str,
+    pattern: &'static str,
+    handler: Handler,
+}
+
+const fn on(method: &'static str, pattern: &'static str, handler: Handler) -> Route {
+    Route {
+        method,
+        pattern,
+        handler,
+    }
+}
+
+/// Every route, by URL family. For one pattern, `Allow` lists the methods in this order.
+static ROUTES: &[Route] = &[
+    on("GET", my_api::METADATA_PATH, well_known::get),
+    on("GET", my_api::OIDC_METADATA_PATH, well_known::get),
+    on(
+        "POST",
+        paths::DEVICE_AUTHORIZATION,
+        device_authorization::post,
+    ),
+    on("POST", paths::TOKEN, token::post),
+    on("POST", paths::REVOCATION, revoke::post),
+    on("GET", paths::AUTHORIZATION, authorize::get),
+    on("POST", paths::AUTHORIZE_SIGN_IN, authorize::post_sign_in),
+    on("POST", paths::AUTHORIZE_CONSENT, authorize::post_consent),
+    on("GET", paths::DEVICE_PAGE, device::get),
+    on("POST", paths::DEVICE_PAGE, device::post),
+    on("GET", "/magic/{token}", magic::get),
+    on("POST", "/magic/{token}", magic::post),
+    on("GET", paths::ME, me::get),
+    on("GET", paths::TOKENS, tokens::list),
+    on("POST", paths::TOKENS, tokens::create),
+    on("PATCH", "/v1/tokens/{id}", tokens::rename),
+    on("DELETE", "/v1/tokens/{id}", tokens::revoke),
+    on("GET", org_paths::ORGANIZATIONS, organizations::get),
+    on("GET", org_paths::PROJECTS, projects::get),
+    on("GET", org_paths::ENVIRONMENTS, environments::get),
+    on("GET", org_paths::LOGS, logs::read),
+    on("POST", org_paths::LOGS, logs::append),
+];
+
+/// REST error code the wire crate does not name (the CLI never needs to match it).
+const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+
+/// The parameters of `path` if it matches `pattern`. A `{name}` segment matches any one
+/// segment, even an empty one (`/v1/tokens/` reaches its handler, which answers 404).
+fn matches(pattern: &'static str, path: &str) -> Option<Params> {
+    let mut params = Params::default();
+    let mut wanted = pattern.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return Some(params),
+            (Some(want), Some(got)) => {
+                match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                    Some(name) => params.push(name, got),
+                    None if want == got => {}
+                    None => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The reply to `request` from its handler, a 404 or a 405; `Err` is a server failure's
+/// message (to log).
+pub(crate) fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, String> {
+    let mut allowed: Vec<&str> = Vec::new();
+    for route in ROUTES {
+        let Some(params) = matches(route.pattern, &request.path) else {
+            continue;
+        };
+        if route.method == request.method {
+            return (route.handler)(app, db, request, &params).or_else(Error::render);
+        }
+        allowed.push(route.method);
+    }
+    if allowed.is_empty() {
+        return Ok(Reply::api_error(404, codes::NOT_FOUND, "no such endpoint"));
+    }
+    Ok(
+        Reply::api_error(405, METHOD_NOT_ALLOWED, "method not allowed on this path")
+            .header("Allow", allowed.join(", ")),
+    )
+}
+
+/// The reply to `request`, whatever happens: a server failure or a panic in its handler
+/// becomes a logged 500.
+pub(crate) fn dispatch(app: &App, db: &mut Db, request: &Request) -> Reply {
+    guarded(request, || route(app, db, request))
+}
+
+/// Runs `handler`; its server errors and panics become a logged 500 for this request only.
+fn guarded(request: &Request, handler: impl FnOnce() -> Result<Reply, String>) -> Reply {
+    match panic::catch_unwind(AssertUnwindSafe(handler)) {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(message)) => {
+            let path = log_path(&request.path);
+            eprintln!("internal error on {} {path}: {message}", request.method);
+            Reply::internal_error()
+        }
+        // The panic hook has already logged it.
+        Err(_) => Reply::internal_error(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        let params = matches("/v1/tokens/{id}", "/v1/tokens/tok_1").unwrap();
+        assert_eq!(params.get("id"), "tok_1");
+        assert_eq!(
+            matches("/v1/tokens/{id}", "/v1/tokens/").unwrap().get("id"),
+            ""
+        );
+        assert!(matches("/v1/tokens/{id}", "/v1/tokens").is_none());
+        assert!(matches("/v1/tokens/{id}", "/v1/tokens/a/b").is_none());
+        assert!(matches("/v1/me", "/v1/me/").is_none());
+        assert!(matches("/v1/me", "/v1/mee").is_none());
+        assert!(matches("/v1/me", "/v1/me").is_some());
+    }
+
+    #[test]
+    fn parameter_patterns_agree_with_the_wire_paths() {
+        for route in ROUTES {
+            if let Some((prefix, _)) = route.pattern.split_once('{') {
+                assert!(
+                    [paths::MAGIC_LINK, &format!("{}/", paths::TOKENS)].contains(&prefix),
+                    "{}",
+                    route.pattern
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+        let app = App::for_test("http://127.0.0.1:1");
+        let dir = std::env::temp_dir().join(format!("my-server-routes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut db = Db::open(&dir.join("t.db")).unwrap();
+        let mut send = |method: &str, target: &str| {
+            let request = Request::for_test(method, target, None, None);
+            route(&app, &mut db, &request).unwrap()
+        };
+        assert_eq!(send("GET", "/nowhere").status, 404);
+        for (method, target, allow) in [
+            ("PUT", "/v1/tokens", "GET, POST"),
+            ("GET", "/v1/tokens/tok_1", "PATCH, DELETE"),
+            ("POST", "/v1/me", "GET"),
+            ("GET", "/oauth/token", "POST"),
+            ("DELETE", "/magic/abc", "GET, POST"),
+            ("POST", my_api::METADATA_PATH, "GET"),
+        ] {
+            let reply = send(method, target);
+            assert_eq!(reply.status, 405, "{method} {target}");
+            assert_eq!(
+                reply.header_value("Allow"),
+                Some(allow),
+                "{method} {target}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn handler_panics_become_500() {
+        let req = Request::for_test("POST", "/oauth/token", None, None);
+        let reply = guarded(&req, || panic!("boom"));
+        assert_eq!(reply.status, 500);
+        assert!(reply.body_text().contains("INTERNAL"));
+        let reply = guarded(&req, || Err("disk full".into()));
+        assert_eq!(reply.status, 500);
+        assert_eq!(guarded(&req, || Ok(Reply::new(204))).status, 204);
+    }
+}

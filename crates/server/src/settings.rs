@@ -1,0 +1,144 @@
+//! The server's resolved settings: what `cli` makes of the command line, with the
+//! defaults and the checks every value must pass, plus the few limits that are not flags.
+//!
+//! A leaf: the rest of the server reads [`Settings`]; only `cli` builds them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Seconds in the rate-limit window (10 minutes).
+pub(crate) const RATE_WINDOW_SECS: i64 = 600;
+/// Wrong user codes one client address may try per window on the `/device` page.
+pub(crate) const USER_CODE_GUESS_LIMIT: u32 = 10;
+/// Longest `--code-ttl` accepted.
+const MAX_CODE_TTL_SECS: u64 = 600;
+/// The database file when none is named.
+pub(crate) const DEFAULT_DB: &str = "my-server.db";
+
+/// Everything the server needs from its command line. Durations are whole seconds.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) listen: String,
+    pub(crate) db: PathBuf,
+    pub(crate) mail_dir: PathBuf,
+    /// Without a trailing slash.
+    pub(crate) public_url: Option<String>,
+    pub(crate) access_ttl: u64,
+    pub(crate) device_interval: u64,
+    pub(crate) link_ttl: u64,
+    pub(crate) device_ttl: u64,
+    pub(crate) code_ttl: u64,
+    pub(crate) session_ttl: u64,
+    pub(crate) session_max: u64,
+    pub(crate) refresh_grace: u64,
+    pub(crate) rate_limit: u32,
+    pub(crate) mail_rate_limit: u32,
+    pub(crate) min_token_ttl: u64,
+    pub(crate) last_used_interval: u64,
+    pub(crate) long_poll: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: my_api::DEFAULT_LISTEN.to_string(),
+            db: PathBuf::from(DEFAULT_DB),
+            mail_dir: PathBuf::from("mail"),
+            public_url: None,
+            access_ttl: 15 * 60,
+            device_interval: 5,
+            link_ttl: 15 * 60,
+            device_ttl: 15 * 60,
+            code_ttl: 60,
+            session_ttl: 30 * 86_400,
+            session_max: 90 * 86_400,
+            refresh_grace: 10,
+            rate_limit: 30,
+            mail_rate_limit: 5,
+            min_token_ttl: 3600,
+            last_used_interval: 60,
+            long_poll: 25,
+        }
+    }
+}
+
+impl Settings {
+    /// Checks the values no flag parser can: lifetimes above zero, a short code lifetime.
+    /// The error is a usage message naming the flag.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        for (flag, value) in [
+            ("--access-ttl", self.access_ttl),
+            ("--link-ttl", self.link_ttl),
+            ("--device-ttl", self.device_ttl),
+            ("--code-ttl", self.code_ttl),
+            ("--session-ttl", self.session_ttl),
+            ("--session-max", self.session_max),
+        ] {
+            if value == 0 {
+                return Err(format!("{flag} must be longer than 0s"));
+            }
+        }
+        // RFC 6749 §4.1.2: a maximum lifetime of 10 minutes is recommended.
+        if self.code_ttl > MAX_CODE_TTL_SECS {
+            return Err("--code-ttl must be at most 10m".into());
+        }
+        Ok(())
+    }
+}
+
+/// `15m`, `30d`, `1h 30m`, `0s` (humantime), or a bare number of seconds; whole seconds
+/// only, at most 100 years.
+pub(crate) fn parse_duration(value: &str) -> Result<u64, String> {
+    let value = value.trim();
+    let duration = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(value)
+            .map_err(|e| format!("invalid duration `{value}`: {e} (use e.g. 30s, 15m, 30d)"))?,
+    };
+    if duration.subsec_nanos() != 0 {
+        return Err(format!("invalid duration `{value}`: use whole seconds"));
+    }
+    if duration.as_secs() > 100 * 365 * 86_400 {
+        return Err(format!("invalid duration `{value}`: too long"));
+    }
+    Ok(duration.as_secs())
+}
+
+/// Checks an `http(s)://host[:port][/prefix]` URL and drops trailing slashes.
+pub(crate) fn normalize_public_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !rest.contains(['?', '#', ' ', '"', '<', '>', '\\'])
+                && !rest.chars().any(char::is_control) =>
+        {
+            Ok(trimmed.to_string())
+        }
+        _ => Err(format!(
+            "invalid --public-url `{url}`: expected http://HOST[:PORT] or https://HOST[:PORT]"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(2));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("30d"), Ok(2_592_000));
+        assert_eq!(parse_duration("0s"), Ok(0));
+        assert_eq!(parse_duration("42"), Ok(42));
+        assert!(parse_duration("1500ms").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}
