@@ -10,7 +10,9 @@ use std::fmt;
 
 pub mod catalog;
 pub mod duration;
+pub mod manifest;
 pub mod org;
+pub mod spec;
 pub mod token;
 
 /// The public OAuth client the CLI identifies as (no secret).
