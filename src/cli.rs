@@ -158,6 +158,7 @@ pub(crate) enum LibraryCommand {
     Search(LibrarySearchArgs),
     Info(LibraryInfoArgs),
     Sync(LibrarySyncArgs),
+    Release(LibraryReleaseArgs),
 }
 
 /// install a registry library into a profile, then sync that profile
@@ -226,6 +227,24 @@ pub(crate) struct LibraryInfoArgs {
     pub(crate) json: bool,
 }
 
+/// validate a manifest folder and publish a release of each library it holds
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "release")]
+pub(crate) struct LibraryReleaseArgs {
+    /// the version to release, MAJOR.MINOR.PATCH (a leading v is dropped)
+    #[argh(positional)]
+    pub(crate) version: String,
+    /// the folder holding the manifest (default: the current folder)
+    #[argh(option)]
+    pub(crate) dir: Option<String>,
+    /// validate and show what would be released, upload nothing
+    #[argh(switch)]
+    pub(crate) dry_run: bool,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
 /// sync a profile's catalog and its command specs into the local cache
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "sync")]
@@ -258,6 +277,8 @@ pub(crate) enum CliCommand {
     Status(StatusArgs),
     Token(TokenArgs),
     Profile(ProfileArgs),
+    Push(PushArgs),
+    Init(InitArgs),
 }
 
 /// manage profiles: named sets of installed libraries
@@ -334,6 +355,39 @@ pub(crate) struct ProfileDeleteArgs {
     #[argh(positional)]
     pub(crate) slug: String,
     /// also when API tokens are scoped to it (they are revoked)
+    #[argh(switch)]
+    pub(crate) force: bool,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// publish personal commands: a spec file, or every spec in a folder
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "push")]
+pub(crate) struct PushArgs {
+    /// the spec file (default: command.yaml, command.yml or command.json)
+    #[argh(option, short = 'f')]
+    pub(crate) file: Option<String>,
+    /// push every .yaml, .yml and .json spec under this folder
+    #[argh(option)]
+    pub(crate) dir: Option<String>,
+    /// a message for the new version
+    #[argh(option, short = 'm')]
+    pub(crate) message: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// write a starter command spec to edit and push
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "init")]
+pub(crate) struct InitArgs {
+    /// the command's slug; the file is SLUG.yaml (default: command.yaml with slug hello)
+    #[argh(positional)]
+    pub(crate) name: Option<String>,
+    /// overwrite the file if it exists
     #[argh(switch)]
     pub(crate) force: bool,
     /// print the result as JSON

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::atomic::{ensure_private_dir, write_atomic};
 use crate::store::json_error_detail;
 use my_api::catalog::{valid_slug, valid_spec_hash, CatalogItem};
+use my_api::spec::spec_hash;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -234,17 +235,6 @@ pub(crate) fn check_items(items: &[CatalogItem]) -> std::result::Result<(), Stri
     Ok(())
 }
 
-/// Lowercase hex SHA-256 of `bytes`, as `spec_hash` is written.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    hex
-}
-
 /// The cached body of `item`'s spec when it is there and matches its hash. A body that does
 /// not match is removed, so the next sync fetches it again, and reported.
 pub(crate) fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>>> {
@@ -252,7 +242,7 @@ pub(crate) fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<
     let Some(bytes) = read_optional(&path)? else {
         return Ok(None);
     };
-    let got = sha256_hex(&bytes);
+    let got = spec_hash(&bytes);
     if got != item.spec_hash {
         // Best effort: the mismatch is the error that matters.
         let _ = fs::remove_file(&path);
@@ -305,7 +295,7 @@ mod tests {
             description: String::new(),
             aliases: vec![],
             version: 1,
-            spec_hash: sha256_hex(body),
+            spec_hash: spec_hash(body),
             updated_at: "2026-01-01T00:00:00Z".into(),
             library: library.map(|l| CatalogLibrary {
                 owner: None,
@@ -322,14 +312,6 @@ mod tests {
             etag: Some("\"abc\"".into()),
             synced_at: "2026-01-01T00:00:00.000Z".into(),
         }
-    }
-
-    #[test]
-    fn sha256_is_lowercase_hex() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

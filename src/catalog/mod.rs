@@ -108,7 +108,7 @@ mod tests {
             description: String::new(),
             aliases: vec!["d".into()],
             version: 2,
-            spec_hash: cache::sha256_hex(body),
+            spec_hash: my_api::spec::spec_hash(body),
             updated_at: "2026-01-01T00:00:00Z".into(),
             library: None,
         };

@@ -168,7 +168,7 @@ fn fetch_missing(app: &App, token: &Secret, items: &[CatalogItem]) -> Result<usi
         if !reply.is_success() {
             return Err(reply.into_error());
         }
-        let got = cache::sha256_hex(reply.body.as_bytes());
+        let got = my_api::spec::spec_hash(reply.body.as_bytes());
         if got != item.spec_hash {
             return Err(Error::Other(format!(
                 "refused the spec of {:?} (v{}) from the server: its SHA-256 is {got}, the catalog says {}; it was not cached and the catalog was not updated",

@@ -1,10 +1,13 @@
 //! One file per command; `run` dispatches the parsed command tree.
 
 mod context;
+mod init;
 mod library;
 mod login;
 mod logout;
 mod profile;
+mod push;
+mod release;
 mod resources;
 mod status;
 mod token;
@@ -26,6 +29,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
             CliCommand::Status(a) => status::run(&app, a),
             CliCommand::Token(a) => token::run(&app, a),
             CliCommand::Profile(a) => profile::run(&app, a),
+            CliCommand::Push(a) => push::run(&app, a),
+            CliCommand::Init(a) => init::run(a),
         },
         Command::Use(a) => context::run(&app, a),
         Command::Orgs(o) => match o.command {
@@ -45,6 +50,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             LibraryCommand::Search(a) => library::search(&app, a),
             LibraryCommand::Info(a) => library::info(&app, a),
             LibraryCommand::Sync(a) => library::sync(&app, a),
+            LibraryCommand::Release(a) => release::run(&app, a),
         },
     }
 }
