@@ -5,12 +5,13 @@
 //! - `specs/<command id>/<version>.json`: spec bodies, exactly the bytes the server sent,
 //!   shared by every profile (a version never changes, so its path is its identity).
 //!
-//! Every file is written atomically (0600, folders 0700). Nothing read back is trusted: a
+//! Every file is written atomically (0600, folders 0700), without fsync: what a crash loses
+//! or empties is refused when read and fetched again. Nothing read back is trusted: a
 //! catalog that does not parse or holds an unsafe id is reported as corrupt, and a spec body
 //! is checked against its `spec_hash` whenever it is read or written.
 
 use crate::error::{Error, Result};
-use crate::store::atomic::{ensure_private_dir, write_atomic};
+use crate::store::atomic::{ensure_private_dir, write_atomic_unsynced};
 use crate::store::json_error_detail;
 use my_api::catalog::{valid_slug, valid_spec_hash, CatalogItem};
 use my_api::spec::spec_hash;
@@ -263,7 +264,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         ensure_private_dir(dir)?;
     }
-    write_atomic(path, bytes)
+    write_atomic_unsynced(path, bytes)
 }
 
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {

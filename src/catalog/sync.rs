@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::out;
 use crate::secret::Secret;
 use my_api::catalog::{fill, paths, valid_slug, Catalog, CatalogItem};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a sync did.
 #[derive(Debug, Clone)]
@@ -149,36 +150,75 @@ fn check_answer(answer: &Catalog, target: &ActiveProfile) -> Result<()> {
     })
 }
 
+/// Spec bodies downloaded at once. A full sync of a large catalog is mostly waiting for the
+/// server, which answers requests in parallel.
+const PARALLEL_FETCHES: usize = 4;
+
 /// Downloads the spec bodies the cache does not hold, checking each against its hash before
-/// storing it. Returns how many were fetched.
+/// storing it; after the first failure no new download starts. Returns how many were
+/// fetched.
 fn fetch_missing(app: &App, token: &Secret, items: &[CatalogItem]) -> Result<usize> {
     let dir = &app.settings.config_dir;
-    let mut fetched = 0;
-    for item in items {
-        if cache::spec_path(dir, item).is_file() {
-            continue;
-        }
-        let version = item.version.to_string();
-        let path = fill(paths::COMMAND_VERSION, &[&item.command_id, &version]);
-        let mut reply = app.client.get(&app.url(&path), Some(token))?;
-        if reply.status == 401 {
-            // The access token expired mid-sync: the session layer refreshes and retries.
-            reply = session::send(app, Method::Get, &path, None)?.0;
-        }
-        if !reply.is_success() {
-            return Err(reply.into_error());
-        }
-        let got = my_api::spec::spec_hash(reply.body.as_bytes());
-        if got != item.spec_hash {
-            return Err(Error::Other(format!(
-                "refused the spec of {:?} (v{}) from the server: its SHA-256 is {got}, the catalog says {}; it was not cached and the catalog was not updated",
-                item.slug, item.version, item.spec_hash
-            )));
-        }
-        cache::write_spec(dir, item, reply.body.as_bytes())?;
-        fetched += 1;
+    let missing: Vec<&CatalogItem> = items
+        .iter()
+        .filter(|item| !cache::spec_path(dir, item).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(0);
     }
-    Ok(fetched)
+    let failed = AtomicBool::new(false);
+    let per_thread = missing.len().div_ceil(PARALLEL_FETCHES);
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = missing
+            .chunks(per_thread)
+            .map(|part| {
+                let failed = &failed;
+                scope.spawn(move || {
+                    for item in part {
+                        if failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Err(e) = fetch_one(app, token, item) {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(Error::Other("a spec download failed".into())))
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<()>>()?;
+    Ok(missing.len())
+}
+
+/// Downloads one spec body and stores it if its SHA-256 is the catalog's.
+fn fetch_one(app: &App, token: &Secret, item: &CatalogItem) -> Result<()> {
+    let version = item.version.to_string();
+    let path = fill(paths::COMMAND_VERSION, &[&item.command_id, &version]);
+    let mut reply = app.client.get(&app.url(&path), Some(token))?;
+    if reply.status == 401 {
+        // The access token expired mid-sync: the session layer refreshes and retries.
+        reply = session::send(app, Method::Get, &path, None)?.0;
+    }
+    if !reply.is_success() {
+        return Err(reply.into_error());
+    }
+    let got = my_api::spec::spec_hash(reply.body.as_bytes());
+    if got != item.spec_hash {
+        return Err(Error::Other(format!(
+            "refused the spec of {:?} (v{}) from the server: its SHA-256 is {got}, the catalog says {}; it was not cached and the catalog was not updated",
+            item.slug, item.version, item.spec_hash
+        )));
+    }
+    cache::write_spec(&app.settings.config_dir, item, reply.body.as_bytes())
 }
 
 /// The error for a catalog request the server did not answer with 200 (or 304).
