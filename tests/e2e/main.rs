@@ -2,6 +2,7 @@
 //! real SQLite file, real credential files and (in `keyring`) a real Secret Service.
 
 mod browser;
+mod catalog;
 mod chrome;
 mod context;
 mod errors;

@@ -550,3 +550,15 @@ impl Watched {
         }
     }
 }
+
+/// The example libraries shipped in the repository (`examples/libraries`).
+pub fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/libraries")
+}
+
+impl TestEnv {
+    /// Runs `my ARGS…` with `dir` as the current folder.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.cmd(args).current_dir(dir).output().unwrap().into()
+    }
+}
