@@ -14,11 +14,15 @@ impl Tx<'_> {
 
     /// The user with this email (case-insensitive), created with `new_id` if new.
     pub(crate) fn ensure_user(&self, email: &str, new_id: &str, now: i64) -> DbResult<User> {
-        self.tx
+        let created = self
+            .tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO users (id, email, created_at) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![new_id, email, now])?;
+        if created == 1 {
+            self.set_up_user(new_id, email, now)?;
+        }
         self.tx
             .prepare_cached("SELECT id, email FROM users WHERE email = ?1")?
             .query_row([email], |r| {

@@ -27,9 +27,7 @@ pub(crate) struct Auth {
     pub(crate) organization_id: Option<String>,
     /// Unix seconds; `None` for a token that never expires.
     pub(crate) expires_at: Option<i64>,
-    /// The profile an API token is scoped to.
-    // Read by the profile-scoped catalog (`GET /v1/catalog`), the next endpoint to come.
-    #[allow(dead_code)]
+    /// The slug of the profile an API token is scoped to.
     pub(crate) profile: Option<String>,
 }
 

@@ -11,6 +11,7 @@ use crate::clock;
 use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, TokenOwner, Tx};
 use crate::domain::caller::{self, Auth};
+use crate::domain::catalog;
 use crate::names;
 use crate::web::{quote, Error, Params, Reply, Request};
 use my_api::token::{self, TokenKind};
@@ -127,6 +128,9 @@ pub(crate) fn create(
     });
     let raw = secrets::new_api_token(kind);
     let created = db.write(|tx| -> Result<ApiToken, Error> {
+        if let Some(slug) = &profile {
+            catalog::profile(tx, &auth.user_id, slug)?;
+        }
         let org = match body.organization.as_deref() {
             None => None,
             Some(key) => Some(
