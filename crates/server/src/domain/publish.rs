@@ -12,8 +12,10 @@ use crate::db::{CatalogRow, CommandRow, LibraryRow, NewVersion, ReleaseRow, Tx};
 use crate::names;
 use crate::web::{quote, Error};
 use my_api::catalog::codes as catalog_codes;
+use my_api::manifest::{self, Source};
 use my_api::spec::{self, Spec};
 use std::collections::BTreeSet;
+use std::path::Path;
 
 /// A spec that passed validation, with the bytes to store and their hash.
 #[derive(Debug, Clone)]
@@ -189,7 +191,35 @@ pub(crate) struct Published {
     pub(crate) library: LibraryRow,
     pub(crate) version: String,
     pub(crate) commands: usize,
+    /// False when the release equals the latest one and nothing was written.
+    pub(crate) created: bool,
     pub(crate) created_at: i64,
+}
+
+/// Whether `release`'s words and commands equal the latest release's.
+fn same_as_latest(
+    tx: &Tx,
+    library: &LibraryRow,
+    latest: &ReleaseRow,
+    release: &Release,
+) -> Result<bool, Error> {
+    if library.name != release.name
+        || library.description != release.description
+        || library.aliases != release.aliases
+    {
+        return Ok(false);
+    }
+    let old: BTreeSet<(String, String)> = tx
+        .release_commands(&latest.id)?
+        .into_iter()
+        .map(|c| (c.slug, c.spec_hash))
+        .collect();
+    let new: BTreeSet<(String, String)> = release
+        .commands
+        .iter()
+        .map(|c| (c.spec.metadata.slug.clone(), c.hash.clone()))
+        .collect();
+    Ok(old == new)
 }
 
 /// Checks what a spec check cannot: slugs, names, and one command per name.
@@ -220,8 +250,14 @@ fn check_release(release: &Release) -> Result<(), Error> {
 
 /// Publishes a release: creates the library on its first release, updates its words, adds
 /// a version to each command whose spec changed, and pins them all in the new release.
-/// A version that exists is 409 `RELEASE_EXISTS`.
-pub(crate) fn publish(tx: &Tx, release: &Release, now: i64) -> Result<Published, Error> {
+/// A version that exists is 409 `RELEASE_EXISTS` — unless `repeat_is_noop` and the release
+/// equals the latest one, which is then answered as it is, unchanged.
+pub(crate) fn publish(
+    tx: &Tx,
+    release: &Release,
+    repeat_is_noop: bool,
+    now: i64,
+) -> Result<Published, Error> {
     check_release(release)?;
     let owner = release.owner_user_id.as_deref();
     let existing = tx
@@ -231,6 +267,21 @@ pub(crate) fn publish(tx: &Tx, release: &Release, now: i64) -> Result<Published,
         Some(library) => tx.latest_release(&library.id)?,
         None => None,
     };
+    if let (true, Some(library), Some(latest)) = (repeat_is_noop, &existing, &latest) {
+        let same_version = release
+            .version
+            .as_ref()
+            .is_none_or(|v| *v == latest.version);
+        if same_version && same_as_latest(tx, library, latest, release)? {
+            return Ok(Published {
+                library: library.clone(),
+                version: latest.version.clone(),
+                commands: release.commands.len(),
+                created: false,
+                created_at: latest.created_at,
+            });
+        }
+    }
     let (version, semver) = release_version(release.version.as_deref(), latest.as_ref())?;
     let mut library = match existing {
         Some(library) => library,
@@ -288,8 +339,33 @@ pub(crate) fn publish(tx: &Tx, release: &Release, now: i64) -> Result<Published,
         library,
         version,
         commands: release.commands.len(),
+        created: true,
         created_at: now,
     })
+}
+
+/// The releases a source folder holds: one per library of its manifest, as system
+/// libraries, at `version` (else the patch after each one's latest).
+pub(crate) fn releases_in(dir: &Path, version: Option<&str>) -> Result<Vec<Release>, String> {
+    let Source {
+        manifest,
+        mut libraries,
+        ..
+    } = manifest::load_source(dir).map_err(|e| e.to_string())?;
+    let mut releases = Vec::new();
+    for (slug, def) in manifest.libraries {
+        let commands = libraries.remove(&slug).unwrap_or_default();
+        releases.push(Release {
+            owner_user_id: None,
+            slug,
+            name: def.name,
+            description: def.description.unwrap_or_default(),
+            aliases: def.aliases,
+            version: version.map(str::to_string),
+            commands: commands.into_iter().map(|c| Checked::new(c.spec)).collect(),
+        });
+    }
+    Ok(releases)
 }
 
 #[cfg(test)]

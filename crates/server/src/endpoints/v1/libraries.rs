@@ -105,7 +105,7 @@ pub(crate) fn release(
         commands,
     };
     let now = clock::now_secs();
-    let published = db.write(|tx| publish::publish(tx, &release, now))?;
+    let published = db.write(|tx| publish::publish(tx, &release, false, now))?;
     eprintln!(
         "library {} released {} by {}",
         published.library.id, published.version, auth.user_id

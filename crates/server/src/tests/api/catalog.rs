@@ -1,8 +1,10 @@
 //! In-process tests of the catalog endpoints — profiles, the library registry, personal
-//! commands, `GET /v1/catalog` — on the real router and a real SQLite file. The body limits are tested over a real socket, since
+//! commands, `GET /v1/catalog` — and of `my-server admin library import`, on the real
+//! router and a real SQLite file. The body limits are tested over a real socket, since
 //! they are enforced before routing.
 
 use super::{Answer, Harness};
+use crate::admin::{self, Task};
 use crate::app::App;
 use crate::db::Db;
 use crate::web::Request;
@@ -10,6 +12,7 @@ use crate::{routes, serve};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A valid spec whose one step runs `line`.
@@ -71,6 +74,17 @@ impl Harness {
             "commands": specs
         });
         self.post(&format!("/v1/libraries/{slug}/releases"), bearer, body)
+    }
+
+    /// Runs `my-server admin library import DIR` against this harness's database.
+    fn import(&self, dir: &Path, version: Option<&str>) -> Result<(), String> {
+        admin::run(
+            &self.dir.join("t.db"),
+            Task::LibraryImport {
+                dir: dir.to_path_buf(),
+                version: version.map(str::to_string),
+            },
+        )
     }
 
     /// The slugs (with library) of a catalog's items.
@@ -702,6 +716,136 @@ fn the_catalog_etag_and_if_none_match() {
     assert_ne!(changed.reply.header_value("ETag"), Some(etag.as_str()));
     assert_eq!(changed.body["items"][0]["version"], 2);
     assert_ne!(changed.body["items"][0]["spec_hash"], old_hash);
+}
+
+/// A folder like `examples/libraries`: a manifest and one spec per command.
+fn source(dir: &Path, deploy_line: &str) {
+    std::fs::create_dir_all(dir.join("ops")).unwrap();
+    std::fs::create_dir_all(dir.join("kube")).unwrap();
+    std::fs::write(
+        dir.join("mycli.yaml"),
+        "schemaVersion: 1\nname: test\nlibraries:\n  ops:\n    name: Ops\n    path: ops\n    aliases: [o]\n  kubernetes:\n    name: Kubernetes\n    path: kube\n    aliases: [k]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ops/deploy.yaml"),
+        format!("schemaVersion: 1\nkind: command\nmetadata:\n  name: Deploy\n  slug: deploy\nsteps:\n  - name: go\n    run: [\"{deploy_line}\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kube/pods.json"),
+        spec("pods", "kubectl get pods").to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn admin_library_import_publishes_system_libraries() {
+    let mut h = Harness::new(&[]);
+    let (_, ann) = h.sign_in("ann@example.com");
+    let dir = h.dir.join("libraries");
+    source(&dir, "echo deploying");
+    h.import(&dir, None).unwrap();
+    let ops = h.get("/v1/libraries/ops", &ann);
+    assert_eq!(ops.status, 200, "{}", ops.body);
+    assert_eq!(ops.body["owner"], Value::Null);
+    assert_eq!(ops.body["versions"], json!(["1.0.0"]));
+    assert_eq!(ops.body["aliases"], json!(["o"]));
+    assert_eq!(h.get("/v1/libraries/k", &ann).body["slug"], "kubernetes");
+
+    // Unchanged: nothing new.
+    h.import(&dir, None).unwrap();
+    assert_eq!(
+        h.get("/v1/libraries/ops", &ann).body["versions"],
+        json!(["1.0.0"])
+    );
+
+    // Changed: the next patch, for the changed library only.
+    source(&dir, "echo deploying v2");
+    h.import(&dir, None).unwrap();
+    assert_eq!(
+        h.get("/v1/libraries/ops", &ann).body["versions"],
+        json!(["1.0.1", "1.0.0"])
+    );
+    assert_eq!(
+        h.get("/v1/libraries/kubernetes", &ann).body["versions"],
+        json!(["1.0.0"])
+    );
+    let installed = h.post(
+        "/v1/profiles/default/libraries",
+        &ann,
+        json!({"library": "o"}),
+    );
+    assert_eq!(installed.status, 201, "{}", installed.body);
+    assert_eq!(installed.body["version"], "1.0.1");
+    assert_eq!(h.items("/v1/catalog", &ann), ["ops/deploy"]);
+
+    // An explicit version that exists, with other content, is refused; a bad one too.
+    source(&dir, "echo deploying v3");
+    let exists = h.import(&dir, Some("1.0.0")).unwrap_err();
+    assert_eq!(
+        exists,
+        "library \"ops\": version 1.0.0 was already released: choose another version"
+    );
+    let bad = h.import(&dir, Some("3")).unwrap_err();
+    assert!(bad.contains("MAJOR.MINOR.PATCH"), "{bad}");
+    h.import(&dir, Some("3.0.0")).unwrap();
+    assert_eq!(
+        h.get("/v1/libraries/kubernetes", &ann).body["versions"],
+        json!(["3.0.0", "1.0.0"])
+    );
+
+    // An invalid spec names its file and field; nothing is published.
+    std::fs::write(
+        dir.join("ops/deploy.yaml"),
+        "schemaVersion: 1\nkind: command\nmetadata:\n  name: Deploy\n  slug: deploy\n",
+    )
+    .unwrap();
+    let invalid = h.import(&dir, None).unwrap_err();
+    assert!(invalid.contains("deploy.yaml"), "{invalid}");
+    assert!(invalid.contains("steps"), "{invalid}");
+    let none = h.import(&h.dir.join("nowhere"), None).unwrap_err();
+    assert!(none.contains("no manifest"), "{none}");
+    assert_eq!(
+        h.get("/v1/libraries/kubernetes", &ann).body["versions"],
+        json!(["3.0.0", "1.0.0"])
+    );
+}
+
+#[test]
+fn the_example_libraries_import_and_install() {
+    let mut h = Harness::new(&[]);
+    let (_, ann) = h.sign_in("ann@example.com");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/libraries");
+    h.import(&examples, None).unwrap();
+    h.import(&examples, None).unwrap();
+    let kubernetes = h.get("/v1/libraries/k", &ann);
+    assert_eq!(kubernetes.status, 200, "{}", kubernetes.body);
+    assert_eq!(kubernetes.body["versions"], json!(["1.0.0"]));
+    let slugs: Vec<&str> = kubernetes.body["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["logs", "pods", "port-forward"]);
+    let installed = h.post(
+        "/v1/profiles/default/libraries",
+        &ann,
+        json!({"library": "ops"}),
+    );
+    assert_eq!(installed.status, 201, "{}", installed.body);
+    assert_eq!(h.items("/v1/catalog", &ann), ["ops/deploy", "ops/disk"]);
+    let deploy = &h.get("/v1/catalog", &ann).body["items"][0];
+    let body = h.get(
+        &format!(
+            "/v1/commands/{}/versions/1",
+            deploy["command_id"].as_str().unwrap()
+        ),
+        &ann,
+    );
+    let spec = my_api::spec::Spec::from_json(body.reply.body_text().as_bytes()).unwrap();
+    assert_eq!(spec.args.flags[0].name, "env");
 }
 
 /// Sends a raw request to `addr` and returns the status line's code.
