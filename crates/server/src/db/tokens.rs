@@ -19,6 +19,8 @@ pub(crate) struct ApiToken {
     /// The owner of a personal token; the member who created an organization key.
     pub(crate) user_id: String,
     pub(crate) user_email: String,
+    /// The user's username (read only).
+    pub(crate) username: Option<String>,
     pub(crate) org_id: Option<String>,
     pub(crate) org_slug: Option<String>,
     /// The slug of the owner's profile the token is scoped to (stored as the profile's id).
@@ -46,7 +48,7 @@ fn kind_str(kind: TokenKind) -> &'static str {
 }
 
 const TOKEN_SELECT: &str = "SELECT t.id, t.kind, t.name, t.prefix, t.user_id, u.email, t.org_id,
-     o.slug, p.slug, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+     o.slug, p.slug, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, u.username
      FROM api_tokens t JOIN users u ON u.id = t.user_id
      LEFT JOIN organizations o ON o.id = t.org_id
      LEFT JOIN profiles p ON p.id = t.profile_id";
@@ -74,12 +76,14 @@ fn token_row(row: &Row) -> DbResult<ApiToken> {
         expires_at: row.get(10)?,
         last_used_at: row.get(11)?,
         revoked_at: row.get(12)?,
+        username: row.get(13)?,
     })
 }
 
 impl Tx<'_> {
-    /// Stores a new token under `token_hash`; `token.user_email` and `org_slug` are ignored,
-    /// `token.profile` names one of the user's profiles (the caller checked it exists).
+    /// Stores a new token under `token_hash`; `token.user_email`, `username` and `org_slug`
+    /// are ignored, `token.profile` names one of the user's profiles (the caller checked
+    /// it exists).
     pub(crate) fn insert_api_token(&self, token: &ApiToken, token_hash: &str) -> DbResult<()> {
         self.tx
             .prepare_cached(

@@ -7,6 +7,8 @@ use rusqlite::{params, OptionalExtension};
 pub(crate) struct User {
     pub(crate) id: String,
     pub(crate) email: String,
+    /// Set for every user (see `db/catalog.rs`); `None` only mid-upgrade.
+    pub(crate) username: Option<String>,
 }
 
 impl Tx<'_> {
@@ -24,22 +26,24 @@ impl Tx<'_> {
             self.set_up_user(new_id, email, now)?;
         }
         self.tx
-            .prepare_cached("SELECT id, email FROM users WHERE email = ?1")?
+            .prepare_cached("SELECT id, email, username FROM users WHERE email = ?1")?
             .query_row([email], |r| {
                 Ok(User {
                     id: r.get(0)?,
                     email: r.get(1)?,
+                    username: r.get(2)?,
                 })
             })
     }
 
     pub(crate) fn user(&self, id: &str) -> DbResult<Option<User>> {
         self.tx
-            .prepare_cached("SELECT id, email FROM users WHERE id = ?1")?
+            .prepare_cached("SELECT id, email, username FROM users WHERE id = ?1")?
             .query_row([id], |r| {
                 Ok(User {
                     id: r.get(0)?,
                     email: r.get(1)?,
+                    username: r.get(2)?,
                 })
             })
             .optional()

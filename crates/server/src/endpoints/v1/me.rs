@@ -10,13 +10,12 @@ use my_api::{CredentialInfo, Me};
 /// `GET /v1/me`.
 pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Result<Reply, Error> {
     let auth = caller::authenticate(app, db, request)?;
-    let username = db.read(|tx| tx.username(&auth.user_id))?;
     Ok(Reply::private_json(
         200,
         &Me {
             id: auth.user_id,
             email: auth.email,
-            username,
+            username: auth.username,
             credential: CredentialInfo {
                 kind: auth.kind,
                 expires_at: auth.expires_at.map(clock::rfc3339),

@@ -145,6 +145,7 @@ pub(crate) fn create(
             prefix: token::display_prefix(&raw),
             user_id: auth.user_id.clone(),
             user_email: auth.email.clone(),
+            username: None,
             org_id: org.as_ref().map(|o| o.id.clone()),
             org_slug: org.map(|o| o.slug),
             profile,

@@ -237,6 +237,7 @@ fn scoped_tokens_and_deleting_their_profile() {
     let listed = h.get("/v1/tokens", &ann);
     assert_eq!(listed.body["tokens"][0]["profile"], "work");
 
+    assert_eq!(h.get("/v1/me", &token).body["username"], "ann");
     // The token reads its profile's catalog, and no other.
     let catalog = h.get("/v1/catalog", &token);
     assert_eq!(catalog.status, 200, "{}", catalog.body);
