@@ -120,6 +120,13 @@ pub(crate) fn create(
         Some(_) => TokenKind::Organization,
         None => TokenKind::Personal,
     };
+    // A profile is a person's: an organization key scoped to one would be revoked when
+    // its creator deletes that profile.
+    if kind == TokenKind::Organization && profile.is_some() {
+        return Err(Error::bad_request(
+            "an organization access key has no profile: --profile scopes personal tokens",
+        ));
+    }
     let now_ms = clock::now_millis();
     let now = now_ms.div_euclid(1000);
     // Rounded up to the next second, so a token lives at least as long as asked.

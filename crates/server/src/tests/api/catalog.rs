@@ -291,6 +291,16 @@ fn organization_keys_are_refused_with_a_pointer_to_personal_tokens() {
     let mut h = Harness::new(&[]);
     h.org("acme", &["ann@example.com"]);
     let (_, ann) = h.sign_in("ann@example.com");
+    let scoped = h.create(
+        &ann,
+        json!({"name": "k", "organization": "acme", "profile": "default"}),
+    );
+    assert_eq!(scoped.status, 400, "{}", scoped.body);
+    assert!(
+        scoped.message().contains("--profile"),
+        "{}",
+        scoped.message()
+    );
     let key = h.create(&ann, json!({"name": "k", "organization": "acme"}));
     let key = key.body["token"].as_str().unwrap().to_string();
     for (method, target) in [
