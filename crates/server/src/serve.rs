@@ -123,7 +123,11 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
 /// Reads the body, refusing more than `limit` bytes with 413.
 fn read_body(raw: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, Reply> {
     let too_large = || {
-        let message = format!("request body is larger than {} KiB", limit / 1024);
+        let size = match limit {
+            l if l % (1024 * 1024) == 0 => format!("{} MiB", l / (1024 * 1024)),
+            l => format!("{} KiB", l / 1024),
+        };
+        let message = format!("request body is larger than {size}");
         Reply::api_error(413, PAYLOAD_TOO_LARGE, &message).header("Connection", "close")
     };
     if raw.body_length().is_some_and(|len| len > limit) {

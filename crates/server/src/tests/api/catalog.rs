@@ -859,19 +859,21 @@ fn the_example_libraries_import_and_install() {
     assert_eq!(spec.args.flags[0].name, "env");
 }
 
-/// Sends a raw request to `addr` and returns the status line's code.
-fn raw_status(addr: &str, head: &str, body: &[u8]) -> u16 {
+/// Sends a raw request to `addr`; the status code and the whole answer.
+fn raw_exchange(addr: &str, head: &str, body: &[u8]) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.write_all(head.as_bytes()).unwrap();
     // The server may answer and close before reading the whole body.
     let _ = stream.write_all(body);
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    text.split(' ')
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    (status, text)
 }
 
 #[test]
@@ -896,17 +898,24 @@ fn body_limits_are_per_route() {
             "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
              Content-Length: {size}\r\nConnection: close\r\n\r\n"
         );
-        raw_status(&addr, &head, &vec![b' '; size])
+        raw_exchange(&addr, &head, &vec![b' '; size])
     };
+    let status = |path: &str, size: usize| post(path, size).0;
     // Above the old global 64 KiB but within 256 KiB: read, then refused for want of a
     // bearer token (401), not for its size.
-    assert_eq!(post("/v1/commands", 100 * 1024), 401);
-    assert_eq!(post("/v1/commands", 256 * 1024 + 1), 413);
-    assert_eq!(post("/v1/libraries/ops/releases", 1024 * 1024), 401);
-    assert_eq!(post("/v1/libraries/ops/releases", 4 * 1024 * 1024 + 1), 413);
+    assert_eq!(status("/v1/commands", 100 * 1024), 401);
+    assert_eq!(status("/v1/commands", 256 * 1024 + 1), 413);
+    assert_eq!(status("/v1/libraries/ops/releases", 1024 * 1024), 401);
+    assert_eq!(
+        status("/v1/libraries/ops/releases", 4 * 1024 * 1024 + 1),
+        413
+    );
     // Other routes keep 64 KiB.
-    assert_eq!(post("/v1/tokens", 64 * 1024 + 1), 413);
-    assert_eq!(post("/v1/tokens", 1024), 401);
+    assert_eq!(status("/v1/tokens", 64 * 1024 + 1), 413);
+    assert_eq!(status("/v1/tokens", 1024), 401);
+    let (_, answer) = post("/v1/libraries/ops/releases", 4 * 1024 * 1024 + 1);
+    assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+    assert!(answer.contains("larger than 4 MiB"), "{answer}");
 }
 
 #[test]
