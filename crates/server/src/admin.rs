@@ -6,6 +6,8 @@
 //! migrating it if needed, so a fresh server can be set up before it first starts. They
 //! are safe to run while servers use the same file.
 
+mod library;
+
 use crate::clock;
 use crate::crypto::secrets;
 use crate::db::{Db, EnvironmentRow, Tx};
@@ -49,6 +51,11 @@ pub(crate) enum Task {
     },
     Seed {
         file: PathBuf,
+    },
+    /// Publish each library of a source folder as a system library release.
+    LibraryImport {
+        dir: PathBuf,
+        version: Option<String>,
     },
 }
 
@@ -150,6 +157,9 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
             message,
         } => log_append(&mut db, &org, &project, &env, message),
         Task::Seed { file } => seed(&mut db, &file, now),
+        Task::LibraryImport { dir, version } => {
+            library::import(&mut db, &dir, version.as_deref(), now)
+        }
     }
 }
 

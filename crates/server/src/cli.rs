@@ -96,6 +96,7 @@ enum AdminCommand {
     Env(EnvArgs),
     Log(LogArgs),
     Seed(SeedArgs),
+    Library(LibraryArgs),
 }
 
 #[derive(FromArgs, Debug)]
@@ -290,6 +291,36 @@ struct SeedArgs {
     db: Option<PathBuf>,
 }
 
+#[derive(FromArgs, Debug)]
+/// Manage the library registry.
+#[argh(subcommand, name = "library")]
+struct LibraryArgs {
+    #[argh(subcommand)]
+    command: LibraryCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum LibraryCommand {
+    Import(LibraryImportArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Publish each library of a folder (a mycli.yaml or mycli.json manifest and one spec file
+/// per command) as a system library release; an unchanged folder publishes nothing.
+#[argh(subcommand, name = "import")]
+struct LibraryImportArgs {
+    /// the folder holding the manifest
+    #[argh(positional)]
+    dir: PathBuf,
+    /// the release version, MAJOR.MINOR.PATCH (default: the patch after the latest, or 1.0.0)
+    #[argh(option)]
+    version: Option<String>,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Mode {
@@ -429,6 +460,15 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> 
             )
         }
         AdminCommand::Seed(a) => (a.db, Task::Seed { file: a.file }),
+        AdminCommand::Library(LibraryArgs {
+            command: LibraryCommand::Import(a),
+        }) => (
+            a.db,
+            Task::LibraryImport {
+                dir: a.dir,
+                version: a.version,
+            },
+        ),
     })
 }
 
@@ -627,6 +667,27 @@ mod tests {
                     file: PathBuf::from("seed.json")
                 }
             )
+        );
+        assert_eq!(
+            admin(&[
+                "library",
+                "import",
+                "examples/libraries",
+                "--version",
+                "1.2.0"
+            ])
+            .1,
+            Task::LibraryImport {
+                dir: PathBuf::from("examples/libraries"),
+                version: Some("1.2.0".into())
+            }
+        );
+        assert_eq!(
+            admin(&["library", "import", "libs"]).1,
+            Task::LibraryImport {
+                dir: PathBuf::from("libs"),
+                version: None
+            }
         );
     }
 

@@ -2,7 +2,9 @@
 //! small method of `Tx` per statement, grouped by tables: `device` (device requests),
 //! `magic_links`, `users`, `sessions` (sessions and refresh tokens), `rate` (rate limits),
 //! `browser` (authorization requests, codes, web sessions), `tokens` (API tokens), `orgs`
-//! (organizations, projects, environments, logs); the schema's steps are in `schema`.
+//! (organizations, projects, environments, logs), and the catalog's `profiles`,
+//! `libraries` (and releases), `commands` (and versions) and `catalog` (usernames and the
+//! queries that span them); the schema's steps are in `schema`.
 //!
 //! Callers run their logic inside [`Db::read`] or [`Db::write`] and call the methods of
 //! [`Tx`]; they never see SQL. A PostgreSQL backend later means another implementation of
@@ -22,9 +24,13 @@ use std::path::Path;
 use std::time::Duration;
 
 mod browser;
+mod catalog;
+mod commands;
 mod device;
+mod libraries;
 mod magic_links;
 mod orgs;
+mod profiles;
 mod rate;
 mod schema;
 mod sessions;
@@ -32,9 +38,13 @@ mod tokens;
 mod users;
 
 pub(crate) use browser::{AuthCode, AuthRequest, AuthStatus};
+pub(crate) use catalog::CatalogRow;
+pub(crate) use commands::{CommandRow, NewVersion};
 pub(crate) use device::{DeviceRequest, DeviceStatus};
+pub(crate) use libraries::{LibraryRow, ReleaseRow};
 pub(crate) use magic_links::{LinkTarget, MagicLink};
 pub(crate) use orgs::{EnvironmentRow, LogRow};
+pub(crate) use profiles::{InstalledRow, ProfileRow};
 pub(crate) use sessions::Session;
 pub(crate) use tokens::{ApiToken, TokenOwner};
 pub(crate) use users::User;
@@ -73,7 +83,7 @@ impl Db {
     fn configure(conn: Connection) -> DbResult<Db> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Room for every statement in this file, so none is prepared twice.
-        conn.set_prepared_statement_cache_capacity(96);
+        conn.set_prepared_statement_cache_capacity(160);
         conn.pragma_update(None, "foreign_keys", true)?;
         // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -94,6 +104,9 @@ impl Db {
                 tx.pragma_update(None, "user_version", done)?;
             }
         }
+        let tx = Tx { tx };
+        tx.backfill()?;
+        let tx = tx.tx;
         tx.execute(
             "INSERT OR IGNORE INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, ?2)",
             params![&new_key[..], now],
