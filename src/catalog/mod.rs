@@ -20,15 +20,12 @@ use my_api::catalog::{library_reference, CatalogItem};
 use std::path::{Path, PathBuf};
 
 /// The cached catalog of one profile, as the last sync left it.
-// The read API of `my cli run`, which is built on it in its own change.
-#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub(crate) struct Catalog {
     config_dir: PathBuf,
     file: CatalogFile,
 }
 
-#[allow(dead_code)]
 impl Catalog {
     /// Loads the cached catalog of `profile`: an error that says to run `my library sync`
     /// when there is none or it is corrupt.
@@ -76,6 +73,8 @@ impl Catalog {
 
     /// The spec body of `item`, checked against its `spec_hash` (a body that does not match
     /// is removed and reported; a missing one says to sync).
+    // The read API of `my cli run`, which is built on it in its own change.
+    #[allow(dead_code)]
     pub(crate) fn spec_bytes(&self, item: &CatalogItem) -> Result<Vec<u8>> {
         cache::read_spec(&self.config_dir, item)?.ok_or_else(|| {
             Error::Cache(format!(

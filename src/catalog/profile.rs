@@ -50,8 +50,6 @@ pub(crate) struct ActiveProfile {
 
 impl ActiveProfile {
     /// The slug, or the error that says to sync first.
-    // Used by `my cli run`, built on this in its own change.
-    #[allow(dead_code)]
     pub(crate) fn slug(&self) -> Result<&str> {
         self.slug.as_deref().ok_or_else(|| {
             Error::Cache(
