@@ -1,5 +1,6 @@
 //! `my-server admin …`: inspect the database and set it up — users, organizations and
-//! members, projects, environments, log lines, or all of it from one seed file.
+//! members, projects, environments, log lines, or all of it from one seed file — and
+//! rotate the JWT signing key.
 //!
 //! Each command prints JSON on stdout (one object per line) and fails with a one-line
 //! message. Commands that write open the database like the server does, creating and
@@ -8,7 +9,8 @@
 
 use crate::clock;
 use crate::crypto::secrets;
-use crate::db::{Db, EnvironmentRow, Tx};
+use crate::db::{self, Db, EnvironmentRow, Tx};
+use crate::domain::keys;
 use crate::names;
 use my_api::org::{Environment, Organization, Project};
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,7 @@ pub(crate) enum Task {
     Seed {
         file: PathBuf,
     },
+    RotateKey,
 }
 
 /// Runs one admin command against the database at `path`.
@@ -58,6 +61,7 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
         return sessions(path);
     }
     let cannot_open = |e: rusqlite::Error| format!("cannot open database {}: {e}", path.display());
+    db::ensure_private(path)?;
     let mut db = Db::open(path).map_err(cannot_open)?;
     db.migrate(secrets::random_bytes::<32>(), clock::now_secs())
         .map_err(cannot_open)?;
@@ -150,7 +154,25 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
             message,
         } => log_append(&mut db, &org, &project, &env, message),
         Task::Seed { file } => seed(&mut db, &file, now),
+        Task::RotateKey => {
+            let (kid, retired) = db
+                .write(|tx| keys::rotate(tx, now))
+                .map_err(|e| format!("cannot rotate the signing key: {e}"))?;
+            eprintln!(
+                "new signing key {kid}: servers sign with it within 30 s; tokens signed by the \
+                 previous key stay valid until they expire"
+            );
+            print_json(&Rotated { kid, retired })
+        }
     }
+}
+
+#[derive(Serialize)]
+struct Rotated {
+    /// The new signing key's id.
+    kid: String,
+    /// How many older keys were deleted.
+    retired: usize,
 }
 
 /// An admin command's failure, as the one line to print.

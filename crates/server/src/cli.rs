@@ -96,6 +96,18 @@ enum AdminCommand {
     Env(EnvArgs),
     Log(LogArgs),
     Seed(SeedArgs),
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Add a new JWT signing key and print {"kid","retired"}. New access tokens are signed with
+/// it; tokens signed by the previous key stay valid until they expire; older keys are
+/// deleted (so rotate at most once per access-token lifetime).
+#[argh(subcommand, name = "rotate-key")]
+struct RotateKeyArgs {
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -429,6 +441,7 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> 
             )
         }
         AdminCommand::Seed(a) => (a.db, Task::Seed { file: a.file }),
+        AdminCommand::RotateKey(a) => (a.db, Task::RotateKey),
     })
 }
 
@@ -619,6 +632,10 @@ mod tests {
             admin(&one).1,
             Task::LogAppend { message: Some(m), .. } if m == "ready"
         ));
+        assert_eq!(
+            admin(&["rotate-key", "--db", "x.db"]),
+            (PathBuf::from("x.db"), Task::RotateKey)
+        );
         assert_eq!(
             admin(&["seed", "--file", "seed.json", "--db", "x.db"]),
             (

@@ -81,6 +81,7 @@ fn main() -> ExitCode {
 fn run_server(settings: Settings) -> Result<(), String> {
     let cannot_open =
         |e: rusqlite::Error| format!("cannot open database {}: {e}", settings.db.display());
+    db::ensure_private(&settings.db)?;
     let mut first = Db::open(&settings.db).map_err(cannot_open)?;
     let key = first
         .migrate(secrets::random_bytes::<32>(), clock::now_secs())

@@ -10,19 +10,24 @@
 //! `last_poll_ms`, which needs sub-second precision for `slow_down` with short intervals.
 //!
 //! Every secret (device code, magic-link token, refresh token, authorization code, web
-//! session id) is stored as SHA-256 hex and looked up by that hash. One exception, bounded
-//! in time: right after a refresh token is rotated, its row keeps the successor's raw value
-//! for `--refresh-grace` seconds, so that a client which lost the race (two processes
-//! refreshing at once) gets the same successor instead of a reuse alarm. The value is wiped
-//! on the next rotation and by a sweep at the start of every token request once the grace
-//! window has passed.
+//! session id) is stored as SHA-256 hex and looked up by that hash. Right after a refresh
+//! token is rotated, its row keeps the successor for `--refresh-grace` seconds, sealed
+//! under a key derived from the rotated token itself, so that a client which lost the
+//! race (two processes refreshing at once) gets the same successor instead of a reuse
+//! alarm; the database alone never holds a usable refresh token.
+//!
+//! The file holds the signing keys, so it is private: [`ensure_private`] creates it (and
+//! its folder) for the owner only and refuses one that others can read; SQLite gives the
+//! `-wal` and `-shm` files the database's permissions. `secure_delete` overwrites what is
+//! deleted.
 
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod browser;
 mod device;
+mod keys;
 mod magic_links;
 mod orgs;
 mod rate;
@@ -33,6 +38,7 @@ mod users;
 
 pub(crate) use browser::{AuthCode, AuthRequest, AuthStatus};
 pub(crate) use device::{DeviceRequest, DeviceStatus};
+pub(crate) use keys::SigningKey;
 pub(crate) use magic_links::{LinkTarget, MagicLink};
 pub(crate) use orgs::{EnvironmentRow, LogRow};
 pub(crate) use sessions::Session;
@@ -56,6 +62,68 @@ pub(crate) struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
 }
 
+/// Makes the database at `path` private before SQLite opens it: creates its folder (0700)
+/// and the file (0600) when missing, and refuses a database, `-wal` or `-shm` file that
+/// other users may read or write, saying how to fix it. The error is one line.
+pub(crate) fn ensure_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::fs;
+        use std::io::ErrorKind;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
+            }
+        }
+        let created = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create database {}: {e}", path.display())),
+        }
+        for file in companions(path) {
+            let mode = match fs::metadata(&file) {
+                Ok(meta) => meta.permissions().mode() & 0o777,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(format!("cannot check {}: {e}", file.display())),
+            };
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "database file {} is open to other users (mode {mode:03o}) and holds the \
+                     signing keys; make it private with `chmod 600 {}*` and start again",
+                    file.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The database file and the files SQLite keeps beside it.
+fn companions(path: &Path) -> Vec<PathBuf> {
+    let with = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    vec![
+        path.to_path_buf(),
+        with("-wal"),
+        with("-shm"),
+        with("-journal"),
+    ]
+}
+
 impl Db {
     /// Opens (creating if needed) the database file for serving.
     pub(crate) fn open(path: &Path) -> DbResult<Db> {
@@ -75,6 +143,8 @@ impl Db {
         // Room for every statement in this file, so none is prepared twice.
         conn.set_prepared_statement_cache_capacity(96);
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Deleted secrets are overwritten, not left in free pages.
+        conn.pragma_update(None, "secure_delete", true)?;
         // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -185,6 +255,16 @@ mod tests {
         let mut db = Db::open(&dir.join("t.db")).unwrap();
         db.migrate([7; 32], 0).unwrap();
         (db, dir)
+    }
+
+    #[test]
+    fn deleted_secrets_are_overwritten() {
+        let (mut db, dir) = temp_db();
+        let on: i64 = db
+            .read(|tx| tx.tx.query_row("PRAGMA secure_delete", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(on, 1);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -185,5 +185,23 @@ DROP TABLE magic_links;
 ALTER TABLE magic_links_v4 RENAME TO magic_links;
 ";
 
+/// Security: JWT signing keys with an id (`kid`), so they can be rotated; a rotated
+/// refresh token keeps its successor only sealed under a key derived from itself (never in
+/// the clear), so the database alone never holds a usable refresh token. Raw successors an
+/// older version kept are dropped with their column.
+pub(super) const SCHEMA_SECURITY: &str = "
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY,
+    key BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+DROP INDEX IF EXISTS refresh_tokens_grace;
+UPDATE refresh_tokens SET successor_raw = NULL;
+ALTER TABLE refresh_tokens DROP COLUMN successor_raw;
+ALTER TABLE refresh_tokens ADD COLUMN successor_sealed BLOB;
+CREATE INDEX IF NOT EXISTS refresh_tokens_grace ON refresh_tokens(rotated_at)
+    WHERE successor_sealed IS NOT NULL;
+";
+
 /// Schema steps in order; after step `i` the database is at `PRAGMA user_version` `i + 1`.
-pub(super) const MIGRATIONS: [&str; 4] = [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4];
+pub(super) const MIGRATIONS: [&str; 5] = [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_SECURITY];

@@ -6,12 +6,14 @@
 
 use crate::app::App;
 use crate::clock;
-use crate::crypto::jwt::{self, JwtError};
+use crate::crypto::jwt::JwtError;
 use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, DbResult};
 use crate::web::{Error, Reply, Request};
 use my_api::token::{self, ORGANIZATION_PREFIX, PERSONAL_PREFIX};
 use my_api::{codes, CredentialKind};
+
+use super::keys;
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone)]
@@ -100,7 +102,7 @@ pub(crate) fn authenticate(app: &App, db: &mut Db, request: &Request) -> Result<
 
 fn session(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
     let now = clock::now_secs();
-    let claims = match jwt::verify(token, &app.key, u64::try_from(now).unwrap_or(0)) {
+    let claims = match keys::verify(app, db, token, u64::try_from(now).unwrap_or(0))? {
         Ok(claims) if claims.iss == app.issuer => claims,
         Err(JwtError::Expired) => return Err(invalid_token("access token expired")),
         _ => return Err(invalid_token("invalid access token")),

@@ -1,14 +1,15 @@
 //! The rules the endpoints share, so that no endpoint needs another: who the caller is
 //! (`caller`), sessions and their refresh families (`sessions`), the OAuth client rules
 //! (`oauth`), authorization requests of the browser sign-in (`authorization`), magic links
-//! (`magic_links`), the browser's web session (`web_session`) and organization scoping
-//! (`orgs`).
+//! (`magic_links`), the browser's web session (`web_session`), organization scoping
+//! (`orgs`) and the JWT signing keys (`keys`).
 //!
 //! Domain code speaks `web`'s `Request` and `Error` and runs inside `db` transactions; it
 //! never knows which URL it serves.
 
 pub(crate) mod authorization;
 pub(crate) mod caller;
+pub(crate) mod keys;
 pub(crate) mod magic_links;
 pub(crate) mod oauth;
 pub(crate) mod orgs;

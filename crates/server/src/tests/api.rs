@@ -5,8 +5,9 @@
 use crate::app::App;
 use crate::cli::{self, Mode};
 use crate::clock;
-use crate::crypto::{jwt, secrets};
+use crate::crypto::secrets;
 use crate::db::{Db, Session};
+use crate::domain::keys;
 use crate::routes;
 use crate::web::{Reply, Request};
 use my_api::AccessClaims;
@@ -107,7 +108,8 @@ impl Harness {
             iat: now as u64,
             exp: now as u64 + 3600,
         };
-        (user.id, jwt::sign(&claims, &self.app.key))
+        let token = keys::sign(&self.app, &mut self.db, &claims).unwrap();
+        (user.id, token)
     }
 
     /// An organization with these members (who need not have signed in yet).
