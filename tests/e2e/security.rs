@@ -210,3 +210,51 @@ fn signing_keys_rotate_and_old_tokens_live_until_the_next_rotation() {
     assert_eq!(me_status(&server, &first), 401, "two rotations ago");
     assert_eq!(me_status(&server, &second), 200);
 }
+
+/// Attack: every mailed link was printed to the server's stderr, so whoever read the log
+/// (journald, a log shipper, CI output) could sign in as anyone. Now the log names the
+/// recipient and the outbox file only; `--print-links` is for development and refused
+/// behind https.
+#[test]
+fn mailed_links_never_reach_the_log() {
+    let server = Server::start(&[]);
+    let env = TestEnv::new(&server);
+    let login = env.spawn(&["cli", "login", "--email", "logged@example.com", "--json"]);
+    let link = server.wait_for_link("logged@example.com");
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let log = server.log();
+    assert!(!log.contains(&token), "the link is in the log:\n{log}");
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("mail to logged@example.com: "))
+        .unwrap_or_else(|| panic!("no mail line in the log:\n{log}"));
+    assert!(line.ends_with(".eml"), "{line}");
+    // Someone reading the log has nothing to open; the person with the mail signs in.
+    let (status, _) = press(&link, "confirm");
+    assert_eq!(status, 200);
+    finish(login, std::time::Duration::from_secs(20)).ok();
+    assert!(!server.log().contains(&token));
+
+    let dev = Server::start(&["--print-links"]);
+    let env = TestEnv::new(&dev);
+    let login = env.spawn(&["cli", "login", "--email", "dev@example.com"]);
+    let link = dev.wait_for_link("dev@example.com");
+    assert!(dev.log().contains(&link), "{}", dev.log());
+    let mut login = login;
+    let _ = login.kill();
+    let _ = login.wait();
+
+    let out = Command::new(server_bin())
+        .args([
+            "--print-links",
+            "--public-url",
+            "https://my.example",
+            "--db",
+        ])
+        .arg(dev.dir.path().join("other.db"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--print-links"), "{stderr}");
+}

@@ -68,6 +68,10 @@ struct Args {
     /// how long `GET /v1/logs?follow=1` waits for a new line (default 25s)
     #[argh(option, from_str_fn(parse_duration))]
     long_poll: Option<u64>,
+    /// development only: also print each mailed sign-in link to the log (refused with an
+    /// https --public-url: a link signs in whoever reads it)
+    #[argh(switch)]
+    print_links: bool,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -357,6 +361,7 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         min_token_ttl: args.min_token_ttl.unwrap_or(d.min_token_ttl),
         last_used_interval: args.last_used_interval.unwrap_or(d.last_used_interval),
         long_poll: args.long_poll.unwrap_or(d.long_poll),
+        print_links: args.print_links,
     };
     settings.check().map_err(usage)?;
     Ok(Mode::Serve(settings))
@@ -528,6 +533,12 @@ mod tests {
             &["my-server", "--code-ttl", "0s"],
             &["my-server", "--code-ttl", "11m"],
             &["my-server", "--public-url", "ftp://x"],
+            &[
+                "my-server",
+                "--print-links",
+                "--public-url",
+                "https://my.example",
+            ],
             &["my-server", "--rate-limit", "-1"],
             &["my-server", "--listen"],
             &["my-server", "admin"],
@@ -536,6 +547,8 @@ mod tests {
             assert_eq!(err.code, 2, "{bad:?}: {}", err.output);
         }
         assert_eq!(parse(&["my-server", "--help"]).unwrap_err().code, 0);
+        assert!(serve(&["--print-links", "--public-url", "http://127.0.0.1:7780"]).print_links);
+        assert!(!serve(&[]).print_links);
     }
 
     fn admin(args: &[&str]) -> (PathBuf, Task) {

@@ -1,6 +1,7 @@
 //! Outgoing mail. In development mode (the only mode for now; SMTP comes later) each mail
 //! is written as one RFC 5322 `.eml` file into the outbox folder, atomically (temporary
-//! file, then rename), and the link is printed to the log so a developer can click it.
+//! file, then rename). The log names the recipient and the file, never the link: a link
+//! signs in whoever opens it. Only `--print-links` (refused behind https) prints it.
 
 use crate::clock;
 use crate::crypto::secrets;
@@ -39,8 +40,14 @@ pub(crate) fn prepare_outbox(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-/// Writes the mail into `outbox` as `<unix_millis>-<random>.eml` and logs the link.
-pub(crate) fn send_sign_in(outbox: &Path, mail: &SignInMail, now_ms: i64) -> io::Result<PathBuf> {
+/// Writes the mail into `outbox` as `<unix_millis>-<random>.eml` and logs the recipient
+/// and the file; the link too only when `print_link` (a development server's flag).
+pub(crate) fn send_sign_in(
+    outbox: &Path,
+    mail: &SignInMail,
+    now_ms: i64,
+    print_link: bool,
+) -> io::Result<PathBuf> {
     fs::create_dir_all(outbox)?;
     let name = format!("{now_ms}-{}.eml", hex(&secrets::random_bytes::<6>()));
     let path = outbox.join(&name);
@@ -51,7 +58,11 @@ pub(crate) fn send_sign_in(outbox: &Path, mail: &SignInMail, now_ms: i64) -> io:
         let _ = fs::remove_file(&temp);
         return Err(e);
     }
-    eprintln!("mail to {}: {}", mail.to, mail.link);
+    if print_link {
+        eprintln!("mail to {}: {} ({})", mail.to, path.display(), mail.link);
+    } else {
+        eprintln!("mail to {}: {}", mail.to, path.display());
+    }
     Ok(path)
 }
 
@@ -215,7 +226,7 @@ mod tests {
     #[test]
     fn writes_one_eml_file() {
         let dir = std::env::temp_dir().join(format!("my-server-mail-{}", secrets::new_id("t")));
-        let path = send_sign_in(&dir, &sample(), 1_234).unwrap();
+        let path = send_sign_in(&dir, &sample(), 1_234, false).unwrap();
         let names: Vec<_> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     pub(crate) min_token_ttl: u64,
     pub(crate) last_used_interval: u64,
     pub(crate) long_poll: u64,
+    /// Development only: print each mailed sign-in link to the log.
+    pub(crate) print_links: bool,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             min_token_ttl: 3600,
             last_used_interval: 60,
             long_poll: 25,
+            print_links: false,
         }
     }
 }
@@ -81,6 +84,18 @@ impl Settings {
         // RFC 6749 §4.1.2: a maximum lifetime of 10 minutes is recommended.
         if self.code_ttl > MAX_CODE_TTL_SECS {
             return Err("--code-ttl must be at most 10m".into());
+        }
+        // A printed link signs in whoever reads the log: never on a public server.
+        let public = self
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
+        if self.print_links && public {
+            return Err(
+                "--print-links is for development: a mailed link signs in whoever reads the \
+                 log, so it is refused with an https --public-url"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -75,7 +75,12 @@ pub(crate) fn mail_link(app: &App, link: &LinkMail) -> Result<(), Error> {
         requested_from: link.requested_from,
         requested_at: link.requested_at,
     };
-    mail::send_sign_in(&app.settings.mail_dir, &mail, now_ms)?;
+    mail::send_sign_in(
+        &app.settings.mail_dir,
+        &mail,
+        now_ms,
+        app.settings.print_links,
+    )?;
     Ok(())
 }
 
