@@ -258,3 +258,189 @@ fn mailed_links_never_reach_the_log() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--print-links"), "{stderr}");
 }
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A browser sign-in URL as the CLI makes it, back to `redirect`.
+fn authorize_url(server: &Server, redirect: &str, extra: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "my-cli")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", "state-0123456789abcdef");
+    for (name, value) in extra {
+        query.append_pair(name, value);
+    }
+    format!("{}/oauth/authorize?{}", server.url, query.finish())
+}
+
+/// GET with an optional Cookie header: (status, Set-Cookie `name=value`, body).
+fn get_with_cookie(url: &str, cookie: Option<&str>) -> (u16, Option<String>, String) {
+    let mut request = browser().get(url);
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let mut r = request.call().unwrap();
+    let set = r
+        .headers()
+        .get("Set-Cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap().to_string());
+    (
+        r.status().as_u16(),
+        set,
+        r.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// POST a form with optional extra headers: (status, body).
+fn post_form(url: &str, form: &[(String, String)], headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = browser().post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut r = request
+        .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+}
+
+/// The attacker's own browser sign-in, up to the Confirm form of its mailed link: the link,
+/// and the form's fields (its CSRF token included) as the attacker's page would post them.
+fn attackers_confirm_form(server: &Server) -> (String, Vec<(String, String)>) {
+    let start = authorize_url(server, &closed_port_url(), &[]);
+    let (status, binding, page) = get_with_cookie(&start, None);
+    assert_eq!(status, 200, "{page}");
+    let binding = binding.expect("a binding cookie");
+    assert!(binding.starts_with("__Host-my_signin="), "{binding}");
+    let mut form = hidden_fields(&page);
+    form.retain(|(k, _)| k != "action");
+    form.push(("action".into(), "send".into()));
+    form.push(("email".into(), "attacker@evil.example".into()));
+    let sign_in = format!("{}/oauth/authorize/sign-in", server.url);
+    let (status, _) = post_form(&sign_in, &form, &[]);
+    assert_eq!(status, 200);
+    let link = server.wait_for_link("attacker@evil.example");
+    let (status, _, page) = get_with_cookie(&link, Some(&binding));
+    assert_eq!(
+        status, 200,
+        "the attacker's own browser sees the form: {page}"
+    );
+    let mut confirm = hidden_fields(&page);
+    confirm.retain(|(k, _)| k != "action");
+    confirm.push(("action".into(), "confirm".into()));
+    (link, confirm)
+}
+
+/// Serves `html` to every request on 127.0.0.1, until the test ends: the page's URL
+/// through `localhost`, another site than the server's `127.0.0.1`.
+fn attacker_site(html: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{html}",
+                html.len()
+            );
+        }
+    });
+    format!("http://localhost:{port}/")
+}
+
+/// Attack (login CSRF / session fixation): the attacker's page auto-submits the Confirm
+/// form of the attacker's own magic link from the victim's browser, which used to plant
+/// the attacker's web session there — the victim's next `my cli login --web` was then one
+/// click on "Authorize" from signing the CLI into the attacker's account.
+#[test]
+fn another_sites_page_cannot_plant_a_sign_in_in_the_victims_browser() {
+    let server = Server::start(&[]);
+    let (link, confirm) = attackers_confirm_form(&server);
+    let inputs: String = confirm
+        .iter()
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{v}\">"))
+        .collect();
+    let evil = attacker_site(format!(
+        "<!DOCTYPE html><html><body><form method=\"post\" action=\"{link}\">{inputs}</form>\
+         <script>document.forms[0].submit()</script></body></html>"
+    ));
+
+    let victim = crate::chrome::Chrome::start();
+    victim.goto(&evil);
+    victim.wait_for_text("Form not accepted");
+    assert!(server
+        .log()
+        .contains("refused POST /magic/… from another site"));
+    // The victim's next browser sign-in asks for an email: no session was planted.
+    victim.goto(&authorize_url(&server, &closed_port_url(), &[]));
+    victim.find("#email");
+    assert!(!victim.source().contains("attacker@evil.example"));
+
+    // Without browser headers (an old browser), the binding still refuses the link
+    // outside the attacker's own browser, and says where to open it.
+    let (status, page) = post_form(&link, &confirm, &[]);
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("browser where you started"), "{page}");
+    // Every state-changing form refuses another origin, or a cross-site fetch.
+    for headers in [
+        &[("Origin", "http://evil.example")][..],
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Origin", "null")],
+    ] {
+        let (status, _) = post_form(&link, &confirm, headers);
+        assert_eq!(status, 403, "{headers:?}");
+    }
+    let (status, _) = post_form(
+        &format!("{}/device", server.url),
+        &[],
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(status, 403);
+    // The server's own origin passes the check (and meets the binding).
+    let (status, page) = post_form(&link, &confirm, &[("Origin", &server.url)]);
+    assert_eq!(status, 403);
+    assert!(page.contains("browser where you started"), "{page}");
+}
+
+/// A web session can be ended: the consent page names the account, offers "not you?" and
+/// a sign-out button, after which the next sign-in asks for an email again.
+#[test]
+fn the_consent_page_names_the_account_and_can_sign_out() {
+    let server = Server::start(&[]);
+    let chrome = crate::chrome::Chrome::start();
+    let back = closed_port_url();
+    chrome.goto(&authorize_url(&server, &back, &[]));
+    chrome.type_into("#email", "ann@example.com");
+    chrome.click("#send");
+    chrome.wait_for_text("inbox");
+    chrome.goto(&server.wait_for_link("ann@example.com"));
+    chrome.click("#confirm");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !chrome.url().starts_with(&back) {
+        assert!(std::time::Instant::now() < deadline, "{}", chrome.url());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    chrome.goto(&authorize_url(&server, &back, &[]));
+    chrome.find("#authorize");
+    let page = chrome.source();
+    assert!(
+        page.contains("signed in to My Cloud as <strong>ann@example.com</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("Not you?"), "{page}");
+    chrome.click("#signout");
+    chrome.find("#email");
+    chrome.goto(&authorize_url(&server, &back, &[]));
+    chrome.find("#email");
+    assert!(!chrome.source().contains("id=\"authorize\""));
+}

@@ -25,6 +25,15 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// The origin (`scheme://host[:port]`) browsers see this server at.
+    pub(crate) fn origin(&self) -> &str {
+        let after_scheme = self.issuer.find("://").map_or(0, |at| at + 3);
+        match self.issuer[after_scheme..].find('/') {
+            Some(slash) => &self.issuer[..after_scheme + slash],
+            None => &self.issuer,
+        }
+    }
+
     /// `{issuer}{path}`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
@@ -121,6 +130,18 @@ mod tests {
     use std::sync::Arc;
     use std::thread;
     use std::time::Instant;
+
+    #[test]
+    fn origins_drop_the_path() {
+        assert_eq!(
+            App::for_test("http://127.0.0.1:7780").origin(),
+            "http://127.0.0.1:7780"
+        );
+        assert_eq!(
+            App::for_test("https://my.example/api").origin(),
+            "https://my.example"
+        );
+    }
 
     #[test]
     fn a_ring_wakes_a_waiting_poll_at_once() {

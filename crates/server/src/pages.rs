@@ -44,7 +44,7 @@ fn layout(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <title>{} · My Cloud</title><style>{STYLE}</style></head>\
          <body><main>{body}</main></body></html>\n",
         escape(title)
@@ -185,6 +185,9 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) requested_at: &'a str,
     /// The same request with `prompt=login`, to sign in as someone else.
     pub(crate) switch_account: &'a str,
+    /// Where the sign-out button posts, and its CSRF token.
+    pub(crate) sign_out: &'a str,
+    pub(crate) sign_out_csrf: &'a str,
 }
 
 /// One click for someone already signed in in this browser.
@@ -199,23 +202,39 @@ pub(crate) fn consent(page: &ConsentPage) -> String {
         ("csrf", page.csrf),
         ("action", "cancel"),
     ];
+    let sign_out = [
+        ("csrf", page.sign_out_csrf),
+        ("return_to", page.switch_account),
+    ];
     layout(
         "Authorize my CLI",
         &format!(
             "<h1>Authorize my CLI?</h1>\
-             <p>The My Cloud CLI on this computer wants to sign in to your account.</p>\
-             <dl><dt>Account</dt><dd id=\"account\">{}</dd>\
+             <p>This browser is signed in to My Cloud as <strong>{email}</strong>. The My \
+             Cloud CLI on this computer asks to sign in to <strong>that account</strong>.</p>\
+             <dl><dt>Account</dt><dd id=\"account\">{email}</dd>\
              <dt>CLI port</dt><dd id=\"port\">{}</dd>\
              <dt>At</dt><dd>{}</dd></dl>{}{}\
              <p class=\"note\">Only authorize if you just ran <code>my cli login</code>. \
-             Not you? <a id=\"switch\" href=\"{}\">Use another account</a>.</p>",
-            escape(page.email),
+             Not you? <a id=\"switch\" href=\"{}\">Use another account</a>, or sign this \
+             browser out.</p>{}",
             escape(page.port),
             escape(page.requested_at),
             button_form(Some(page.action), &authorize, "authorize", "Authorize"),
             button_form(Some(page.action), &cancel, "cancel", "Cancel"),
             escape(page.switch_account),
+            button_form(Some(page.sign_out), &sign_out, "signout", "Sign out"),
+            email = escape(page.email),
         ),
+    )
+}
+
+/// After the sign-out button, when there is no sign-in to go back to.
+pub(crate) fn signed_out() -> String {
+    message(
+        "Signed out",
+        "This browser is signed out of My Cloud. Run <code>my cli login --web</code> to sign \
+         in again.",
     )
 }
 
@@ -242,6 +261,16 @@ pub(crate) fn request_over() -> String {
         "Sign-in request over",
         "This sign-in request has expired or was already answered. \
          Run <code>my cli login</code> again.",
+    )
+}
+
+/// A browser sign-in's link opened in another browser than the one that started it.
+pub(crate) fn wrong_browser() -> String {
+    message(
+        "Open this link where you started",
+        "This sign-in link only works in the browser where you started signing in. Open \
+         it in the browser on the computer where you ran <code>my cli login --web</code>. \
+         If you did not start a sign-in, ignore the email.",
     )
 }
 
@@ -376,8 +405,10 @@ mod tests {
             port: "5000",
             requested_at: "now",
             switch_account: "/oauth/authorize?a=1&prompt=login",
+            sign_out: "/sign-out",
+            sign_out_csrf: "out",
         });
-        for id in ["authorize", "cancel", "account", "switch"] {
+        for id in ["authorize", "cancel", "account", "switch", "signout"] {
             assert!(consent.contains(&format!("id=\"{id}\"")), "{id}");
         }
         assert!(consent.contains("href=\"/oauth/authorize?a=1&amp;prompt=login\""));

@@ -187,8 +187,9 @@ ALTER TABLE magic_links_v4 RENAME TO magic_links;
 
 /// Security: JWT signing keys with an id (`kid`), so they can be rotated; a rotated
 /// refresh token keeps its successor only sealed under a key derived from itself (never in
-/// the clear), so the database alone never holds a usable refresh token. Raw successors an
-/// older version kept are dropped with their column.
+/// the clear), so the database alone never holds a usable refresh token (raw successors an
+/// older version kept are dropped with their column); a browser sign-in remembers the
+/// browser that started it (the hash of its binding cookie).
 pub(super) const SCHEMA_SECURITY: &str = "
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY,
@@ -201,6 +202,7 @@ ALTER TABLE refresh_tokens DROP COLUMN successor_raw;
 ALTER TABLE refresh_tokens ADD COLUMN successor_sealed BLOB;
 CREATE INDEX IF NOT EXISTS refresh_tokens_grace ON refresh_tokens(rotated_at)
     WHERE successor_sealed IS NOT NULL;
+ALTER TABLE authorization_requests ADD COLUMN browser_hash TEXT;
 ";
 
 /// Schema steps in order; after step `i` the database is at `PRAGMA user_version` `i + 1`.

@@ -27,6 +27,24 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the browser says this request was made by another site's page: a
+    /// `Sec-Fetch-Site: cross-site`, or an `Origin` other than `own_origin` (`null`
+    /// included). Clients that are not browsers send neither.
+    pub(crate) fn made_by_another_site(&self, own_origin: &str) -> bool {
+        let cross_site = self
+            .header("Sec-Fetch-Site")
+            .is_some_and(|site| site.trim().eq_ignore_ascii_case("cross-site"));
+        let foreign_origin = self
+            .header("Origin")
+            .is_some_and(|origin| !origin.trim().eq_ignore_ascii_case(own_origin));
+        cross_site || foreign_origin
+    }
+
+    /// Whether the body is a form (what a page posts).
+    pub(crate) fn is_form(&self) -> bool {
+        self.form().is_ok()
+    }
+
     /// The body as an `application/x-www-form-urlencoded` form; the error is a message
     /// fit for `error_description`.
     pub(crate) fn form(&self) -> Result<Form, String> {
@@ -199,6 +217,27 @@ mod tests {
             body: body.as_bytes().to_vec(),
             ip: "127.0.0.1".into(),
         }
+    }
+
+    #[test]
+    fn other_sites_are_recognised() {
+        let own = "http://127.0.0.1:7780";
+        let mut r = request(Some("application/x-www-form-urlencoded"), "a=1");
+        assert!(
+            !r.made_by_another_site(own),
+            "a client without browser headers"
+        );
+        r.headers.push(("Origin".into(), own.into()));
+        r.headers
+            .push(("Sec-Fetch-Site".into(), "same-origin".into()));
+        assert!(!r.made_by_another_site(own));
+        r.headers[1].1 = "http://evil.example".into();
+        assert!(r.made_by_another_site(own));
+        r.headers[1].1 = "null".into();
+        assert!(r.made_by_another_site(own));
+        r.headers[1].1 = own.into();
+        r.headers[2].1 = "cross-site".into();
+        assert!(r.made_by_another_site(own));
     }
 
     #[test]

@@ -201,6 +201,7 @@ fn sign_in_page(
 
 fn consent_page(app: &App, request: &AuthRequest, web: &WebUser, query: &str) -> Reply {
     let csrf = csrf::token(&app.key, Purpose::Consent, &[&request.id, &web.id_hash]);
+    let sign_out_csrf = csrf::token(&app.key, Purpose::SignOut, &[&web.id_hash]);
     Reply::html(
         200,
         pages::consent(&ConsentPage {
@@ -211,6 +212,8 @@ fn consent_page(app: &App, request: &AuthRequest, web: &WebUser, query: &str) ->
             port: loopback_port(&request.redirect_uri),
             requested_at: &clock::rfc3339(request.created_at),
             switch_account: &switch_account_url(app, query),
+            sign_out: &app.url(web_session::SIGN_OUT_PATH),
+            sign_out_csrf: &sign_out_csrf,
         }),
     )
 }
@@ -251,6 +254,7 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
         }
     };
     let now = clock::now_secs();
+    let (browser_hash, binding_cookie) = web_session::bind(app, request);
     let stored = db.write(|tx| -> DbResult<Option<(AuthRequest, Option<WebUser>)>> {
         if !tx.rate_allow(
             AUTHORIZE_RATE,
@@ -273,6 +277,7 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
             user_id: None,
             created_at: now,
             expires_at: now + REQUEST_TTL_SECS,
+            browser_hash: Some(browser_hash),
         };
         tx.insert_auth_request(&auth)?;
         let web = match params.prompt_login {
@@ -300,7 +305,7 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
             outcome,
         )));
     };
-    Ok(match web {
+    let page = match web {
         Some(web) => consent_page(app, &auth, &web, &request.query),
         None => sign_in_page(
             app,
@@ -309,7 +314,8 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
             params.login_hint.as_deref().unwrap_or(""),
             None,
         ),
-    })
+    };
+    Ok(page.header("Set-Cookie", binding_cookie))
 }
 
 enum SignIn {
