@@ -444,3 +444,82 @@ fn the_consent_page_names_the_account_and_can_sign_out() {
     chrome.find("#email");
     assert!(!chrome.source().contains("id=\"authorize\""));
 }
+
+fn mails(server: &Server) -> usize {
+    std::fs::read_dir(server.mail_dir())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// `POST /oauth/device_authorization` with a login hint: (status, Retry-After).
+fn start_device_sign_in(server: &Server, email: &str) -> (u16, Option<u64>) {
+    let r = browser()
+        .post(&format!("{}/oauth/device_authorization", server.url))
+        .send_form([("client_id", "my-cli"), ("login_hint", email)])
+        .unwrap();
+    let retry = r
+        .headers()
+        .get("Retry-After")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    (r.status().as_u16(), retry)
+}
+
+/// Attack: one client, one authorization request, 60 sign-in posts to 60 addresses made
+/// the server send 60 mails. Now a request sends a few, a client a few more, the server
+/// has a ceiling, and the excess is answered 429 with Retry-After.
+#[test]
+fn the_server_does_not_mail_for_anyone() {
+    let server = Server::start(&[]);
+    let (_, binding, page) =
+        get_with_cookie(&authorize_url(&server, &closed_port_url(), &[]), None);
+    assert!(binding.is_some());
+    let mut form = hidden_fields(&page);
+    form.retain(|(k, _)| k != "action");
+    form.push(("action".into(), "send".into()));
+    let sign_in = format!("{}/oauth/authorize/sign-in", server.url);
+    let mut refused = 0;
+    for n in 0..60 {
+        let mut one = form.clone();
+        one.push(("email".into(), format!("target{n}@example.com")));
+        let r = browser()
+            .post(&sign_in)
+            .send_form(one.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .unwrap();
+        if r.status().as_u16() == 429 {
+            let retry: u64 = r.headers()["Retry-After"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=600).contains(&retry), "{retry}");
+            refused += 1;
+        }
+    }
+    assert_eq!(mails(&server), 3, "mails for one authorization request");
+    assert_eq!(refused, 57);
+
+    // Device sign-ins from one client: a few per client address.
+    let mut statuses = Vec::new();
+    for n in 0..60 {
+        statuses.push(start_device_sign_in(
+            &server,
+            &format!("device{n}@example.com"),
+        ));
+    }
+    assert_eq!(mails(&server), 10, "mails for one client address");
+    let (status, retry) = *statuses.last().unwrap();
+    assert_eq!(status, 429);
+    assert!(retry.is_some_and(|r| (1..=600).contains(&r)), "{retry:?}");
+
+    // And a ceiling for the whole server, whoever asks.
+    let capped = Server::start(&["--mail-client-limit", "1000", "--mail-global-limit", "4"]);
+    for n in 0..20 {
+        start_device_sign_in(&capped, &format!("many{n}@example.com"));
+    }
+    assert_eq!(mails(&capped), 4, "the global ceiling");
+    assert_eq!(start_device_sign_in(&capped, "one.more@example.com").0, 429);
+}

@@ -59,6 +59,12 @@ struct Args {
     /// sign-in mails per email address per 10 minutes (default 5)
     #[argh(option)]
     mail_rate_limit: Option<u32>,
+    /// sign-in mails per client address (IPv6: per /64) per 10 minutes (default 10)
+    #[argh(option)]
+    mail_client_limit: Option<u32>,
+    /// sign-in mails of the whole server per 10 minutes (default 200)
+    #[argh(option)]
+    mail_global_limit: Option<u32>,
     /// shortest lifetime an API token may be created with (default 1h)
     #[argh(option, from_str_fn(parse_duration))]
     min_token_ttl: Option<u64>,
@@ -358,6 +364,8 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         refresh_grace: args.refresh_grace.unwrap_or(d.refresh_grace),
         rate_limit: args.rate_limit.unwrap_or(d.rate_limit),
         mail_rate_limit: args.mail_rate_limit.unwrap_or(d.mail_rate_limit),
+        mail_client_limit: args.mail_client_limit.unwrap_or(d.mail_client_limit),
+        mail_global_limit: args.mail_global_limit.unwrap_or(d.mail_global_limit),
         min_token_ttl: args.min_token_ttl.unwrap_or(d.min_token_ttl),
         last_used_interval: args.last_used_interval.unwrap_or(d.last_used_interval),
         long_poll: args.long_poll.unwrap_or(d.long_poll),

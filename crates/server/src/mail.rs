@@ -120,6 +120,9 @@ fn render(mail: &SignInMail, now_ms: i64) -> String {
             String::new(),
             format!("    {code}"),
             String::new(),
+            "If you did not just run `my cli login`, press Deny on the page this link opens."
+                .into(),
+            String::new(),
             "Then open this link to confirm or deny the sign-in:".into(),
         ],
         None => vec![
@@ -182,6 +185,7 @@ mod tests {
         assert!(text.contains("\r\n\r\nhttp://127.0.0.1:7780/magic/abc\r\n\r\n"));
         assert!(text.contains("expires in 15 minutes."));
         assert!(text.contains("requested from 127.0.0.1 at 1970-01-01T00:00:00Z."));
+        assert!(text.contains("If you did not just run `my cli login`, press Deny"));
         assert!(!text.replace("\r\n", "").contains('\n'));
     }
 

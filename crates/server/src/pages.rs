@@ -96,6 +96,8 @@ pub(crate) struct LinkPage<'a> {
     pub(crate) user_code: Option<&'a str>,
     pub(crate) email: &'a str,
     pub(crate) ip: &'a str,
+    /// The address the link is being opened from, when it is not the one that asked.
+    pub(crate) opened_from: Option<&'a str>,
     pub(crate) requested_at: &'a str,
     pub(crate) csrf: &'a str,
 }
@@ -113,17 +115,30 @@ pub(crate) fn confirm(page: &LinkPage) -> String {
             .into(),
     };
     let note = if page.user_code.is_some() {
-        "Only confirm if you started this sign-in and the codes match."
+        "Only confirm if you started this sign-in and the codes match. If you did not just run \
+         <code>my cli login</code>, press Deny."
     } else {
         "Only confirm if you started this sign-in. Open this link in the browser on the \
          computer where you ran <code>my cli login</code>: the sign-in ends by returning there."
     };
+    let warning = page
+        .opened_from
+        .map(|here| {
+            format!(
+                "<p class=\"error\" id=\"elsewhere\">This sign-in was requested from {}, but \
+                 you are opening the link from {}. If that is not the computer where you ran \
+                 <code>my cli login</code>, press Deny.</p>",
+                escape(page.ip),
+                escape(here)
+            )
+        })
+        .unwrap_or_default();
     let confirm = [("csrf", page.csrf), ("action", "confirm")];
     let deny = [("csrf", page.csrf), ("action", "deny")];
     layout(
         "Confirm sign-in",
         &format!(
-            "<h1>Sign in to My Cloud?</h1>{intro}\
+            "<h1>Sign in to My Cloud?</h1>{intro}{warning}\
              <dl><dt>Account</dt><dd id=\"account\">{}</dd>\
              <dt>Requested from</dt><dd>{}</dd>\
              <dt>At</dt><dd>{}</dd></dl>{}{}\
@@ -366,11 +381,12 @@ mod tests {
             user_code: Some("WDJB-MJHT"),
             email: "<script>@x",
             ip: "127.0.0.1",
+            opened_from: Some("<i>"),
             requested_at: "now",
             csrf: "\"><b>",
         });
         assert!(page.contains("&lt;script&gt;@x"));
-        assert!(!page.contains("<script>") && !page.contains("<b>"));
+        assert!(!page.contains("<script>") && !page.contains("<b>") && !page.contains("<i>"));
         let form = device_form("\"><b>", "", "t", Some("<i>"));
         assert!(!form.contains("<b>") && !form.contains("<i>"));
         let sign_in = sign_in_form("/a", "azr_1", "t", "\"><b>", Some("<i>"));
@@ -389,6 +405,7 @@ mod tests {
             user_code: None,
             email: "ann@example.com",
             ip: "127.0.0.1",
+            opened_from: None,
             requested_at: "now",
             csrf: "tok",
         });

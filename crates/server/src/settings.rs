@@ -10,6 +10,8 @@ use std::time::Duration;
 pub(crate) const RATE_WINDOW_SECS: i64 = 600;
 /// Wrong user codes one client address may try per window on the `/device` page.
 pub(crate) const USER_CODE_GUESS_LIMIT: u32 = 10;
+/// Sign-in mails one device or browser sign-in request may send per window.
+pub(crate) const MAILS_PER_REQUEST: u32 = 3;
 /// Longest `--code-ttl` accepted.
 const MAX_CODE_TTL_SECS: u64 = 600;
 /// The database file when none is named.
@@ -33,6 +35,10 @@ pub(crate) struct Settings {
     pub(crate) refresh_grace: u64,
     pub(crate) rate_limit: u32,
     pub(crate) mail_rate_limit: u32,
+    /// Sign-in mails per client address (IPv6: per /64) per window.
+    pub(crate) mail_client_limit: u32,
+    /// Sign-in mails of the whole server per window.
+    pub(crate) mail_global_limit: u32,
     pub(crate) min_token_ttl: u64,
     pub(crate) last_used_interval: u64,
     pub(crate) long_poll: u64,
@@ -57,6 +63,8 @@ impl Default for Settings {
             refresh_grace: 10,
             rate_limit: 30,
             mail_rate_limit: 5,
+            mail_client_limit: 10,
+            mail_global_limit: 200,
             min_token_ttl: 3600,
             last_used_interval: 60,
             long_poll: 25,

@@ -2,13 +2,14 @@
 //! (`caller`), sessions and their refresh families (`sessions`), the OAuth client rules
 //! (`oauth`), authorization requests of the browser sign-in (`authorization`), magic links
 //! (`magic_links`), the browser's web session (`web_session`), organization scoping
-//! (`orgs`) and the JWT signing keys (`keys`).
+//! (`orgs`), the JWT signing keys (`keys`) and who a client is for rate limits (`clients`).
 //!
 //! Domain code speaks `web`'s `Request` and `Error` and runs inside `db` transactions; it
 //! never knows which URL it serves.
 
 pub(crate) mod authorization;
 pub(crate) mod caller;
+pub(crate) mod clients;
 pub(crate) mod keys;
 pub(crate) mod magic_links;
 pub(crate) mod oauth;

@@ -6,7 +6,8 @@ use crate::clock;
 use crate::crypto::csrf::{self, Purpose};
 use crate::crypto::secrets;
 use crate::db::{Db, DbResult, DeviceRequest, LinkTarget};
-use crate::domain::magic_links::{mail_allowed, mail_device_link, new_link};
+use crate::domain::clients;
+use crate::domain::magic_links::{allow_mail, mail_device_link, new_link, MailAsk};
 use crate::mail;
 use crate::pages;
 use crate::settings::{RATE_WINDOW_SECS, USER_CODE_GUESS_LIMIT};
@@ -33,7 +34,8 @@ pub(crate) fn get(app: &App, _: &mut Db, request: &Request, _: &Params) -> Resul
 enum Submit {
     TooManyGuesses,
     UnknownCode,
-    TooManyMails,
+    /// Over a mail limit: seconds until a mail may be sent again.
+    TooManyMails(i64),
     /// Same answer as a sent mail: the request belongs to another address.
     NotSent,
     Send(Box<DeviceRequest>, String, String, i64),
@@ -62,7 +64,7 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         ));
     }
     let window_start = now - RATE_WINDOW_SECS;
-    let ip = request.ip.as_str();
+    let ip = &clients::rate_key(&request.ip);
     let outcome = db.write(|tx| -> DbResult<Submit> {
         if tx.rate_count(GUESS_RATE, ip, window_start)? >= USER_CODE_GUESS_LIMIT {
             return Ok(Submit::TooManyGuesses);
@@ -84,8 +86,13 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         if !owner.eq_ignore_ascii_case(email) {
             return Ok(Submit::NotSent);
         }
-        if !mail_allowed(tx, app, &owner, now)? {
-            return Ok(Submit::TooManyMails);
+        let ask = MailAsk {
+            to: &owner,
+            client: ip,
+            request_id: &device.id,
+        };
+        if let Err(retry_after) = allow_mail(tx, app, &ask, now)? {
+            return Ok(Submit::TooManyMails(retry_after));
         }
         let target = LinkTarget::Device(device.id.clone());
         let (token, expires_at) = new_link(tx, app, target, &owner, device.expires_at, now)?;
@@ -103,10 +110,11 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
             email,
             Some("That code is not valid or has expired. Check the code in your terminal."),
         ),
-        Submit::TooManyMails => Reply::html(
+        Submit::TooManyMails(retry_after) => Reply::html(
             429,
-            pages::too_many("Too many sign-in emails for this address. Try again later."),
-        ),
+            pages::too_many("Too many sign-in emails. Try again later."),
+        )
+        .header("Retry-After", retry_after.to_string()),
         Submit::NotSent => Reply::html(200, pages::check_inbox()),
         Submit::Send(device, owner, token, expires_at) => {
             mail_device_link(app, &device, &owner, &token, expires_at)?;

@@ -13,7 +13,7 @@ use crate::crypto::secrets;
 use crate::db::{
     AuthRequest, AuthStatus, Db, DbResult, DeviceRequest, DeviceStatus, LinkTarget, MagicLink, Tx,
 };
-use crate::domain::{authorization, web_session};
+use crate::domain::{authorization, clients, web_session};
 use crate::pages::{self, LinkPage};
 use crate::web::{Error, Params, Reply, Request};
 
@@ -120,12 +120,16 @@ pub(crate) fn get(
             request.created_at,
         ),
     };
+    // A device sign-in can be started for any address: say so when the link is opened
+    // from elsewhere than the request came from.
+    let elsewhere = user_code.is_some() && clients::rate_key(ip) != clients::rate_key(&request.ip);
     Ok(Reply::html(
         200,
         pages::confirm(&LinkPage {
             user_code: user_code.as_deref(),
             email,
             ip,
+            opened_from: elsewhere.then_some(request.ip.as_str()),
             requested_at: &clock::rfc3339(created_at),
             csrf: &csrf,
         }),

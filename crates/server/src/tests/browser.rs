@@ -516,3 +516,37 @@ fn metadata_advertises_the_browser_flow() {
         serde_json::json!(["code"])
     );
 }
+
+/// Anyone can start a device sign-in for any address: the mail and the page say to press
+/// Deny if you did not just run `my cli login`, and the page warns when the link is opened
+/// from another address than the one that asked.
+#[test]
+fn a_device_link_opened_from_elsewhere_warns() {
+    let mut h = Harness::new(&[]);
+    let mut start = Request::form_for_test(
+        "/oauth/device_authorization",
+        "client_id=my-cli&login_hint=eve%40example.com",
+        None,
+    );
+    start.ip = "203.0.113.9".into();
+    assert_eq!(h.send(&start).status, 200);
+    let mail = std::fs::read_dir(h.dir.join("mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains("To: eve@example.com"))
+        .expect("a mail");
+    assert!(mail.contains("If you did not just run `my cli login`, press Deny"));
+    let link = mail
+        .lines()
+        .find_map(|l| l.strip_prefix(ISSUER).filter(|p| p.starts_with("/magic/")))
+        .unwrap()
+        .to_string();
+    let elsewhere = h.get(&link, None).body_text();
+    assert!(elsewhere.contains("id=\"elsewhere\""), "{elsewhere}");
+    assert!(elsewhere
+        .contains("requested from 203.0.113.9, but you are opening the link from 127.0.0.1"));
+    assert!(elsewhere.contains("If you did not just run <code>my cli login</code>, press Deny."));
+    let mut same = Request::for_test("GET", &link, None, None);
+    same.ip = "203.0.113.9".into();
+    assert!(!h.send(&same).body_text().contains("id=\"elsewhere\""));
+}

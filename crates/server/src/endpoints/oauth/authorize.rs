@@ -16,7 +16,8 @@ use crate::db::{AuthRequest, AuthStatus, Db, DbResult, LinkTarget};
 use crate::domain::authorization::{
     callback, code_callback, denied_callback, deny, issue_code, Outcome,
 };
-use crate::domain::magic_links::{self, LinkMail};
+use crate::domain::clients;
+use crate::domain::magic_links::{self, LinkMail, MailAsk};
 use crate::domain::oauth::{parse_scope, valid_loopback_redirect};
 use crate::domain::web_session::{self, WebUser};
 use crate::mail;
@@ -258,7 +259,7 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
     let stored = db.write(|tx| -> DbResult<Option<(AuthRequest, Option<WebUser>)>> {
         if !tx.rate_allow(
             AUTHORIZE_RATE,
-            &request.ip,
+            &clients::rate_key(&request.ip),
             app.settings.rate_limit,
             now,
             now - RATE_WINDOW_SECS,
@@ -320,7 +321,8 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
 
 enum SignIn {
     Over,
-    TooManyMails,
+    /// Over a mail limit: seconds until a mail may be sent again.
+    TooManyMails(i64),
     Send(Box<AuthRequest>, String, i64),
     Denied(Box<AuthRequest>),
 }
@@ -375,8 +377,13 @@ pub(crate) fn post_sign_in(
                 false => SignIn::Over,
             });
         }
-        if !magic_links::mail_allowed(tx, app, email, now)? {
-            return Ok(SignIn::TooManyMails);
+        let ask = MailAsk {
+            to: email,
+            client: &clients::rate_key(&request.ip),
+            request_id: &auth.id,
+        };
+        if let Err(retry_after) = magic_links::allow_mail(tx, app, &ask, now)? {
+            return Ok(SignIn::TooManyMails(retry_after));
         }
         let target = LinkTarget::Authorization(auth.id.clone());
         let (token, expires_at) =
@@ -385,10 +392,11 @@ pub(crate) fn post_sign_in(
     })?;
     Ok(match outcome {
         SignIn::Over => over(),
-        SignIn::TooManyMails => Reply::html(
+        SignIn::TooManyMails(retry_after) => Reply::html(
             429,
-            pages::too_many("Too many sign-in emails for this address. Try again later."),
-        ),
+            pages::too_many("Too many sign-in emails. Try again later."),
+        )
+        .header("Retry-After", retry_after.to_string()),
         SignIn::Denied(auth) => {
             eprintln!("browser sign-in {} cancelled on the sign-in page", auth.id);
             Reply::see_other(&denied_callback(app, &auth))
