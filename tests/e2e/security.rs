@@ -523,3 +523,70 @@ fn the_server_does_not_mail_for_anyone() {
     assert_eq!(mails(&capped), 4, "the global ceiling");
     assert_eq!(start_device_sign_in(&capped, "one.more@example.com").0, 429);
 }
+
+/// Two organizations, each with one project and environment, and a member of the first.
+fn two_organizations(server: &Server) {
+    let seed = server.dir.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        r#"{"organizations":[
+            {"name":"Acme","slug":"acme","members":["member@acme.example"],
+             "projects":[{"name":"Shop","slug":"shop","environments":["production"]}]},
+            {"name":"Other","slug":"other",
+             "projects":[{"name":"Secret","slug":"secret","environments":["production"]}]}]}"#,
+    )
+    .unwrap();
+    server.admin(&["seed", "--file", &seed.display().to_string()]);
+}
+
+fn api_get(server: &Server, bearer: &str, path: &str) -> (u16, serde_json::Value) {
+    let mut r = browser()
+        .get(&format!("{}{path}", server.url))
+        .header("Authorization", &format!("Bearer {bearer}"))
+        .call()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Attack: the cursor of an empty page of logs was the global newest sequence number, so a
+/// member of one organization could watch the volume and timing of every other's logging.
+#[test]
+fn an_empty_log_page_tells_nothing_of_other_organizations() {
+    let server = Server::start(&[]);
+    two_organizations(&server);
+    let env = TestEnv::new(&server);
+    env.login(&server, "member@acme.example").ok();
+    let jwt = env.stored()["access_token"].as_str().unwrap().to_string();
+    let path = "/v1/logs?organization=acme&project=shop&environment=production";
+    let cursor = |server: &Server| {
+        let (status, page) = api_get(server, &jwt, path);
+        assert_eq!(status, 200, "{page}");
+        page["next"].as_u64().unwrap()
+    };
+    let before = cursor(&server);
+    let append = |org: &str, project: &str, message: &str| {
+        let args = ["--org", org, "--project", project, "--env", "production"];
+        let mut all = vec!["log", "append"];
+        all.extend(args);
+        all.extend(["--message", message]);
+        server.admin(&all);
+    };
+    for n in 0..5 {
+        append("other", "secret", &format!("other's line {n}"));
+    }
+    assert_eq!(
+        cursor(&server),
+        before,
+        "the cursor moved with another org's logs"
+    );
+    // Its own lines still move it, and following from it misses nothing.
+    append("acme", "shop", "ours");
+    let (_, page) = api_get(&server, &jwt, &format!("{path}&after={before}"));
+    assert_eq!(page["lines"][0]["message"], "ours");
+    assert!(cursor(&server) > before);
+}
