@@ -307,6 +307,9 @@ impl CredentialKind {
 pub struct Me {
     pub id: String,
     pub email: String,
+    /// The user's username (library owners are named by it); absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     pub credential: CredentialInfo,
 }
 

@@ -7,6 +7,8 @@
 //! migrating it if needed, so a fresh server can be set up before it first starts. They
 //! are safe to run while servers use the same file.
 
+mod library;
+
 use crate::clock;
 use crate::crypto::secrets;
 use crate::db::{self, Db, EnvironmentRow, Tx};
@@ -53,6 +55,11 @@ pub(crate) enum Task {
         file: PathBuf,
     },
     RotateKey,
+    /// Publish each library of a source folder as a system library release.
+    LibraryImport {
+        dir: PathBuf,
+        version: Option<String>,
+    },
 }
 
 /// Runs one admin command against the database at `path`.
@@ -163,6 +170,9 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
                  previous key stay valid until they expire"
             );
             print_json(&Rotated { kid, retired })
+        }
+        Task::LibraryImport { dir, version } => {
+            library::import(&mut db, &dir, version.as_deref(), now)
         }
     }
 }

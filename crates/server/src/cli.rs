@@ -107,6 +107,7 @@ enum AdminCommand {
     Log(LogArgs),
     Seed(SeedArgs),
     RotateKey(RotateKeyArgs),
+    Library(LibraryArgs),
 }
 
 #[derive(FromArgs, Debug)]
@@ -312,6 +313,36 @@ struct SeedArgs {
     db: Option<PathBuf>,
 }
 
+#[derive(FromArgs, Debug)]
+/// Manage the library registry.
+#[argh(subcommand, name = "library")]
+struct LibraryArgs {
+    #[argh(subcommand)]
+    command: LibraryCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum LibraryCommand {
+    Import(LibraryImportArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Publish each library of a folder (a mycli.yaml or mycli.json manifest and one spec file
+/// per command) as a system library release; an unchanged folder publishes nothing.
+#[argh(subcommand, name = "import")]
+struct LibraryImportArgs {
+    /// the folder holding the manifest
+    #[argh(positional)]
+    dir: PathBuf,
+    /// the release version, MAJOR.MINOR.PATCH (default: the patch after the latest, or 1.0.0)
+    #[argh(option)]
+    version: Option<String>,
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Mode {
@@ -455,6 +486,15 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> 
         }
         AdminCommand::Seed(a) => (a.db, Task::Seed { file: a.file }),
         AdminCommand::RotateKey(a) => (a.db, Task::RotateKey),
+        AdminCommand::Library(LibraryArgs {
+            command: LibraryCommand::Import(a),
+        }) => (
+            a.db,
+            Task::LibraryImport {
+                dir: a.dir,
+                version: a.version,
+            },
+        ),
     })
 }
 
@@ -665,6 +705,27 @@ mod tests {
                     file: PathBuf::from("seed.json")
                 }
             )
+        );
+        assert_eq!(
+            admin(&[
+                "library",
+                "import",
+                "examples/libraries",
+                "--version",
+                "1.2.0"
+            ])
+            .1,
+            Task::LibraryImport {
+                dir: PathBuf::from("examples/libraries"),
+                version: Some("1.2.0".into())
+            }
+        );
+        assert_eq!(
+            admin(&["library", "import", "libs"]).1,
+            Task::LibraryImport {
+                dir: PathBuf::from("libs"),
+                version: None
+            }
         );
     }
 

@@ -114,7 +114,11 @@ fn run_server(settings: Settings) -> Result<(), String> {
     drop(stdout);
 
     let app = App::new(settings.clone(), issuer, key);
-    serve::run(listener, &settings, dbs, move |db, request| {
-        routes::dispatch(&app, db, request)
-    })
+    serve::run(
+        listener,
+        &settings,
+        dbs,
+        routes::body_limit,
+        move |db, request| routes::dispatch(&app, db, request),
+    )
 }

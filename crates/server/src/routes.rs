@@ -2,7 +2,8 @@
 //! handler — and the dispatcher that runs a request through it.
 //!
 //! A pattern's `{name}` segment matches one path segment, handed to the handler in
-//! [`Params`]. A path that no pattern matches answers 404; a path that matches with
+//! [`Params`]. Each route also says how large a body it accepts ([`body_limit`], asked by
+//! the HTTP front before it reads one): [`MAX_BODY`] unless the row says otherwise. A path that no pattern matches answers 404; a path that matches with
 //! another method answers 405 with `Allow` listing the table's methods for it. A handler's
 //! [`Error`] is rendered here; a server failure or a panic becomes a logged 500 for that
 //! request only.
@@ -11,10 +12,13 @@ use crate::app::App;
 use crate::db::Db;
 use crate::domain::web_session::SIGN_OUT_PATH;
 use crate::endpoints::oauth::{authorize, device_authorization, revoke, token};
-use crate::endpoints::v1::{environments, logs, me, organizations, projects, tokens};
+use crate::endpoints::v1::{
+    catalog, commands, environments, libraries, logs, me, organizations, profiles, projects, tokens,
+};
 use crate::endpoints::{device, magic, sign_out, well_known};
 use crate::pages;
-use crate::web::{log_path, Error, Params, Reply, Request};
+use crate::web::{log_path, Error, Params, Reply, Request, MAX_BODY};
+use my_api::catalog::{paths as catalog_paths, MAX_COMMAND_BYTES, MAX_RELEASE_BYTES};
 use my_api::org::paths as org_paths;
 use my_api::{codes, paths};
 use std::panic::{self, AssertUnwindSafe};
@@ -27,6 +31,8 @@ struct Route {
     method: &'static str,
     pattern: &'static str,
     handler: Handler,
+    /// The largest body accepted, in bytes (413 above).
+    body_limit: usize,
 }
 
 const fn on(method: &'static str, pattern: &'static str, handler: Handler) -> Route {
@@ -34,6 +40,17 @@ const fn on(method: &'static str, pattern: &'static str, handler: Handler) -> Ro
         method,
         pattern,
         handler,
+        body_limit: MAX_BODY,
+    }
+}
+
+impl Route {
+    /// The same route, accepting bodies of up to `bytes`.
+    const fn up_to(self, bytes: usize) -> Route {
+        Route {
+            body_limit: bytes,
+            ..self
+        }
     }
 }
 
@@ -66,7 +83,42 @@ static ROUTES: &[Route] = &[
     on("GET", org_paths::ENVIRONMENTS, environments::get),
     on("GET", org_paths::LOGS, logs::read),
     on("POST", org_paths::LOGS, logs::append),
+    on("POST", catalog_paths::PROFILES, profiles::create).up_to(MAX_COMMAND_BYTES),
+    on("GET", catalog_paths::PROFILES, profiles::list),
+    on("GET", catalog_paths::PROFILE, profiles::show),
+    on("PATCH", catalog_paths::PROFILE, profiles::update).up_to(MAX_COMMAND_BYTES),
+    on("DELETE", catalog_paths::PROFILE, profiles::delete),
+    on("POST", catalog_paths::PROFILE_LIBRARIES, profiles::install).up_to(MAX_COMMAND_BYTES),
+    on("GET", catalog_paths::PROFILE_LIBRARIES, profiles::libraries),
+    on(
+        "DELETE",
+        catalog_paths::PROFILE_LIBRARY,
+        profiles::uninstall,
+    ),
+    on("DELETE", OWNED_PROFILE_LIBRARY, profiles::uninstall),
+    on("GET", catalog_paths::LIBRARIES, libraries::search),
+    on("GET", catalog_paths::LIBRARY, libraries::show),
+    on("GET", OWNED_LIBRARY, libraries::show),
+    on("POST", catalog_paths::LIBRARY_RELEASES, libraries::release).up_to(MAX_RELEASE_BYTES),
+    on("POST", catalog_paths::COMMANDS, commands::push).up_to(MAX_COMMAND_BYTES),
+    on("GET", catalog_paths::COMMANDS, commands::list),
+    on("DELETE", catalog_paths::COMMAND, commands::delete),
+    on("GET", catalog_paths::COMMAND_VERSION, commands::version),
+    on("GET", catalog_paths::CATALOG, catalog::read),
 ];
+
+/// `{library}` of [`catalog_paths::PROFILE_LIBRARY`] and [`catalog_paths::LIBRARY`] is
+/// `slug` or `owner/slug`: a pattern segment matches no `/`, so the second form has its own.
+const OWNED_PROFILE_LIBRARY: &str = "/v1/profiles/{slug}/libraries/{owner}/{library}";
+const OWNED_LIBRARY: &str = "/v1/libraries/{owner}/{library}";
+
+/// The largest body `method` on `path` accepts: its route's limit, else [`MAX_BODY`].
+pub(crate) fn body_limit(method: &str, path: &str) -> usize {
+    ROUTES
+        .iter()
+        .find(|route| route.method == method && matches(route.pattern, path).is_some())
+        .map_or(MAX_BODY, |route| route.body_limit)
+}
 
 /// REST error code the wire crate does not name (the CLI never needs to match it).
 const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
@@ -173,15 +225,47 @@ mod tests {
 
     #[test]
     fn parameter_patterns_agree_with_the_wire_paths() {
+        let catalog = [
+            catalog_paths::PROFILE,
+            catalog_paths::PROFILE_LIBRARIES,
+            catalog_paths::PROFILE_LIBRARY,
+            catalog_paths::LIBRARY,
+            catalog_paths::LIBRARY_RELEASES,
+            catalog_paths::COMMAND,
+            catalog_paths::COMMAND_VERSION,
+        ];
+        // The `owner/slug` forms extend a wire path by one segment.
+        assert_eq!(
+            OWNED_PROFILE_LIBRARY.replace("{owner}/", ""),
+            catalog_paths::PROFILE_LIBRARY
+        );
+        assert_eq!(
+            OWNED_LIBRARY.replace("{owner}/", ""),
+            catalog_paths::LIBRARY
+        );
         for route in ROUTES {
             if let Some((prefix, _)) = route.pattern.split_once('{') {
                 assert!(
-                    [paths::MAGIC_LINK, &format!("{}/", paths::TOKENS)].contains(&prefix),
+                    [paths::MAGIC_LINK, &format!("{}/", paths::TOKENS)].contains(&prefix)
+                        || catalog.contains(&route.pattern)
+                        || [OWNED_PROFILE_LIBRARY, OWNED_LIBRARY].contains(&route.pattern),
                     "{}",
                     route.pattern
                 );
             }
         }
+    }
+
+    #[test]
+    fn body_limits_come_from_the_route() {
+        assert_eq!(
+            body_limit("POST", "/v1/libraries/ops/releases"),
+            MAX_RELEASE_BYTES
+        );
+        assert_eq!(body_limit("POST", "/v1/commands"), MAX_COMMAND_BYTES);
+        assert_eq!(body_limit("POST", "/v1/tokens"), MAX_BODY);
+        assert_eq!(body_limit("GET", "/v1/libraries/ops/releases"), MAX_BODY);
+        assert_eq!(body_limit("POST", "/nowhere"), MAX_BODY);
     }
 
     #[test]

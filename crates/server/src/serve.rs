@@ -1,13 +1,14 @@
 //! The HTTP front: the only file that knows the HTTP library (tiny_http).
 //!
 //! It accepts connections on the listener, reads each request whole (refusing bodies over
-//! [`MAX_BODY`]), turns it into a [`Request`], hands it to the dispatcher it was given, and
-//! writes the [`Reply`] back with the headers every answer carries, logging one line per
-//! request. Each worker thread owns one database connection.
+//! the limit the route table gives for its method and path), turns it into a [`Request`],
+//! hands it to the dispatcher it was given, and writes the [`Reply`] back with the headers
+//! every answer carries, logging one line per request. Each worker thread owns one
+//! database connection.
 
 use crate::db::Db;
 use crate::settings::Settings;
-use crate::web::{log_path, Reply, Request, MAX_BODY};
+use crate::web::{log_path, Reply, Request};
 use my_api::codes;
 use std::io::Read;
 use std::net::TcpListener;
@@ -19,11 +20,13 @@ use std::time::Instant;
 const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
 
 /// Serves requests on `listener` with one worker thread per connection in `dbs`, each
-/// answered by `dispatch`, until the process ends.
+/// answered by `dispatch`, until the process ends. `body_limit(method, path)` is the largest
+/// body a request may carry.
 pub(crate) fn run<F>(
     listener: TcpListener,
     settings: &Settings,
     dbs: Vec<Db>,
+    body_limit: fn(&str, &str) -> usize,
     dispatch: F,
 ) -> Result<(), String>
 where
@@ -41,7 +44,7 @@ where
             .name(format!("worker-{index}"))
             .spawn(move || loop {
                 match server.recv() {
-                    Ok(request) => handle(&mut db, request, &*dispatch),
+                    Ok(request) => handle(&mut db, request, body_limit, &*dispatch),
                     Err(e) => eprintln!("accept failed: {e}"),
                 }
             })
@@ -58,6 +61,7 @@ where
 fn handle(
     db: &mut Db,
     mut raw: tiny_http::Request,
+    body_limit: fn(&str, &str) -> usize,
     dispatch: &impl Fn(&mut Db, &Request) -> Reply,
 ) {
     let started = Instant::now();
@@ -80,7 +84,7 @@ fn handle(
         })
         .collect();
 
-    let reply = match read_body(&mut raw) {
+    let reply = match read_body(&mut raw, body_limit(&method, &path)) {
         Err(reply) => reply,
         Ok(body) => dispatch(
             db,
@@ -116,23 +120,27 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
         .unwrap_or_else(|_| tiny_http::Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).unwrap())
 }
 
-/// Reads the body, refusing more than [`MAX_BODY`] bytes with 413.
-fn read_body(raw: &mut tiny_http::Request) -> Result<Vec<u8>, Reply> {
+/// Reads the body, refusing more than `limit` bytes with 413.
+fn read_body(raw: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, Reply> {
     let too_large = || {
-        Reply::api_error(413, PAYLOAD_TOO_LARGE, "request body is larger than 64 KiB")
-            .header("Connection", "close")
+        let size = match limit {
+            l if l % (1024 * 1024) == 0 => format!("{} MiB", l / (1024 * 1024)),
+            l => format!("{} KiB", l / 1024),
+        };
+        let message = format!("request body is larger than {size}");
+        Reply::api_error(413, PAYLOAD_TOO_LARGE, &message).header("Connection", "close")
     };
-    if raw.body_length().is_some_and(|len| len > MAX_BODY) {
+    if raw.body_length().is_some_and(|len| len > limit) {
         return Err(too_large());
     }
     let mut body = Vec::new();
     raw.as_reader()
-        .take(MAX_BODY as u64 + 1)
+        .take(limit as u64 + 1)
         .read_to_end(&mut body)
         .map_err(|_| {
             Reply::api_error(400, codes::BAD_REQUEST, "could not read the request body")
         })?;
-    if body.len() > MAX_BODY {
+    if body.len() > limit {
         return Err(too_large());
     }
     Ok(body)

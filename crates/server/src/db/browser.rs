@@ -234,13 +234,14 @@ impl Tx<'_> {
     pub(crate) fn web_session_user(&self, id_hash: &str, now: i64) -> DbResult<Option<User>> {
         self.tx
             .prepare_cached(
-                "SELECT u.id, u.email FROM web_sessions w JOIN users u ON u.id = w.user_id
+                "SELECT u.id, u.email, u.username FROM web_sessions w JOIN users u ON u.id = w.user_id
                  WHERE w.id_hash = ?1 AND w.revoked_at IS NULL AND w.expires_at > ?2",
             )?
             .query_row(params![id_hash, now], |r| {
                 Ok(User {
                     id: r.get(0)?,
                     email: r.get(1)?,
+                    username: r.get(2)?,
                 })
             })
             .optional()

@@ -2,7 +2,9 @@
 //! small method of `Tx` per statement, grouped by tables: `device` (device requests),
 //! `magic_links`, `users`, `sessions` (sessions and refresh tokens), `rate` (rate limits),
 //! `browser` (authorization requests, codes, web sessions), `tokens` (API tokens), `orgs`
-//! (organizations, projects, environments, logs); the schema's steps are in `schema`.
+//! (organizations, projects, environments, logs), and the catalog's `profiles`,
+//! `libraries` (and releases), `commands` (and versions) and `catalog` (usernames and the
+//! queries that span them); the schema's steps are in `schema`.
 //!
 //! Callers run their logic inside [`Db::read`] or [`Db::write`] and call the methods of
 //! [`Tx`]; they never see SQL. A PostgreSQL backend later means another implementation of
@@ -26,10 +28,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod browser;
+mod catalog;
+mod commands;
 mod device;
 mod keys;
+mod libraries;
 mod magic_links;
 mod orgs;
+mod profiles;
 mod rate;
 mod schema;
 mod sessions;
@@ -37,10 +43,14 @@ mod tokens;
 mod users;
 
 pub(crate) use browser::{AuthCode, AuthRequest, AuthStatus};
+pub(crate) use catalog::CatalogRow;
+pub(crate) use commands::{CommandRow, NewVersion};
 pub(crate) use device::{DeviceRequest, DeviceStatus};
 pub(crate) use keys::SigningKey;
+pub(crate) use libraries::{LibraryRow, ReleaseRow};
 pub(crate) use magic_links::{LinkTarget, MagicLink};
 pub(crate) use orgs::{EnvironmentRow, LogRow};
+pub(crate) use profiles::{InstalledRow, ProfileRow};
 pub(crate) use sessions::Session;
 pub(crate) use tokens::{ApiToken, TokenOwner};
 pub(crate) use users::User;
@@ -141,7 +151,7 @@ impl Db {
     fn configure(conn: Connection) -> DbResult<Db> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Room for every statement in this file, so none is prepared twice.
-        conn.set_prepared_statement_cache_capacity(96);
+        conn.set_prepared_statement_cache_capacity(160);
         conn.pragma_update(None, "foreign_keys", true)?;
         // Deleted secrets are overwritten, not left in free pages.
         conn.pragma_update(None, "secure_delete", true)?;
@@ -164,6 +174,9 @@ impl Db {
                 tx.pragma_update(None, "user_version", done)?;
             }
         }
+        let tx = Tx { tx };
+        tx.backfill()?;
+        let tx = tx.tx;
         tx.execute(
             "INSERT OR IGNORE INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, ?2)",
             params![&new_key[..], now],

@@ -185,6 +185,104 @@ DROP TABLE magic_links;
 ALTER TABLE magic_links_v4 RENAME TO magic_links;
 ";
 
+/// Profiles, libraries and their releases, commands and their versions, and usernames.
+///
+/// A command belongs to exactly one user (a personal command) or one library; its versions
+/// hold the canonical spec bytes and their SHA-256, plus the name, description and aliases
+/// of that version's spec (so an old release shows its own words). A release pins one
+/// version of each of its commands; a profile pins the release it installed. SQLite treats
+/// NULLs as distinct in a UNIQUE constraint, so system libraries (no owner) are kept unique
+/// by an expression index. API tokens now point at a profile row instead of naming a slug:
+/// existing users get their `default` profile here, a token scoped to a slug that was never
+/// made gets that profile (so its scope keeps its meaning), and the slug column goes.
+/// Usernames need code, not SQL: [`Tx::backfill`] gives them.
+const SCHEMA_5: &str = "
+ALTER TABLE users ADD COLUMN username TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS users_username ON users(username);
+CREATE TABLE IF NOT EXISTS profiles (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    slug TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    is_default INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    UNIQUE (user_id, slug)
+);
+CREATE TABLE IF NOT EXISTS libraries (
+    id TEXT PRIMARY KEY,
+    owner_user_id TEXT REFERENCES users(id),
+    slug TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    aliases TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS libraries_owner_slug
+    ON libraries(COALESCE(owner_user_id, ''), slug);
+CREATE TABLE IF NOT EXISTS releases (
+    id TEXT PRIMARY KEY,
+    library_id TEXT NOT NULL REFERENCES libraries(id),
+    version TEXT NOT NULL,
+    major INTEGER NOT NULL,
+    minor INTEGER NOT NULL,
+    patch INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (library_id, version)
+);
+CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY,
+    owner_user_id TEXT REFERENCES users(id),
+    library_id TEXT REFERENCES libraries(id),
+    slug TEXT NOT NULL,
+    latest_version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    CHECK ((owner_user_id IS NULL) <> (library_id IS NULL))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS commands_personal_slug ON commands(owner_user_id, slug)
+    WHERE owner_user_id IS NOT NULL AND deleted_at IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS commands_library_slug ON commands(library_id, slug)
+    WHERE library_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS command_versions (
+    command_id TEXT NOT NULL REFERENCES commands(id),
+    version INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    aliases TEXT NOT NULL DEFAULT '[]',
+    spec BLOB NOT NULL,
+    spec_hash TEXT NOT NULL,
+    message TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (command_id, version)
+);
+CREATE TABLE IF NOT EXISTS release_commands (
+    release_id TEXT NOT NULL REFERENCES releases(id),
+    command_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (release_id, command_id),
+    FOREIGN KEY (command_id, version) REFERENCES command_versions(command_id, version)
+);
+CREATE TABLE IF NOT EXISTS profile_libraries (
+    profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+    library_id TEXT NOT NULL REFERENCES libraries(id),
+    release_id TEXT NOT NULL REFERENCES releases(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (profile_id, library_id)
+);
+ALTER TABLE api_tokens ADD COLUMN profile_id TEXT REFERENCES profiles(id) ON DELETE SET NULL;
+CREATE INDEX IF NOT EXISTS api_tokens_profile ON api_tokens(profile_id)
+    WHERE profile_id IS NOT NULL;
+INSERT INTO profiles (id, user_id, slug, name, description, is_default, created_at)
+    SELECT 'prof_' || substr(id, 5), id, 'default', 'Default', '', 1, created_at FROM users;
+INSERT OR IGNORE INTO profiles (id, user_id, slug, name, description, is_default, created_at)
+    SELECT 'prof_' || substr(id, 5), user_id, profile, profile, '', 0, created_at
+    FROM api_tokens WHERE profile IS NOT NULL;
+UPDATE api_tokens SET profile_id = (SELECT p.id FROM profiles p
+    WHERE p.user_id = api_tokens.user_id AND p.slug = api_tokens.profile);
+ALTER TABLE api_tokens DROP COLUMN profile;
+";
+
 /// Security: JWT signing keys with an id (`kid`), so they can be rotated; a rotated
 /// refresh token keeps its successor only sealed under a key derived from itself (never in
 /// the clear), so the database alone never holds a usable refresh token (raw successors an
@@ -206,4 +304,11 @@ ALTER TABLE authorization_requests ADD COLUMN browser_hash TEXT;
 ";
 
 /// Schema steps in order; after step `i` the database is at `PRAGMA user_version` `i + 1`.
-pub(super) const MIGRATIONS: [&str; 5] = [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_SECURITY];
+pub(super) const MIGRATIONS: [&str; 6] = [
+    SCHEMA,
+    SCHEMA_2,
+    SCHEMA_3,
+    SCHEMA_4,
+    SCHEMA_5,
+    SCHEMA_SECURITY,
+];

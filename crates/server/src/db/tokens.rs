@@ -19,8 +19,11 @@ pub(crate) struct ApiToken {
     /// The owner of a personal token; the member who created an organization key.
     pub(crate) user_id: String,
     pub(crate) user_email: String,
+    /// The user's username (read only).
+    pub(crate) username: Option<String>,
     pub(crate) org_id: Option<String>,
     pub(crate) org_slug: Option<String>,
+    /// The slug of the owner's profile the token is scoped to (stored as the profile's id).
     pub(crate) profile: Option<String>,
     pub(crate) created_at: i64,
     pub(crate) expires_at: Option<i64>,
@@ -45,9 +48,10 @@ fn kind_str(kind: TokenKind) -> &'static str {
 }
 
 const TOKEN_SELECT: &str = "SELECT t.id, t.kind, t.name, t.prefix, t.user_id, u.email, t.org_id,
-     o.slug, t.profile, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+     o.slug, p.slug, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, u.username
      FROM api_tokens t JOIN users u ON u.id = t.user_id
-     LEFT JOIN organizations o ON o.id = t.org_id";
+     LEFT JOIN organizations o ON o.id = t.org_id
+     LEFT JOIN profiles p ON p.id = t.profile_id";
 
 /// Active at `:now`: neither revoked nor expired.
 const ACTIVE: &str = "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > :now)";
@@ -72,17 +76,21 @@ fn token_row(row: &Row) -> DbResult<ApiToken> {
         expires_at: row.get(10)?,
         last_used_at: row.get(11)?,
         revoked_at: row.get(12)?,
+        username: row.get(13)?,
     })
 }
 
 impl Tx<'_> {
-    /// Stores a new token under `token_hash`; `token.user_email` and `org_slug` are ignored.
+    /// Stores a new token under `token_hash`; `token.user_email`, `username` and `org_slug`
+    /// are ignored, `token.profile` names one of the user's profiles (the caller checked
+    /// it exists).
     pub(crate) fn insert_api_token(&self, token: &ApiToken, token_hash: &str) -> DbResult<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO api_tokens (id, token_hash, prefix, kind, name, user_id, org_id,
-                 profile, created_at, expires_at, last_used_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 profile_id, created_at, expires_at, last_used_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                 (SELECT id FROM profiles WHERE user_id = ?6 AND slug = ?8), ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 token.id,

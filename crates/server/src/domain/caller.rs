@@ -22,6 +22,7 @@ pub(crate) struct Auth {
     /// organization key.
     pub(crate) user_id: String,
     pub(crate) email: String,
+    pub(crate) username: Option<String>,
     pub(crate) kind: CredentialKind,
     /// The API token's name.
     pub(crate) token_name: Option<String>,
@@ -29,9 +30,7 @@ pub(crate) struct Auth {
     pub(crate) organization_id: Option<String>,
     /// Unix seconds; `None` for a token that never expires.
     pub(crate) expires_at: Option<i64>,
-    /// The profile an API token is scoped to.
-    // Read by the profile-scoped catalog (`GET /v1/catalog`), the next endpoint to come.
-    #[allow(dead_code)]
+    /// The slug of the profile an API token is scoped to.
     pub(crate) profile: Option<String>,
 }
 
@@ -122,6 +121,7 @@ fn session(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
     Ok(Auth {
         user_id: user.id,
         email: user.email,
+        username: user.username,
         kind: CredentialKind::Session,
         token_name: None,
         organization_id: None,
@@ -155,6 +155,7 @@ fn api_token(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
     Ok(Auth {
         user_id: found.user_id,
         email: found.user_email,
+        username: found.username,
         kind: found.kind.credential_kind(),
         token_name: Some(found.name),
         organization_id: found.org_id,
@@ -197,6 +198,7 @@ mod tests {
             prefix: "myc_abcdef...".into(),
             user_id: "usr_1".into(),
             user_email: "a@example.com".into(),
+            username: None,
             org_id: None,
             org_slug: None,
             profile: None,

@@ -16,6 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod catalog;
+
 struct Harness {
     app: Arc<App>,
     db: Db,
@@ -68,6 +70,7 @@ impl Harness {
             panic!("bad flags {flags:?}");
         };
         settings.db = db_path.clone();
+        crate::db::ensure_private(&db_path).unwrap();
         let mut db = Db::open(&db_path).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
         let app = Arc::new(App::new(settings, "http://127.0.0.1:1".to_string(), key));
@@ -305,6 +308,16 @@ fn names_expiries_limits() {
 
     let bad_profile = h.create(&session, json!({"name": "p", "profile": "Not_A_Slug"}));
     assert_eq!(bad_profile.status, 400);
+    // A token's profile must be one of the owner's.
+    let unknown = h.create(&session, json!({"name": "p", "profile": "k8s-prod"}));
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let made = h.call(
+        "POST",
+        "/v1/profiles",
+        &session,
+        Some(json!({"slug": "k8s-prod"})),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
     let profiled = h.create(&session, json!({"name": "p", "profile": "k8s-prod"}));
     assert_eq!(profiled.body["profile"], "k8s-prod");
 

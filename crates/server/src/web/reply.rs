@@ -72,6 +72,13 @@ impl Reply {
         reply
     }
 
+    /// A body of `content_type`, sent as it is.
+    pub(crate) fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Reply {
+        let mut reply = Reply::new(status).header("Content-Type", content_type);
+        reply.body = body;
+        reply
+    }
+
     /// A REST answer: JSON that no cache may keep (everything in the API is per caller).
     pub(crate) fn private_json<T: Serialize>(status: u16, value: &T) -> Reply {
         Reply::json(status, value).header("Cache-Control", "no-store")

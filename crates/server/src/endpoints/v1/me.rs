@@ -15,6 +15,7 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
         &Me {
             id: auth.user_id,
             email: auth.email,
+            username: auth.username,
             credential: CredentialInfo {
                 kind: auth.kind,
                 expires_at: auth.expires_at.map(clock::rfc3339),

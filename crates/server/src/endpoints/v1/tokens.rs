@@ -11,6 +11,7 @@ use crate::clock;
 use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, TokenOwner, Tx};
 use crate::domain::caller::{self, Auth};
+use crate::domain::catalog;
 use crate::names;
 use crate::web::{quote, Error, Params, Reply, Request};
 use my_api::token::{self, TokenKind};
@@ -119,6 +120,13 @@ pub(crate) fn create(
         Some(_) => TokenKind::Organization,
         None => TokenKind::Personal,
     };
+    // A profile is a person's: an organization key scoped to one would be revoked when
+    // its creator deletes that profile.
+    if kind == TokenKind::Organization && profile.is_some() {
+        return Err(Error::bad_request(
+            "an organization access key has no profile: --profile scopes personal tokens",
+        ));
+    }
     let now_ms = clock::now_millis();
     let now = now_ms.div_euclid(1000);
     // Rounded up to the next second, so a token lives at least as long as asked.
@@ -127,6 +135,9 @@ pub(crate) fn create(
     });
     let raw = secrets::new_api_token(kind);
     let created = db.write(|tx| -> Result<ApiToken, Error> {
+        if let Some(slug) = &profile {
+            catalog::profile(tx, &auth.user_id, slug)?;
+        }
         let org = match body.organization.as_deref() {
             None => None,
             Some(key) => Some(
@@ -141,6 +152,7 @@ pub(crate) fn create(
             prefix: token::display_prefix(&raw),
             user_id: auth.user_id.clone(),
             user_email: auth.email.clone(),
+            username: None,
             org_id: org.as_ref().map(|o| o.id.clone()),
             org_slug: org.map(|o| o.slug),
             profile,
