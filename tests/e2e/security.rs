@@ -590,3 +590,109 @@ fn an_empty_log_page_tells_nothing_of_other_organizations() {
     assert_eq!(page["lines"][0]["message"], "ours");
     assert!(cursor(&server) > before);
 }
+
+/// Posts the `/device` form (`user_code`, `email`) as a client behind the proxy at
+/// `forwarded_for` (sent as `X-Forwarded-For`): the status.
+fn device_form(server: &Server, user_code: &str, email: &str, forwarded_for: &str) -> u16 {
+    let (_, _, page) = get_with_cookie(&format!("{}/device", server.url), None);
+    let mut form = hidden_fields(&page);
+    form.push(("user_code".into(), user_code.into()));
+    form.push(("email".into(), email.into()));
+    post_form(
+        &format!("{}/device", server.url),
+        &form,
+        &[("X-Forwarded-For", forwarded_for)],
+    )
+    .0
+}
+
+/// Attack: user-code guessing was limited per exact address, so an IPv6 client rotated
+/// through its /64 freely, and behind a proxy everyone shared one key. Now IPv6 counts by
+/// /64, X-Forwarded-For counts only from a --trusted-proxy, and wrong codes have a global cap.
+#[test]
+fn user_code_guessing_is_limited_per_network_and_in_all() {
+    let server = Server::start(&["--trusted-proxy", "127.0.0.1"]);
+    let wrong = "BCDF-GHJK";
+    for n in 0..10 {
+        let from = format!("2001:db8:1:2::{:x}", n + 1);
+        assert_eq!(device_form(&server, wrong, "g@example.com", &from), 400);
+    }
+    assert_eq!(
+        device_form(&server, wrong, "g@example.com", "2001:db8:1:2:ffff::9"),
+        429,
+        "another address of the same /64"
+    );
+    assert_eq!(
+        device_form(&server, wrong, "g@example.com", "198.51.100.7"),
+        400,
+        "another client behind the proxy has its own count"
+    );
+    // Across many networks, a global cap.
+    let mut statuses = Vec::new();
+    for n in 0..100 {
+        let from = format!("2001:db8:{:x}::1", n + 10);
+        statuses.push(device_form(&server, wrong, "g@example.com", &from));
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 89);
+    assert_eq!(*statuses.last().unwrap(), 429);
+
+    // Without --trusted-proxy, X-Forwarded-For changes nothing: the peer counts.
+    let plain = Server::start(&[]);
+    for n in 0..10 {
+        let from = format!("203.0.113.{}", n + 1);
+        assert_eq!(device_form(&plain, wrong, "g@example.com", &from), 400);
+    }
+    assert_eq!(
+        device_form(&plain, wrong, "g@example.com", "203.0.113.99"),
+        429
+    );
+}
+
+/// Attack: on `/device` the first person to type a request's code attached their email
+/// to it, locking the real user out. Now each address typed gets its own link, and the
+/// person who confirms theirs is who the device signs in as. Behind a trusted proxy, the
+/// page also warns when the link is opened from another address than the one that asked.
+#[test]
+fn the_first_guesser_cannot_claim_a_device_sign_in() {
+    let server = Server::start(&["--trusted-proxy", "127.0.0.1"]);
+    let mut r = browser()
+        .post(&format!("{}/oauth/device_authorization", server.url))
+        .header("X-Forwarded-For", "198.51.100.20")
+        .send_form([("client_id", "my-cli")])
+        .unwrap();
+    let started: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let code = started["user_code"].as_str().unwrap();
+    let device_code = started["device_code"].as_str().unwrap();
+
+    assert_eq!(
+        device_form(&server, code, "attacker@evil.example", "203.0.113.66"),
+        200
+    );
+    assert_eq!(
+        device_form(&server, code, "owner@example.com", "198.51.100.20"),
+        200
+    );
+    let link = server.wait_for_link("owner@example.com");
+
+    let elsewhere = browser()
+        .get(&link)
+        .header("X-Forwarded-For", "203.0.113.66")
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(elsewhere.contains("id=\"elsewhere\""), "{elsewhere}");
+    assert!(elsewhere.contains("198.51.100.20"), "{elsewhere}");
+
+    let (status, _) = press(&link, "confirm");
+    assert_eq!(status, 200);
+    let (status, tokens) = server.token_grant(&[
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code),
+    ]);
+    assert_eq!(status, 200, "{tokens}");
+    let (_, me) = api_get(&server, tokens["access_token"].as_str().unwrap(), "/v1/me");
+    assert_eq!(me["email"], "owner@example.com");
+}

@@ -78,6 +78,10 @@ struct Args {
     /// https --public-url: a link signs in whoever reads it)
     #[argh(switch)]
     print_links: bool,
+    /// address of a reverse proxy whose X-Forwarded-For names the client (repeatable);
+    /// without one the header is ignored
+    #[argh(option)]
+    trusted_proxy: Vec<String>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -401,6 +405,17 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         last_used_interval: args.last_used_interval.unwrap_or(d.last_used_interval),
         long_poll: args.long_poll.unwrap_or(d.long_poll),
         print_links: args.print_links,
+        trusted_proxies: args
+            .trusted_proxy
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    usage(format!(
+                        "invalid --trusted-proxy `{p}`: expected an IP address"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
     };
     settings.check().map_err(usage)?;
     Ok(Mode::Serve(settings))

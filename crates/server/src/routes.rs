@@ -10,6 +10,7 @@
 
 use crate::app::App;
 use crate::db::Db;
+use crate::domain::clients;
 use crate::domain::web_session::SIGN_OUT_PATH;
 use crate::endpoints::oauth::{authorize, device_authorization, revoke, token};
 use crate::endpoints::v1::{
@@ -185,8 +186,16 @@ fn refuse_cross_site(request: &Request) -> Reply {
 }
 
 /// The reply to `request`, whatever happens: a server failure or a panic in its handler
-/// becomes a logged 500.
+/// becomes a logged 500. Behind a `--trusted-proxy` the handlers see the client it
+/// forwarded for.
 pub(crate) fn dispatch(app: &App, db: &mut Db, request: &Request) -> Reply {
+    if let Some(client) = clients::forwarded_client(&app.settings.trusted_proxies, request) {
+        let forwarded = Request {
+            ip: client,
+            ..request.clone()
+        };
+        return guarded(&forwarded, || route(app, db, &forwarded));
+    }
     guarded(request, || route(app, db, request))
 }
 

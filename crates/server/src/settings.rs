@@ -8,8 +8,10 @@ use std::time::Duration;
 
 /// Seconds in the rate-limit window (10 minutes).
 pub(crate) const RATE_WINDOW_SECS: i64 = 600;
-/// Wrong user codes one client address may try per window on the `/device` page.
+/// Wrong user codes one client address (IPv6: one /64) may try per window on `/device`.
 pub(crate) const USER_CODE_GUESS_LIMIT: u32 = 10;
+/// Wrong user codes everyone together may try per window on `/device`.
+pub(crate) const USER_CODE_GUESS_GLOBAL_LIMIT: u32 = 100;
 /// Sign-in mails one device or browser sign-in request may send per window.
 pub(crate) const MAILS_PER_REQUEST: u32 = 3;
 /// Longest `--code-ttl` accepted.
@@ -44,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) long_poll: u64,
     /// Development only: print each mailed sign-in link to the log.
     pub(crate) print_links: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -69,6 +73,7 @@ impl Default for Settings {
             last_used_interval: 60,
             long_poll: 25,
             print_links: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -10,11 +10,12 @@ use crate::domain::clients;
 use crate::domain::magic_links::{allow_mail, mail_device_link, new_link, MailAsk};
 use crate::mail;
 use crate::pages;
-use crate::settings::{RATE_WINDOW_SECS, USER_CODE_GUESS_LIMIT};
+use crate::settings::{RATE_WINDOW_SECS, USER_CODE_GUESS_GLOBAL_LIMIT, USER_CODE_GUESS_LIMIT};
 use crate::web::{Error, Params, Reply, Request};
 
-/// Rate-limit kind: wrong user codes per client address on `/device`.
+/// Rate-limit kinds: wrong user codes per client address, and of everyone, on `/device`.
 const GUESS_RATE: &str = "user_code_guess";
+const GUESS_ALL: &str = "user_code_guess_all";
 /// How long a `/device` form may be submitted after it was served.
 const DEVICE_FORM_SECS: i64 = 3600;
 
@@ -66,7 +67,9 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
     let window_start = now - RATE_WINDOW_SECS;
     let ip = &clients::rate_key(&request.ip);
     let outcome = db.write(|tx| -> DbResult<Submit> {
-        if tx.rate_count(GUESS_RATE, ip, window_start)? >= USER_CODE_GUESS_LIMIT {
+        if tx.rate_count(GUESS_RATE, ip, window_start)? >= USER_CODE_GUESS_LIMIT
+            || tx.rate_count(GUESS_ALL, "*", window_start)? >= USER_CODE_GUESS_GLOBAL_LIMIT
+        {
             return Ok(Submit::TooManyGuesses);
         }
         let device = match secrets::normalize_user_code(code_input) {
@@ -75,14 +78,13 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         };
         let Some(device) = device else {
             tx.rate_record(GUESS_RATE, ip, now, window_start)?;
+            tx.rate_record(GUESS_ALL, "*", now, window_start)?;
             return Ok(Submit::UnknownCode);
         };
-        let owner = match &device.email {
-            Some(existing) => existing.clone(),
-            None if tx.set_device_email_if_unset(&device.id, email)? => email.to_string(),
-            None => return Ok(Submit::NotSent),
-        };
-        // A request started for one address never gets a link mailed to another.
+        // A request started for one address never gets a link mailed to another. One
+        // started without gets a link for the address typed here, bound to that address
+        // in the link only: the first to type the code does not claim the request.
+        let owner = device.email.clone().unwrap_or_else(|| email.to_string());
         if !owner.eq_ignore_ascii_case(email) {
             return Ok(Submit::NotSent);
         }
@@ -101,8 +103,9 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
     Ok(match outcome {
         Submit::TooManyGuesses => Reply::html(
             429,
-            pages::too_many("Too many wrong codes from your network. Try again in a few minutes."),
-        ),
+            pages::too_many("Too many wrong codes. Try again in a few minutes."),
+        )
+        .header("Retry-After", RATE_WINDOW_SECS.to_string()),
         Submit::UnknownCode => device_form(
             app,
             400,

@@ -6,6 +6,7 @@ use my_api::paths;
 use serde::de::DeserializeOwned;
 
 /// A request whose body has been read.
+#[derive(Clone)]
 pub(crate) struct Request {
     pub(crate) method: String,
     /// Path without the query string.
@@ -14,11 +15,20 @@ pub(crate) struct Request {
     pub(crate) query: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
-    /// The peer's IP address, as text.
+    /// The client's IP address, as text: the peer's, or behind a `--trusted-proxy` the
+    /// address that proxy forwarded for.
     pub(crate) ip: String,
 }
 
 impl Request {
+    /// Every value of the headers called `name` (case-insensitive), in order.
+    pub(crate) fn header_values<'r>(&'r self, name: &'r str) -> impl Iterator<Item = &'r str> {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The first header called `name` (case-insensitive).
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
