@@ -696,3 +696,75 @@ fn the_first_guesser_cannot_claim_a_device_sign_in() {
     let (_, me) = api_get(&server, tokens["access_token"].as_str().unwrap(), "/v1/me");
     assert_eq!(me["email"], "owner@example.com");
 }
+
+/// Attack: a thief who replays a stolen refresh token gets the session revoked by reuse
+/// detection, but the API tokens minted with that session survived it. Now each token
+/// remembers its session and is revoked with it.
+#[test]
+fn api_tokens_die_with_a_session_revoked_as_stolen() {
+    let server = Server::start(&["--refresh-grace", "0s"]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "owner@example.com").ok();
+    let minted = env
+        .run(&["cli", "token", "create", "minted", "--json"])
+        .ok()
+        .json();
+    let api_token = minted["token"].as_str().unwrap().to_string();
+    assert_eq!(api_get(&server, &api_token, "/v1/me").0, 200);
+
+    let stolen = env.stored()["refresh_token"].as_str().unwrap().to_string();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", stolen.as_str()),
+    ];
+    assert_eq!(server.token_grant(&refresh).0, 200);
+    let (status, reused) = server.token_grant(&refresh);
+    assert_eq!(status, 400, "{reused}");
+    assert_eq!(api_get(&server, &api_token, "/v1/me").0, 401);
+    assert!(server.log().contains("API token(s) created by session"));
+}
+
+/// Attack: `GET /v1/me` with an organization key revealed the email of the member who
+/// created it to whoever holds the key (a CI system, a contractor). Now it shows the key
+/// and its organization.
+#[test]
+fn an_organization_key_does_not_reveal_its_creator() {
+    let server = Server::start(&[]);
+    two_organizations(&server);
+    let env = TestEnv::new(&server);
+    env.login(&server, "member@acme.example").ok();
+    let key = env
+        .run(&[
+            "cli",
+            "token",
+            "create",
+            "ci-bot",
+            "--organization",
+            "acme",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let raw = key["token"].as_str().unwrap().to_string();
+    let (status, me) = api_get(&server, &raw, "/v1/me");
+    assert_eq!(status, 200, "{me}");
+    let text = me.to_string();
+    assert!(!text.contains("member@acme.example"), "{text}");
+    assert!(me["id"].as_str().unwrap().starts_with("tok_"), "{me}");
+    assert_eq!(me["credential"]["kind"], "organization_key");
+    assert_eq!(me["credential"]["name"], "ci-bot");
+    assert!(me["credential"]["organization"]
+        .as_str()
+        .unwrap()
+        .starts_with("org_"));
+
+    let mut ci = TestEnv::new(&server);
+    ci.set("MY_API_TOKEN", &raw);
+    let who = ci.run(&["cli", "whoami"]).ok();
+    assert!(
+        who.stdout.contains("Key:   ci-bot (organization org_"),
+        "{}",
+        who.stdout
+    );
+    assert!(!who.stdout.contains("member@acme.example"));
+}

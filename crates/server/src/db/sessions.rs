@@ -115,6 +115,24 @@ impl Tx<'_> {
         Ok(changed == 1)
     }
 
+    /// Remembers that `session_id` created the API token `token_id`.
+    pub(crate) fn record_token_session(&self, token_id: &str, session_id: &str) -> DbResult<()> {
+        self.tx
+            .prepare_cached("UPDATE api_tokens SET session_id = ?2 WHERE id = ?1")?
+            .execute(params![token_id, session_id])?;
+        Ok(())
+    }
+
+    /// Revokes every live API token `session_id` created; returns how many.
+    pub(crate) fn revoke_session_tokens(&self, session_id: &str, now: i64) -> DbResult<usize> {
+        self.tx
+            .prepare_cached(
+                "UPDATE api_tokens SET revoked_at = ?2
+                 WHERE session_id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![session_id, now])
+    }
+
     pub(crate) fn insert_refresh_token(
         &self,
         token_hash: &str,

@@ -32,6 +32,11 @@ pub(crate) struct Auth {
     pub(crate) expires_at: Option<i64>,
     /// The slug of the profile an API token is scoped to.
     pub(crate) profile: Option<String>,
+    /// The session of a session JWT: tokens it creates are revoked with it when it is
+    /// revoked as stolen.
+    pub(crate) session_id: Option<String>,
+    /// The API token's id (`tok_…`).
+    pub(crate) token_id: Option<String>,
 }
 
 impl Auth {
@@ -127,6 +132,8 @@ fn session(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
         organization_id: None,
         expires_at: Some(session.expires_at),
         profile: None,
+        session_id: Some(session.id),
+        token_id: None,
     })
 }
 
@@ -161,6 +168,8 @@ fn api_token(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
         organization_id: found.org_id,
         expires_at: found.expires_at,
         profile: found.profile,
+        session_id: None,
+        token_id: Some(found.id),
     })
 }
 

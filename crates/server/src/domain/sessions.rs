@@ -161,6 +161,18 @@ pub(crate) fn refresh(tx: &Tx, app: &App, presented: &str, now: i64) -> DbResult
             }
         }
     }
-    tx.revoke_session(&session.id, now)?;
+    revoke_stolen(tx, &session.id, now)?;
     Ok(Refresh::Reuse(session.id))
+}
+
+/// Revokes a session that shows a theft signal (a reused refresh token or authorization
+/// code) together with the API tokens it created, which the thief may hold as well.
+/// Returns whether the session was live.
+pub(crate) fn revoke_stolen(tx: &Tx, session_id: &str, now: i64) -> DbResult<bool> {
+    let live = tx.revoke_session(session_id, now)?;
+    let tokens = tx.revoke_session_tokens(session_id, now)?;
+    if tokens > 0 {
+        eprintln!("{tokens} API token(s) created by session {session_id} revoked with it");
+    }
+    Ok(live)
 }

@@ -173,7 +173,7 @@ fn authorization_code_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply
         };
         if found.used_at.is_some() {
             let revoked = match found.session_id {
-                Some(id) if tx.revoke_session(&id, now)? => Some(id),
+                Some(id) if sessions::revoke_stolen(tx, &id, now)? => Some(id),
                 _ => None,
             };
             return Ok(Redeem::Replay(revoked));
