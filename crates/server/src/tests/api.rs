@@ -480,8 +480,10 @@ fn organization_keys_belong_to_the_organization() {
     let dup = h.create(&b, json!({"name": "deploy", "organization": org_id}));
     assert_eq!(dup.code(), "NAME_TAKEN");
 
+    // The key shows itself and its organization, not the member who created it.
     let me = h.call("GET", "/v1/me", &key, None);
-    assert_eq!(me.body["email"], "a@example.com");
+    assert_eq!(me.body["id"], id.as_str());
+    assert_eq!(me.body["email"], "");
     assert_eq!(me.body["credential"]["kind"], "organization_key");
     assert_eq!(me.body["credential"]["organization"], org_id.as_str());
 
