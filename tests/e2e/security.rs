@@ -261,13 +261,14 @@ fn mailed_links_never_reach_the_log() {
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-/// A browser sign-in URL as the CLI makes it, back to `redirect`.
-fn authorize_url(server: &Server, redirect: &str, extra: &[(&str, &str)]) -> String {
+/// A browser sign-in URL as the CLI makes it, back to the loopback callback at `base`.
+fn authorize_url(server: &Server, base: &str, extra: &[(&str, &str)]) -> String {
+    let redirect = format!("{base}/callback");
     let mut query = form_urlencoded::Serializer::new(String::new());
     query
         .append_pair("response_type", "code")
         .append_pair("client_id", "my-cli")
-        .append_pair("redirect_uri", redirect)
+        .append_pair("redirect_uri", &redirect)
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256")
         .append_pair("state", "state-0123456789abcdef");
@@ -767,4 +768,45 @@ fn an_organization_key_does_not_reveal_its_creator() {
         who.stdout
     );
     assert!(!who.stdout.contains("member@acme.example"));
+}
+
+/// Attack: the authorize endpoint redirected (with a code, or an error) to any loopback
+/// URL, so a crafted sign-in link could send the browser to another local service
+/// (a router's admin page, a CUPS form on 631, a dev server). Only the CLI's loopback
+/// callback path is accepted now, and nothing is redirected for any other.
+#[test]
+fn authorize_redirects_only_to_the_clis_loopback_callback() {
+    let server = Server::start(&[]);
+    let no_redirects = no_redirects();
+    for target in [
+        "http://127.0.0.1:631/admin",
+        "http://127.0.0.1:8080/api/delete?all=1",
+        "http://127.0.0.1:8080/",
+        "http://[::1]:8080/callback/../admin",
+    ] {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query
+            .append_pair("client_id", "my-cli")
+            .append_pair("redirect_uri", target)
+            // An invalid request, which would be sent back to a redirect URI it trusts.
+            .append_pair("response_type", "token");
+        let url = format!("{}/oauth/authorize?{}", server.url, query.finish());
+        let r = no_redirects.get(&url).call().unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{target}");
+        assert!(
+            r.headers().get("Location").is_none(),
+            "redirected to {target}"
+        );
+        let device = browser()
+            .post(&format!("{}/oauth/device_authorization", server.url))
+            .send_form([("client_id", "my-cli"), ("redirect_uri", target)])
+            .unwrap();
+        assert_eq!(device.status().as_u16(), 400, "{target}");
+    }
+    // The CLI's own callback is still accepted.
+    let ok = no_redirects
+        .get(&authorize_url(&server, "http://127.0.0.1:8080", &[]))
+        .call()
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
 }

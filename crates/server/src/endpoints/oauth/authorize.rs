@@ -80,8 +80,8 @@ fn validate(form: &Form) -> Result<AuthorizeQuery, Refusal> {
         Some(uri) if valid_loopback_redirect(uri) => uri.to_string(),
         Some(_) => {
             return Err(Refusal::Page(
-                "The redirect_uri must be a loopback address (http://127.0.0.1:PORT/… or \
-                 http://[::1]:PORT/…)."
+                "The redirect_uri must be the CLI's loopback callback \
+                 (http://127.0.0.1:PORT/callback or http://[::1]:PORT/callback)."
                     .into(),
             ))
         }
@@ -550,7 +550,11 @@ mod tests {
         let params = with("login_hint", Some("ann@example.com")).unwrap();
         assert_eq!(params.login_hint.as_deref(), Some("ann@example.com"));
         assert_eq!(with("login_hint", Some("nope")).unwrap().login_hint, None);
-        assert!(with("redirect_uri", Some("http://[::1]:1/")).is_ok());
+        assert!(with("redirect_uri", Some("http://[::1]:1/callback")).is_ok());
+        assert!(matches!(
+            with("redirect_uri", Some("http://127.0.0.1:631/admin")),
+            Err(Refusal::Page(_))
+        ));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
     let redirect_uri = form.get("redirect_uri");
     if redirect_uri.is_some_and(|uri| !valid_loopback_redirect(uri)) {
         return Err(invalid_request(
-            "redirect_uri must be http://127.0.0.1:PORT/… or http://[::1]:PORT/…",
+            "redirect_uri must be http://127.0.0.1:PORT/callback or http://[::1]:PORT/callback",
         ));
     }
 
