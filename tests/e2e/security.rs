@@ -810,3 +810,48 @@ fn authorize_redirects_only_to_the_clis_loopback_callback() {
         .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
 }
+
+/// Attack: names accepted bidi control characters, so a token called "\u{202e}gnp.exe"
+/// was listed as "exe.png" (and an organization could pose as another). Every name now
+/// refuses Unicode format characters.
+#[test]
+fn names_refuse_invisible_formatting_characters() {
+    let server = Server::start(&[]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "names@example.com").ok();
+    let jwt = env.stored()["access_token"].as_str().unwrap().to_string();
+    for name in [
+        "\u{202e}gnp.exe",
+        "ci\u{200b}deploy",
+        "\u{2067}admin\u{2069}",
+    ] {
+        let mut r = browser()
+            .post(&format!("{}/v1/tokens", server.url))
+            .header("Authorization", &format!("Bearer {jwt}"))
+            .header("Content-Type", "application/json")
+            .send(serde_json::json!({ "name": name }).to_string())
+            .unwrap();
+        let body = r.body_mut().read_to_string().unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{name:?}: {body}");
+        assert!(body.contains("INVALID_NAME"), "{body}");
+    }
+    let listed = env.run(&["cli", "token", "list", "--json"]).ok().json();
+    assert_eq!(listed, serde_json::json!([]));
+
+    let out = Command::new(server_bin())
+        .args([
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme\u{202e}cni",
+        ])
+        .arg("--db")
+        .arg(server.db())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("formatting characters"));
+}
