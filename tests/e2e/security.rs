@@ -855,3 +855,51 @@ fn names_refuse_invisible_formatting_characters() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("formatting characters"));
 }
+
+/// Attack: addresses such as `a,b@x` or with markup were accepted and written raw into a
+/// mail's `To:`, mailing a list of people (or whatever a mail system makes of markup).
+/// Addresses are now checked strictly before any mail is built.
+#[test]
+fn only_plain_addresses_get_mail() {
+    let server = Server::start(&[]);
+    for bad in [
+        "a,victim@y.example",
+        "<b>a</b>@x.example",
+        "a@x.example>",
+        "\"a\"@x.example",
+        "a;b@x.example",
+        "a@x.example\r\nBcc: victim@y.example",
+    ] {
+        let r = browser()
+            .post(&format!("{}/oauth/device_authorization", server.url))
+            .send_form([("client_id", "my-cli"), ("login_hint", bad)])
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{bad:?}");
+        let (_, _, page) = get_with_cookie(&format!("{}/device", server.url), None);
+        let mut form = hidden_fields(&page);
+        form.push(("user_code".into(), "BCDF-GHJK".into()));
+        form.push(("email".into(), bad.into()));
+        let (status, _) = post_form(&format!("{}/device", server.url), &form, &[]);
+        assert_eq!(status, 400, "{bad:?}");
+    }
+    assert_eq!(mails(&server), 0);
+    let out = Command::new(server_bin())
+        .args([
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "a,b@x.example",
+            "--db",
+        ])
+        .arg(server.db())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // A plain address still gets its mail.
+    assert_eq!(
+        start_device_sign_in(&server, "plain.person+tag@example.com").0,
+        200
+    );
+    assert_eq!(mails(&server), 1);
+}
