@@ -903,3 +903,50 @@ fn only_plain_addresses_get_mail() {
     );
     assert_eq!(mails(&server), 1);
 }
+
+/// `my-server admin stats` as a JSON object.
+fn stats(server: &Server) -> serde_json::Value {
+    serde_json::from_str(server.admin(&["stats"]).trim()).unwrap()
+}
+
+/// Attack surface: nothing was ever purged, so expired device requests, links, codes and
+/// dead sessions piled up in the database (and in every copy or backup of it). A
+/// periodic sweep now deletes them, and keeps what is live.
+#[test]
+fn a_periodic_sweep_purges_what_is_over() {
+    let server = Server::start(&[
+        "--sweep-interval",
+        "1s",
+        "--device-ttl",
+        "3s",
+        "--link-ttl",
+        "3s",
+    ]);
+    let gone = TestEnv::new(&server);
+    gone.login(&server, "gone@example.com").ok();
+    gone.run(&["cli", "logout"]).ok();
+    let kept = TestEnv::new(&server);
+    kept.login(&server, "kept@example.com").ok();
+    assert_eq!(start_device_sign_in(&server, "never@example.com").0, 200);
+    let before = stats(&server);
+    assert!(before["device_requests"].as_i64() >= Some(3), "{before}");
+    assert_eq!(before["sessions"], 2, "{before}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let now = stats(&server);
+        if now["device_requests"] == 0 && now["magic_links"] == 0 && now["sessions"] == 1 {
+            assert_eq!(now["refresh_tokens"], 1, "{now}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing was purged: {now}\n{}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(server.log().contains("sweep deleted"), "{}", server.log());
+    // The live session still works.
+    kept.run(&["cli", "whoami"]).ok();
+}

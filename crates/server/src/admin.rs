@@ -1,6 +1,6 @@
 //! `my-server admin …`: inspect the database and set it up — users, organizations and
-//! members, projects, environments, log lines, or all of it from one seed file — and
-//! rotate the JWT signing key.
+//! members, projects, environments, log lines, or all of it from one seed file — rotate
+//! the JWT signing key, and count what the periodic sweep keeps in check.
 //!
 //! Each command prints JSON on stdout (one object per line) and fails with a one-line
 //! message. Commands that write open the database like the server does, creating and
@@ -55,6 +55,7 @@ pub(crate) enum Task {
         file: PathBuf,
     },
     RotateKey,
+    Stats,
     /// Publish each library of a source folder as a system library release.
     LibraryImport {
         dir: PathBuf,
@@ -170,6 +171,16 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
                  previous key stay valid until they expire"
             );
             print_json(&Rotated { kid, retired })
+        }
+        Task::Stats => {
+            let counts = db
+                .read(|tx| tx.table_counts())
+                .map_err(|e| format!("cannot count rows: {e}"))?;
+            let object: serde_json::Map<String, serde_json::Value> = counts
+                .into_iter()
+                .map(|(table, n)| (table.to_string(), n.into()))
+                .collect();
+            print_json(&object)
         }
         Task::LibraryImport { dir, version } => {
             library::import(&mut db, &dir, version.as_deref(), now)

@@ -74,6 +74,10 @@ struct Args {
     /// how long `GET /v1/logs?follow=1` waits for a new line (default 25s)
     #[argh(option, from_str_fn(parse_duration))]
     long_poll: Option<u64>,
+    /// how often expired sign-in requests, links, codes and dead sessions are deleted
+    /// (default 10m)
+    #[argh(option, from_str_fn(parse_duration))]
+    sweep_interval: Option<u64>,
     /// development only: also print each mailed sign-in link to the log (refused with an
     /// https --public-url: a link signs in whoever reads it)
     #[argh(switch)]
@@ -111,6 +115,7 @@ enum AdminCommand {
     Log(LogArgs),
     Seed(SeedArgs),
     RotateKey(RotateKeyArgs),
+    Stats(StatsArgs),
     Library(LibraryArgs),
 }
 
@@ -120,6 +125,16 @@ enum AdminCommand {
 /// deleted (so rotate at most once per access-token lifetime).
 #[argh(subcommand, name = "rotate-key")]
 struct RotateKeyArgs {
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Print the number of rows of the tables the periodic sweep keeps in check, as one JSON
+/// object.
+#[argh(subcommand, name = "stats")]
+struct StatsArgs {
     /// SQLite database file (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
@@ -404,6 +419,7 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         min_token_ttl: args.min_token_ttl.unwrap_or(d.min_token_ttl),
         last_used_interval: args.last_used_interval.unwrap_or(d.last_used_interval),
         long_poll: args.long_poll.unwrap_or(d.long_poll),
+        sweep_interval: args.sweep_interval.unwrap_or(d.sweep_interval),
         print_links: args.print_links,
         trusted_proxies: args
             .trusted_proxy
@@ -501,6 +517,7 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> 
         }
         AdminCommand::Seed(a) => (a.db, Task::Seed { file: a.file }),
         AdminCommand::RotateKey(a) => (a.db, Task::RotateKey),
+        AdminCommand::Stats(a) => (a.db, Task::Stats),
         AdminCommand::Library(LibraryArgs {
             command: LibraryCommand::Import(a),
         }) => (
@@ -594,6 +611,7 @@ mod tests {
             &["my-server", "--access-ttl", "fast"],
             &["my-server", "--access-ttl", "0s"],
             &["my-server", "--code-ttl", "0s"],
+            &["my-server", "--sweep-interval", "0s"],
             &["my-server", "--code-ttl", "11m"],
             &["my-server", "--public-url", "ftp://x"],
             &[

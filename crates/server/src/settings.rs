@@ -44,6 +44,8 @@ pub(crate) struct Settings {
     pub(crate) min_token_ttl: u64,
     pub(crate) last_used_interval: u64,
     pub(crate) long_poll: u64,
+    /// How often expired sign-in requests, links, codes and dead sessions are deleted.
+    pub(crate) sweep_interval: u64,
     /// Development only: print each mailed sign-in link to the log.
     pub(crate) print_links: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
@@ -72,6 +74,7 @@ impl Default for Settings {
             min_token_ttl: 3600,
             last_used_interval: 60,
             long_poll: 25,
+            sweep_interval: 600,
             print_links: false,
             trusted_proxies: Vec::new(),
         }
@@ -89,6 +92,7 @@ impl Settings {
             ("--code-ttl", self.code_ttl),
             ("--session-ttl", self.session_ttl),
             ("--session-max", self.session_max),
+            ("--sweep-interval", self.sweep_interval),
         ] {
             if value == 0 {
                 return Err(format!("{flag} must be longer than 0s"));

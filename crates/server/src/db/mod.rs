@@ -1,7 +1,8 @@
 //! All SQL lives here: [`Db`] (one connection) and [`Tx`] (one transaction), with one
 //! small method of `Tx` per statement, grouped by tables: `device` (device requests),
 //! `magic_links`, `users`, `sessions` (sessions and refresh tokens), `rate` (rate limits),
-//! `browser` (authorization requests, codes, web sessions), `tokens` (API tokens), `orgs`
+//! `browser` (authorization requests, codes, web sessions), `tokens` (API tokens), `keys`
+//! (JWT signing keys), `sweep` (purging what is over), `orgs`
 //! (organizations, projects, environments, logs), and the catalog's `profiles`,
 //! `libraries` (and releases), `commands` (and versions) and `catalog` (usernames and the
 //! queries that span them); the schema's steps are in `schema`.
@@ -39,6 +40,7 @@ mod profiles;
 mod rate;
 mod schema;
 mod sessions;
+mod sweep;
 mod tokens;
 mod users;
 
@@ -268,6 +270,57 @@ mod tests {
         let mut db = Db::open(&dir.join("t.db")).unwrap();
         db.migrate([7; 32], 0).unwrap();
         (db, dir)
+    }
+
+    #[test]
+    fn the_sweep_deletes_what_is_over_and_keeps_what_is_live() {
+        let (mut db, dir) = temp_db();
+        db.write(|tx| {
+            tx.tx.execute_batch(
+                "INSERT INTO users (id, email, created_at) VALUES ('usr_1', 'a@b.c', 0);
+                 INSERT INTO device_requests (id, device_code_hash, user_code, client_id, scope,
+                   client_ip, status, interval_secs, created_at, expires_at) VALUES
+                   ('dev_old', 'h1', 'BCDFGHJK', 'my-cli', 'openid', '::1', 'pending', 5, 0, 900),
+                   ('dev_new', 'h2', 'BCDFGHJL', 'my-cli', 'openid', '::1', 'pending', 5, 0, 2000);
+                 INSERT INTO magic_links (token_hash, device_request_id, email, created_at,
+                   expires_at) VALUES ('l1', 'dev_old', 'a@b.c', 0, 900),
+                                      ('l2', 'dev_new', 'a@b.c', 0, 2000);
+                 INSERT INTO authorization_requests (id, client_id, redirect_uri, code_challenge,
+                   state, scope, client_ip, status, created_at, expires_at) VALUES
+                   ('azr_old', 'my-cli', 'r', 'c', 's', 'openid', '::1', 'approved', 0, 600);
+                 INSERT INTO sessions (id, user_id, client_id, scope, created_at, expires_at,
+                   max_expires_at, revoked_at) VALUES
+                   ('ses_dead', 'usr_1', 'my-cli', 'openid', 0, 5000, 5000, 10),
+                   ('ses_old', 'usr_1', 'my-cli', 'openid', 0, 999, 5000, NULL),
+                   ('ses_live', 'usr_1', 'my-cli', 'openid', 0, 5000, 5000, NULL);
+                 INSERT INTO authorization_codes (code_hash, request_id, user_id, created_at,
+                   expires_at, used_at, session_id) VALUES
+                   ('c1', 'azr_old', 'usr_1', 0, 60, 1, 'ses_dead');
+                 INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES
+                   ('r1', 'ses_dead', 0), ('r2', 'ses_live', 0);
+                 INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at, revoked_at)
+                   VALUES ('w1', 'usr_1', 0, 5000, 20), ('w2', 'usr_1', 0, 5000, NULL);
+                 INSERT INTO rate_events (kind, key, at) VALUES ('k', 'x', 1), ('k', 'x', 990);",
+            )
+        })
+        .unwrap();
+        db.write(|tx| tx.sweep(1000, 400)).unwrap();
+        let counts = db.read(|tx| tx.table_counts()).unwrap();
+        let count = |table: &str| counts.iter().find(|(t, _)| *t == table).unwrap().1;
+        for (table, left) in [
+            ("device_requests", 1),
+            ("magic_links", 1),
+            ("authorization_requests", 0),
+            ("authorization_codes", 0),
+            ("sessions", 1),
+            ("refresh_tokens", 1),
+            ("web_sessions", 1),
+            ("rate_events", 1),
+            ("users", 1),
+        ] {
+            assert_eq!(count(table), left, "{table}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
