@@ -7,6 +7,7 @@ use crate::auth::{device, discovery, session};
 use crate::cli::LoginArgs;
 use crate::error::{Error, Result};
 use crate::out;
+use my_api::CredentialKind;
 use std::io::{BufRead, IsTerminal};
 
 pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
@@ -133,8 +134,13 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         access_expires_at: expires_at,
         session_expires_at: expires_at,
         user_id: Some(me.id.clone()),
-        email: Some(me.email.clone()),
+        // An organization key names no person (the server sends no email for it).
+        email: (!me.email.is_empty()).then(|| me.email.clone()),
         saved_at_ms: 0,
+    };
+    let holder = match me.credential.name.as_deref() {
+        Some(name) if me.email.is_empty() => format!("\"{name}\""),
+        _ => me.email.clone(),
     };
     let location = {
         let _lock = app.store.lock()?;
@@ -144,11 +150,14 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         out::note(format!(
             "Stored the {} for {}. Credentials stored in the {}.",
             me.credential.kind.describe(),
-            me.email,
+            holder,
             location.describe()
         ));
     }
-    let synced = synced_after_login(app, args.json);
+    // An organization key belongs to no person, so it has no catalog to sync.
+    let synced = (me.credential.kind != CredentialKind::OrganizationKey)
+        .then(|| synced_after_login(app, args.json))
+        .flatten();
     if args.json {
         out::json(&serde_json::json!({
             "email": me.email,

@@ -24,7 +24,14 @@ pub(crate) fn run(app: &App, args: WhoamiArgs) -> Result<()> {
         }));
     } else {
         out::line(format!("ID:    {}", me.id));
-        out::line(format!("Email: {}", me.email));
+        if me.credential.kind == my_api::CredentialKind::OrganizationKey {
+            // A key belongs to its organization; the server names no person for it.
+            let name = me.credential.name.as_deref().unwrap_or("");
+            let org = me.credential.organization.as_deref().unwrap_or("");
+            out::line(format!("Key:   {name} (organization {org})"));
+        } else {
+            out::line(format!("Email: {}", me.email));
+        }
         let ctx = app.settings.config.server(app.api_url()).context;
         if !ctx.is_empty() {
             out::line(format!("Context: {}", super::context::describe(&ctx)));

@@ -9,5 +9,6 @@ mod errors;
 mod keyring;
 mod lifecycle;
 mod refresh;
+mod security;
 mod tokens;
 mod util;
