@@ -1,47 +1,115 @@
 # mycli — `my` (the CLI) and `my-server` (the reference server).
-#   make demo     build, start my-server on a temp SQLite file, walk the sign-in life cycle
-#   make test     all tests, the keyring ones against a real gnome-keyring
-#   make install  PREFIX=/usr/local DESTDIR=  (needs no cargo once built: run `make release` first)
+#   make demo         build, start my-server on a temp SQLite file, walk the sign-in life cycle
+#   make test         all tests, the keyring ones against a real gnome-keyring (installs test services)
+#   make release      the release binaries; checks for build tools, never installs anything
+#   make static       a fully static `my` (target/static/…/release-cli/my)
+#   make completions  regenerate the committed man pages and shell completions in dist/
+#   make install      PREFIX=/usr/local DESTDIR=  (needs no cargo once built: run `make release` first)
+#
+# For packagers (see README.md, "Packaging"):
+#   SYSTEM_LIBS=1   link the system libdbus and SQLite (pkg-config: dbus-1, sqlite3 >= 3.45.3, the
+#                   oldest rusqlite 0.43 supports) instead of compiling the bundled copies
+#   KEYRING=0       build `my` without the OS keyring store (credentials live in the 0600 file)
+#   DEBUGINFO=1     keep symbols and full debug info in the release binaries (debug-symbol packages)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 CARGO ?= cargo
 CARGOFLAGS ?= --locked
+SYSTEM_LIBS ?= 0
+KEYRING ?= 1
+DEBUGINFO ?= 0
 BIN := my
 
-.PHONY: all build release deps test-deps demo test bench screenshots check fmt clippy install uninstall vendor clean
+# Cargo features from the packager variables: `my` defaults to keyring + bundled-libdbus,
+# my-server to bundled-sqlite; pkg-config modules are what a system-library build links.
+ifeq ($(SYSTEM_LIBS),1)
+MY_FEATURES := --no-default-features $(if $(filter 1,$(KEYRING)),--features keyring)
+SERVER_FEATURES := --no-default-features
+PKG_MODULES := sqlite3>=3.45.3 $(if $(filter 1,$(KEYRING)),dbus-1)
+else
+MY_FEATURES := $(if $(filter 1,$(KEYRING)),,--no-default-features)
+SERVER_FEATURES :=
+PKG_MODULES :=
+endif
+ifeq ($(DEBUGINFO),1)
+RELEASE_FLAGS := $(foreach p,release release-cli,--config 'profile.$(p).strip=false' --config 'profile.$(p).debug=true')
+endif
+
+# The static `my`: glibc's static libc and no position-independent code (a static-pie is
+# ~140 KB larger); RUSTFLAGS from the environment are kept.
+STATIC_TARGET := x86_64-unknown-linux-gnu
+STATIC_DIR := target/static
+STATIC_BIN := $(STATIC_DIR)/$(STATIC_TARGET)/release-cli/$(BIN)
+
+DIST_MAN := dist/man/$(BIN).1 dist/man/my-server.1
+DIST_COMPLETIONS := dist/completions/$(BIN).bash dist/completions/_$(BIN) dist/completions/$(BIN).fish
+
+.PHONY: all build release static deps dev-deps test-deps demo test test-static test-offline bench screenshots \
+	check fmt clippy install uninstall vendor clean
 
 all: release
 
+# Build targets only check; installing packages is for test and CI machines.
 deps:
+	@scripts/deps.sh check $(foreach m,$(PKG_MODULES),'$(m)')
+
+# The demo and the tests install what they need (Debian packages), unlike the build targets.
+dev-deps:
 	@scripts/deps.sh build
 
-test-deps:
+test-deps: dev-deps
 	@scripts/deps.sh test
 
 build: deps
 	$(CARGO) build $(CARGOFLAGS) --workspace
 
-# `my` is built for size (panic = abort); `my-server` with the release-server profile, which
-# unwinds so one failing request cannot stop the server.
+# `my` with the release-cli profile (panic = abort, for size); `my-server` with the release
+# profile, which unwinds so one failing request cannot stop the server.
 release: deps
-	$(CARGO) build $(CARGOFLAGS) --release -p mycli
-	$(CARGO) build $(CARGOFLAGS) --profile release-server -p my-server
+	$(CARGO) build $(CARGOFLAGS) $(RELEASE_FLAGS) --profile release-cli -p mycli $(MY_FEATURES)
+	$(CARGO) build $(CARGOFLAGS) $(RELEASE_FLAGS) --release -p my-server $(SERVER_FEATURES)
 
-demo: build
+static: deps
+	RUSTFLAGS="$(strip $(RUSTFLAGS) -C target-feature=+crt-static -C relocation-model=static)" \
+		CARGO_TARGET_DIR=$(STATIC_DIR) \
+		$(CARGO) build $(CARGOFLAGS) $(RELEASE_FLAGS) --profile release-cli -p mycli --target $(STATIC_TARGET) $(MY_FEATURES)
+	@if readelf -d $(STATIC_BIN) | grep -q NEEDED; then \
+		echo "$(STATIC_BIN) still needs shared libraries:" >&2; readelf -d $(STATIC_BIN) | grep NEEDED >&2; exit 1; \
+	fi
+	@echo "$(STATIC_BIN): static, $$(stat -c %s $(STATIC_BIN)) bytes"
+
+demo: dev-deps build
 	@scripts/demo.sh target/debug
 
 # Tests run inside a throwaway D-Bus session with an unlocked gnome-keyring.
-test: build test-deps
+test: test-deps build
 	scripts/with-keyring.sh $(CARGO) test $(CARGOFLAGS) --workspace
 
-# Sizes, start-up, an authenticated command against curl, magic link → signed in
-# (docs/BENCHMARKS.md: `scripts/bench.sh --write docs/BENCHMARKS.md`).
+# The keyring end-to-end tests again, with the static `my` (MY_TEST_BIN) in place of the
+# debug build; my-server is the debug one.
+test-static: test-deps static
+	$(CARGO) build $(CARGOFLAGS) -p my-server
+	MY_TEST_BIN=$(CURDIR)/$(STATIC_BIN) scripts/with-keyring.sh \
+		$(CARGO) test $(CARGOFLAGS) -p mycli --test e2e -- keyring::
+
+# `cargo build --locked --offline` from a fresh copy of HEAD after `make vendor`.
+test-offline:
+	scripts/offline-build.sh
+
+# Sizes, start-up against gh and /usr/bin/true, an authenticated command against curl,
+# magic link → signed in (docs/BENCHMARKS.md: `scripts/bench.sh --write docs/BENCHMARKS.md`).
 bench: release
+	@scripts/deps.sh bench
 	scripts/bench.sh
 
 # The sign-in, confirm and authorize pages as headless Chromium renders them (docs/).
-screenshots: build test-deps
+screenshots: test-deps build
 	MY_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots scripts/with-keyring.sh \
 		$(CARGO) test $(CARGOFLAGS) -p mycli --test e2e -- --exact browser::web_login_in_a_real_browser_then_one_click_authorize
 
@@ -49,18 +117,34 @@ check: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(CARGOFLAGS) --workspace --all-targets -- -D warnings
 
-install: target/release/$(BIN) target/release-server/my-server
-	install -Dm755 target/release/$(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
-	install -Dm755 target/release-server/my-server $(DESTDIR)$(BINDIR)/my-server
+# The man pages and completions, generated from the command tree of the debug binaries by
+# the test that checks the committed copies (MY_UPDATE_DIST=1 rewrites them instead).
+completions: build
+	MY_UPDATE_DIST=1 $(CARGO) test $(CARGOFLAGS) -p mycli --test e2e -- dist::dist_files_match_the_command_tree
 
-target/release/$(BIN) target/release-server/my-server:
+install: target/release-cli/$(BIN) target/release/my-server $(DIST_MAN) $(DIST_COMPLETIONS)
+	install -Dm755 target/release-cli/$(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
+	install -Dm755 target/release/my-server $(DESTDIR)$(BINDIR)/my-server
+	install -Dm644 dist/man/$(BIN).1 $(DESTDIR)$(MANDIR)/man1/$(BIN).1
+	install -Dm644 dist/man/my-server.1 $(DESTDIR)$(MANDIR)/man1/my-server.1
+	install -Dm644 dist/completions/$(BIN).bash $(DESTDIR)$(BASHCOMPDIR)/$(BIN)
+	install -Dm644 dist/completions/_$(BIN) $(DESTDIR)$(ZSHCOMPDIR)/_$(BIN)
+	install -Dm644 dist/completions/$(BIN).fish $(DESTDIR)$(FISHCOMPDIR)/$(BIN).fish
+
+target/release-cli/$(BIN) target/release/my-server:
 	$(MAKE) release
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/$(BIN) $(DESTDIR)$(BINDIR)/my-server
+	rm -f $(DESTDIR)$(BINDIR)/$(BIN) $(DESTDIR)$(BINDIR)/my-server \
+		$(DESTDIR)$(MANDIR)/man1/$(BIN).1 $(DESTDIR)$(MANDIR)/man1/my-server.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/$(BIN) $(DESTDIR)$(ZSHCOMPDIR)/_$(BIN) $(DESTDIR)$(FISHCOMPDIR)/$(BIN).fish
 
+# Every dependency's source in vendor/, and .cargo/config.toml pointing cargo at it, so
+# `cargo build --locked --offline` needs no network (neither is committed).
 vendor:
-	$(CARGO) vendor --locked vendor
+	mkdir -p .cargo
+	$(CARGO) vendor --locked vendor >.cargo/config.toml.new
+	mv .cargo/config.toml.new .cargo/config.toml
 
 clean:
 	$(CARGO) clean

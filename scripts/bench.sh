@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the size and speed targets of MISSION.md in one run and prints the results as
 # markdown on stdout (progress goes to stderr):
-#   1. sizes: target/release/my (dynamic), a static build of it, target/release-server/my-server
+#   1. sizes: target/release-cli/my (dynamic), the static build of it (make static), target/release/my-server
 #   2. start-up of `my --version` and `my cli status` (hyperfine, no shell)
 #   3. `my cli whoami --json` against the same request made with curl
 #   4. magic link confirmed -> `my cli login` exited, over several sign-ins
@@ -45,11 +45,11 @@ done
 case "$runs$logins$syncs" in *[!0-9]*) echo "--runs, --logins and --syncs take a number" >&2; exit 2 ;; esac
 if [ "$runs" -lt 1 ] || [ "$logins" -lt 1 ] || [ "$syncs" -lt 1 ]; then echo "--runs, --logins and --syncs must be at least 1" >&2; exit 2; fi
 
-MY=target/release/my
-SERVER=target/release-server/my-server
+MY=target/release-cli/my
+SERVER=target/release/my-server
 STATIC_DIR=target/static
 STATIC_TARGET=x86_64-unknown-linux-gnu
-STATIC_MY=$STATIC_DIR/$STATIC_TARGET/release/my
+STATIC_MY=$STATIC_DIR/$STATIC_TARGET/release-cli/my
 TARGET_DYNAMIC_MB=2.5
 TARGET_STATIC_MB=3.5
 TARGET_START_MS=1
@@ -130,7 +130,7 @@ static_why=
 if [ "$static" -eq 1 ]; then
   say "Static build of my ($STATIC_DIR, may take a few minutes the first time)"
   if RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" CARGO_TARGET_DIR=$STATIC_DIR \
-    cargo build --locked --release -p mycli --target "$STATIC_TARGET" >"$work/static.log" 2>&1; then
+    cargo build --locked --profile release-cli -p mycli --target "$STATIC_TARGET" >"$work/static.log" 2>&1; then
     static_bytes=$(stat -c %s "$STATIC_MY")
     static_ldd=$(ldd_of "$STATIC_MY")
   elif grep -q 'libdbus' "$work/static.log" && grep -q 'undefined symbol: sd_' "$work/static.log"; then
@@ -325,7 +325,7 @@ report() {
   else
     echo "| \`my\` static (glibc, crt-static) | not built ($static_why) | ≤ $TARGET_STATIC_MB MB | — |"
   fi
-  echo "| \`my-server\` (release-server profile) | $server_bytes bytes = $(mb "$server_bytes") MB ($(mib "$server_bytes") MiB) | — | |"
+  echo "| \`my-server\` (release profile) | $server_bytes bytes = $(mb "$server_bytes") MB ($(mib "$server_bytes") MiB) | — | |"
   echo "| \`my --version\` start-up, median | $(fmt "$ver_med") ms | ~$TARGET_START_MS ms | $(verdict "$ver_med" "$TARGET_START_MS") |"
   echo "| \`my cli status\` start-up, median | $(fmt "$st_med") ms | ~$TARGET_START_MS ms | $(verdict "$st_med" "$TARGET_START_MS") |"
   echo "| \`my cli whoami --json\`, median | $(fmt "$who_med") ms | | |"
@@ -361,7 +361,7 @@ report() {
   echo
   echo "### Linked libraries (\`ldd\`)"
   echo
-  echo "\`target/release/my\`:"
+  echo "\`$MY\`:"
   echo
   echo '```'
   echo "$dyn_ldd"
@@ -375,7 +375,7 @@ report() {
     echo '```'
     echo
   fi
-  echo "\`target/release-server/my-server\`:"
+  echo "\`$SERVER\`:"
   echo
   echo '```'
   echo "$server_ldd"
@@ -383,11 +383,11 @@ report() {
   echo
   echo "## How it is measured"
   echo
-  echo "- **Sizes**: \`target/release/my\` as \`make release\` builds it (\`cargo build --locked --release -p mycli\`:"
+  echo "- **Sizes**: \`$MY\` as \`make release\` builds it (\`cargo build --locked --profile release-cli -p mycli\`:"
   echo "  opt-level \"z\", LTO, one codegen unit, panic = abort, stripped); the static one with"
   echo "  \`RUSTFLAGS=\"-C target-feature=+crt-static -C relocation-model=static\"\` and"
   echo "  \`--target $STATIC_TARGET\` into \`$STATIC_DIR\` (so the normal target dir stays valid);"
-  echo "  \`target/release-server/my-server\` from \`cargo build --locked --profile release-server -p my-server\`."
+  echo "  \`$SERVER\` from \`cargo build --locked --release -p my-server\` (the release profile unwinds)."
   echo "- **Start-up**: hyperfine without a shell (\`-N\`), $warmup warm-up runs and $runs timed runs per"
   echo "  command. \`my cli status\` reads a file-store credential (\`MY_CREDENTIAL_STORE=file\`,"
   echo "  \`MY_CONFIG_DIR\` in a temp dir) from a real sign-in; it makes no request."

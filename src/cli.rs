@@ -19,6 +19,7 @@ pub(crate) enum Command {
     Environments(EnvironmentsArgs),
     Logs(LogsArgs),
     Library(LibraryArgs),
+    Completion(CompletionArgs),
 }
 
 /// show or change the active context: organization, project, environment
@@ -525,6 +526,21 @@ pub(crate) struct TokenRevokeArgs {
     /// print the result as JSON
     #[argh(switch)]
     pub(crate) json: bool,
+}
+
+/// print the shell completion script for bash, zsh or fish
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "completion")]
+pub(crate) struct CompletionArgs {
+    /// the shell: bash, zsh or fish
+    #[argh(positional)]
+    pub(crate) shell: Option<String>,
+    /// list the installed libraries (asked by the scripts at TAB time)
+    #[argh(switch, hidden_help)]
+    pub(crate) libraries: bool,
+    /// list the commands of this library (asked by the scripts at TAB time)
+    #[argh(option, hidden_help)]
+    pub(crate) commands: Option<String>,
 }
 
 /// Parses `args` (without the program name), turning `--help` and usage errors into an

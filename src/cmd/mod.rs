@@ -1,5 +1,6 @@
 //! One file per command; `run` dispatches the parsed command tree.
 
+mod completion;
 mod context;
 mod init;
 mod library;
@@ -33,6 +34,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             CliCommand::Init(a) => init::run(a),
         },
         Command::Use(a) => context::run(&app, a),
+        Command::Completion(a) => completion::run(&app, a),
         Command::Orgs(o) => match o.command {
             OrgsCommand::List(a) => resources::orgs(&app, a),
         },

@@ -232,16 +232,15 @@ fn timeout_from_env() -> Duration {
 
 /// The Secret Service over libdbus. Fails in about a millisecond when there is no session
 /// bus; a bus without a Secret Service fails with `ServiceUnknown`.
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "keyring", target_os = "linux"))]
 fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
     let store: Arc<OsStore> = dbus_secret_service_keyring_store::Store::new()?;
     Ok(store)
 }
 
-// macOS and Windows have keyring-core stores of their own (apple-native-keyring-store,
-// windows-native-keyring-store); until they are added, the keyring counts as unreachable
-// there, so auto mode uses the file and keyring mode fails closed.
-#[cfg(not(target_os = "linux"))]
+// Without a store for this platform (or built without the `keyring` feature) the keyring
+// counts as unreachable, so auto mode uses the file and keyring mode fails closed.
+#[cfg(not(all(feature = "keyring", target_os = "linux")))]
 fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
     Err(keyring_core::Error::NotSupportedByStore(
         "this build of my has no OS keyring support on this platform".into(),

@@ -5,6 +5,7 @@ mod browser;
 mod catalog;
 mod chrome;
 mod context;
+mod dist;
 mod errors;
 mod keyring;
 mod lifecycle;

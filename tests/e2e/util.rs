@@ -7,12 +7,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The `my` under test: this build's, or the binary `MY_TEST_BIN` names (`make test-static`
+/// runs the keyring tests with the static build that way).
 pub fn my_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_my"))
+    match std::env::var_os("MY_TEST_BIN").filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(p.is_file(), "MY_TEST_BIN={} is not a file", p.display());
+            p
+        }
+        None => PathBuf::from(env!("CARGO_BIN_EXE_my")),
+    }
 }
 
+/// Always this build's `my-server`, whichever `my` is under test.
 pub fn server_bin() -> PathBuf {
-    let p = my_bin().with_file_name("my-server");
+    let p = PathBuf::from(env!("CARGO_BIN_EXE_my")).with_file_name("my-server");
     assert!(
         p.exists(),
         "{} is missing: build the workspace first (`make test` does)",

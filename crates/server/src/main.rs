@@ -10,6 +10,14 @@
 //! `app` → `mail` → the leaves `db/`, `crypto/`, `web/`, `pages`, `clock`, `names`,
 //! `settings`.
 
+// A panic in one request handler is caught and becomes a 500 for that request (`routes`);
+// built with panic = "abort" it would stop the whole server instead, so that build is refused.
+#[cfg(panic = "abort")]
+compile_error!(
+    "my-server must unwind on panic: build it with `--release` (`make release`), not with a \
+     profile that sets panic = \"abort\" such as release-cli"
+);
+
 mod admin;
 mod app;
 mod cli;

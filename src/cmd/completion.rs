@@ -1,0 +1,75 @@
+//! `my completion SHELL`: prints the bash, zsh or fish completion script, and answers the
+//! questions those scripts ask at TAB time (`--libraries`, `--commands LIB`: what the cached
+//! catalog of the active profile holds, so `my <library> <TAB>` completes too).
+//!
+//! The scripts are the committed copies in `dist/completions/`, generated from the command
+//! tree (`make completions`; a test fails when they are out of date). The TAB-time answers
+//! read one cache file: no network, no credential store, nothing printed on failure.
+
+use crate::app::App;
+use crate::catalog::{active_profile, Catalog};
+use crate::cli::CompletionArgs;
+use crate::error::{Error, Result};
+use crate::out;
+use my_api::catalog::library_reference;
+
+const BASH: &str = include_str!("../../dist/completions/my.bash");
+const ZSH: &str = include_str!("../../dist/completions/_my");
+const FISH: &str = include_str!("../../dist/completions/my.fish");
+
+pub(crate) fn run(app: &App, args: CompletionArgs) -> Result<()> {
+    if args.libraries || args.commands.is_some() {
+        for word in catalog_words(app, args.commands.as_deref()) {
+            out::line(word);
+        }
+        return Ok(());
+    }
+    let script = match args.shell.as_deref() {
+        Some("bash") => BASH,
+        Some("zsh") => ZSH,
+        Some("fish") => FISH,
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "unknown shell {other:?}: use bash, zsh or fish"
+            )))
+        }
+        None => {
+            return Err(Error::Usage(
+                "name a shell: `my completion bash`, `zsh` or `fish`".into(),
+            ))
+        }
+    };
+    out::line(script.trim_end());
+    Ok(())
+}
+
+/// The installed libraries, or the command slugs of `library`; nothing when there is no
+/// cached catalog (a TAB press must never print an error into the command line).
+fn catalog_words(app: &App, library: Option<&str>) -> Vec<String> {
+    let Ok(profile) = active_profile(&app.settings, None) else {
+        return Vec::new();
+    };
+    let Ok(slug) = profile.slug() else {
+        return Vec::new();
+    };
+    let Ok(catalog) = Catalog::load(&app.settings.config_dir, slug) else {
+        return Vec::new();
+    };
+    match library {
+        None => catalog
+            .libraries()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
+        Some(wanted) => catalog
+            .items()
+            .iter()
+            .filter(|item| {
+                item.library
+                    .as_ref()
+                    .is_some_and(|l| library_reference(l.owner.as_deref(), &l.slug) == wanted)
+            })
+            .map(|item| item.slug.clone())
+            .collect(),
+    }
+}
