@@ -61,11 +61,20 @@ curl -fsSL --data "action=confirm&csrf=$csrf" "$link" | sed -n 's/.*<h1>\([^<]*\
 wait "$login_pid"
 cat "$work/login.err"
 
+step "The registry: publish the example libraries (kubernetes, ops) as system libraries"
+show "$bin/my-server" admin library import --db "$work/demo.db" examples/libraries
+
+step "Install a library into the active profile (default); the catalog syncs into the cache"
+show "$bin/my" library search kube
+show "$bin/my" library install kubernetes
+show "$bin/my" library install ops
+show "$bin/my" library list
+
 step "Who am I?"
 show "$bin/my" cli whoami
 show "$bin/my" cli whoami --json
 
-step "Status (local only: API URL, login state, where the credentials are)"
+step "Status (local only: API URL, login state, where the credentials are, the cached catalog)"
 show "$bin/my" cli status
 
 step "The context inferred at login serves the organization-scoped commands"
