@@ -1,0 +1,101 @@
+//! `my cli run` and `my <library> <command>`: find the spec, hand it to the runner. Also
+//! the libraries part of `my --help` and of `my <library>` alone.
+
+use crate::app::App;
+use crate::cli::RunArgs;
+use crate::error::{Error, Result};
+use crate::out;
+use crate::run::sources::{Named, Registry};
+use crate::run::{self, resolve};
+use crate::settings::Settings;
+
+pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
+    let opts = run::Options {
+        yes: args.yes,
+        dry_run: args.dry_run,
+    };
+    let (cmd, argv) = match &args.file {
+        Some(file) => (resolve::file(file)?, args.args),
+        None => {
+            let (target, rest) = args
+                .args
+                .split_first()
+                .ok_or_else(|| Error::Usage("`my cli run` needs a command".into()))?;
+            (
+                resolve::slug(&app.settings.config_dir, target)?,
+                rest.to_vec(),
+            )
+        }
+    };
+    run::run(app, &cmd, &argv, opts)
+}
+
+/// `my LIBRARY [COMMAND [ARGS…]]`.
+pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
+    let config_dir = &app.settings.config_dir;
+    let registry = Registry::load(config_dir)?;
+    let name = &words[0];
+    let Some((source, lib)) = registry.library(name) else {
+        return Err(Error::Usage(format!(
+            "unknown command {name:?}: it is neither a built-in command nor an installed library (`{} --help` lists both)",
+            crate::BIN
+        )));
+    };
+    let command = match words.get(1).map(String::as_str) {
+        None | Some("--help" | "-h" | "help") => {
+            out::line(format!(
+                "{}: {} (library {}, from source {})\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
+                lib.named.name,
+                lib.named.summary(),
+                lib.slug(),
+                source.name,
+                crate::BIN
+            ));
+            print_names(lib.commands.iter().map(|c| &c.named));
+            return Ok(());
+        }
+        Some(c) => c,
+    };
+    let cmd = resolve::library_command(&registry, config_dir, name, command)?;
+    let mut argv = words[2..].to_vec();
+    let opts = run::take_own_flags(&cmd.spec, &mut argv);
+    run::run(app, &cmd, &argv, opts)
+}
+
+/// `my --help`: argh's text, then the installed libraries (when the config is readable).
+pub(crate) fn top_help(text: &str) {
+    out::line(text.trim_end());
+    let Ok(settings) = Settings::resolve() else {
+        return;
+    };
+    let Ok(registry) = Registry::load(&settings.config_dir) else {
+        return;
+    };
+    let libs: Vec<_> = registry.sources.iter().flat_map(|s| &s.libraries).collect();
+    if !libs.is_empty() {
+        out::line("\nInstalled libraries (my LIBRARY COMMAND [ARGS…]):");
+        print_names(libs.iter().map(|l| &l.named));
+    }
+}
+
+/// `  slug (alias, …)  description` lines, the descriptions aligned.
+fn print_names<'a>(items: impl Iterator<Item = &'a Named>) {
+    let rows: Vec<(String, &str)> = items
+        .map(|n| {
+            let names = if n.aliases.is_empty() {
+                n.slug.clone()
+            } else {
+                format!("{} ({})", n.slug, n.aliases.join(", "))
+            };
+            (names, n.summary())
+        })
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (names, text) in rows {
+        out::line(format!("  {names:<width$}  {text}"));
+    }
+}
