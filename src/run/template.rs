@@ -773,4 +773,41 @@ mod tests {
             "line 1: eq: cannot compare a int with a string"
         );
     }
+
+    #[test]
+    fn odd_input_is_an_error_or_text_never_a_panic() {
+        let odd = [
+            "{{",
+            "}}",
+            "{{-",
+            "{{- -}}",
+            "{{-}}",
+            "{{ - }}",
+            "{{\"",
+            "{{`",
+            "{{ . }}",
+            "{{..}}",
+            "{{.args.}}",
+            "{{|}}",
+            "{{or}}",
+            "{{eq 1}}",
+            "é{{.cwd}}é{{",
+            "{{\"\\",
+            "{{ 1 | 2 }}",
+            "{{else}}",
+            "{{if}}{{end}}",
+            "{{if 1}}{{else}}{{else}}{{end}}",
+            "{{/* x",
+            "{{ -1 }}",
+            "{{99999999999999999999}}",
+            "{{.args.env.x}}",
+            "{{quote}}",
+            "{{not 1 2}}",
+            "{{ne 1}}",
+        ];
+        for t in odd {
+            let _ = with(t);
+        }
+        assert_eq!(with("{{ -1 }}").unwrap(), "-1");
+    }
 }
