@@ -5,8 +5,9 @@ use crate::app::App;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::out;
-use crate::run::sources::{Named, Registry};
-use crate::run::{self, resolve};
+use crate::run;
+use crate::run::resolve::{self, Index};
+use crate::run::sources::Named;
 use crate::settings::Settings;
 
 pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
@@ -21,10 +22,7 @@ pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
                 .args
                 .split_first()
                 .ok_or_else(|| Error::Usage("`my cli run` needs a command".into()))?;
-            (
-                resolve::slug(&app.settings.config_dir, target)?,
-                rest.to_vec(),
-            )
+            (Index::load(&app.settings)?.slug(target)?, rest.to_vec())
         }
     };
     run::run(app, &cmd, &argv, opts)
@@ -32,10 +30,9 @@ pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
 
 /// `my LIBRARY [COMMAND [ARGS…]]`.
 pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
-    let config_dir = &app.settings.config_dir;
-    let registry = Registry::load(config_dir)?;
+    let index = Index::load(&app.settings)?;
     let name = &words[0];
-    let Some((source, lib)) = registry.library(name) else {
+    let Some(lib) = index.library(name) else {
         return Err(Error::Usage(format!(
             "unknown command {name:?}: it is neither a built-in command nor an installed library (`{} --help` lists both)",
             crate::BIN
@@ -43,20 +40,21 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
     };
     let command = match words.get(1).map(String::as_str) {
         None | Some("--help" | "-h" | "help") => {
+            let named = lib.named();
             out::line(format!(
-                "{}: {} (library {}, from source {})\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
-                lib.named.name,
-                lib.named.summary(),
-                lib.slug(),
-                source.name,
+                "{}: {} (library {}, {})\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
+                named.name,
+                named.summary(),
+                named.slug,
+                lib.origin(),
                 crate::BIN
             ));
-            print_names(lib.commands.iter().map(|c| &c.named));
+            print_names(&lib.commands());
             return Ok(());
         }
         Some(c) => c,
     };
-    let cmd = resolve::library_command(&registry, config_dir, name, command)?;
+    let cmd = index.library_command(name, command)?;
     let mut argv = words[2..].to_vec();
     let opts = run::take_own_flags(&cmd.spec, &mut argv);
     run::run(app, &cmd, &argv, opts)
@@ -65,22 +63,20 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
 /// `my --help`: argh's text, then the installed libraries (when the config is readable).
 pub(crate) fn top_help(text: &str) {
     out::line(text.trim_end());
-    let Ok(settings) = Settings::resolve() else {
+    let Ok(index) = Settings::resolve().and_then(|s| Index::load(&s)) else {
         return;
     };
-    let Ok(registry) = Registry::load(&settings.config_dir) else {
-        return;
-    };
-    let libs: Vec<_> = registry.sources.iter().flat_map(|s| &s.libraries).collect();
+    let libs: Vec<Named> = index.libraries().iter().map(|l| l.named()).collect();
     if !libs.is_empty() {
         out::line("\nInstalled libraries (my LIBRARY COMMAND [ARGS…]):");
-        print_names(libs.iter().map(|l| &l.named));
+        print_names(&libs);
     }
 }
 
 /// `  slug (alias, …)  description` lines, the descriptions aligned.
-fn print_names<'a>(items: impl Iterator<Item = &'a Named>) {
+fn print_names(items: &[Named]) {
     let rows: Vec<(String, &str)> = items
+        .iter()
         .map(|n| {
             let names = if n.aliases.is_empty() {
                 n.slug.clone()

@@ -6,13 +6,16 @@ use crate::app::App;
 use crate::cli::ShowArgs;
 use crate::error::Result;
 use crate::out;
-use crate::run::{args, resolve};
+use crate::run::args;
+use crate::run::resolve::Index;
 
 pub(crate) fn run(app: &App, a: ShowArgs) -> Result<()> {
-    let cmd = resolve::slug(&app.settings.config_dir, &a.command)?;
+    let cmd = Index::load(&app.settings)?.slug(&a.command)?;
     let spec = &cmd.spec;
     if a.raw {
-        out::line(String::from_utf8_lossy(&canonical_json(spec)));
+        // The body as the catalog cached it, or the canonical form of a local spec.
+        let body = cmd.body.clone().unwrap_or_else(|| canonical_json(spec));
+        out::line(String::from_utf8_lossy(&body));
         return Ok(());
     }
     if a.json {

@@ -115,7 +115,7 @@ pub(crate) fn run(app: &App, cmd: &Resolved, argv: &[String], opts: Options) -> 
         time,
         slug: cmd.slug().to_string(),
         library: cmd.library.clone(),
-        version: cmd.version,
+        version: cmd.version.map(u64::from),
         source: cmd.from.kind().to_string(),
         args: history::redact(&values),
         exit_code,

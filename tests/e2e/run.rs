@@ -829,3 +829,97 @@ fn a_git_source_is_cloned_updated_and_kept_when_an_update_is_invalid() {
         r.stdout
     );
 }
+
+#[test]
+fn installed_library_commands_run_from_the_cache_also_with_the_server_stopped() {
+    let mut server = Server::start(&[]);
+    server.admin(&["library", "import", &examples_dir().display().to_string()]);
+    let env = TestEnv::new(&server);
+    env.login(&server, "runner@example.com").ok();
+    env.run(&["library", "install", "ops"]).ok();
+    env.run(&["library", "install", "kubernetes"]).ok();
+    let work = Work::new();
+    // A personal command with a library command's slug: `my cli run` takes the personal one.
+    let personal = work.spec(
+        "deploy.yaml",
+        "schemaVersion: 1\nkind: command\nmetadata: {name: Mine, slug: deploy}\nsteps: [{name: s, run: ['echo personal deploy']}]\n",
+    );
+    env.run(&["cli", "push", "-f", &personal]).ok();
+    env.run(&["library", "sync"]).ok();
+
+    let check = |env: &TestEnv| {
+        let r = env.run(&["ops", "deploy", "--env", "staging"]).ok();
+        assert!(
+            r.stdout.starts_with("Deploying to staging\n"),
+            "{}",
+            r.stdout
+        );
+        let r = env
+            .run(&["cli", "run", "ops/deploy", "--env", "staging"])
+            .ok();
+        assert!(
+            r.stdout.starts_with("Deploying to staging\n"),
+            "{}",
+            r.stdout
+        );
+        let r = env.run(&["o", "d", "-e", "prod"]).ok();
+        assert!(r.stdout.starts_with("Deploying to prod\n"), "{}", r.stdout);
+        let r = env.run(&["cli", "run", "deploy"]).ok();
+        assert_eq!(r.stdout, "personal deploy\n");
+        let empty = tempfile::tempdir().unwrap();
+        let r: Run = env
+            .cmd(&["k", "pods"])
+            .env("PATH", empty.path())
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(r.code, 127);
+        assert_eq!(
+            r.stderr.trim(),
+            "my: kubectl not found on PATH; the kubernetes library's `pods` command needs it"
+        );
+    };
+    check(&env);
+    let h = env.run(&["cli", "history", "--json"]).ok().json();
+    assert_eq!(h[0]["source"], "catalog");
+    assert_eq!(h[0]["library"], "ops");
+    assert_eq!(h[0]["version"], 1);
+    let r = env.run(&["--help"]).ok();
+    assert!(r.stdout.contains("  ops (o)"), "{}", r.stdout);
+
+    server.stop();
+    check(&env);
+
+    // A cached body that no longer matches the catalog's spec_hash is refused, and says how
+    // to get a good one; nothing runs.
+    let catalog: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.config_dir().join("cache/profiles/default/catalog.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let item = catalog["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["slug"] == "deploy" && i["library"]["slug"] == "ops")
+        .unwrap();
+    let body = env
+        .config_dir()
+        .join("cache/specs")
+        .join(item["command_id"].as_str().unwrap())
+        .join(format!("{}.json", item["version"]));
+    let text = std::fs::read_to_string(&body).unwrap();
+    let tampered = text.replace("echo Deploying to", "touch pwned; echo Deploying to");
+    assert_ne!(text, tampered);
+    std::fs::write(&body, tampered).unwrap();
+    let r = env.run_in(work.dir.path(), &["ops", "deploy", "--env", "staging"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not match its SHA-256"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("my library sync"), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(!work.has("pwned"));
+}
