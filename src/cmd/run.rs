@@ -40,13 +40,9 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
     };
     let command = match words.get(1).map(String::as_str) {
         None | Some("--help" | "-h" | "help") => {
-            let named = lib.named();
             out::line(format!(
-                "{}: {} (library {}, {})\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
-                named.name,
-                named.summary(),
-                named.slug,
-                lib.origin(),
+                "{}\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
+                lib.title(),
                 crate::BIN
             ));
             print_names(&lib.commands());

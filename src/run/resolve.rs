@@ -113,11 +113,23 @@ impl Library<'_> {
         }
     }
 
-    /// Where it comes from, for help text.
-    pub(crate) fn origin(&self) -> String {
+    /// The first line of `my LIBRARY --help`.
+    pub(crate) fn title(&self) -> String {
         match self {
-            Library::Catalog { .. } => "installed".to_string(),
-            Library::Source { source, .. } => format!("from source {}", source.name),
+            Library::Catalog { named, items } => {
+                format!(
+                    "{}: installed library, {} commands",
+                    named.slug,
+                    items.len()
+                )
+            }
+            Library::Source { source, lib } => format!(
+                "{}: {} (library {}, from source {})",
+                lib.named.name,
+                lib.named.summary(),
+                lib.named.slug,
+                source.name
+            ),
         }
     }
 
