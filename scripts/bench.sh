@@ -7,6 +7,8 @@
 #   4. magic link confirmed -> `my cli login` exited, over several sign-ins
 #   5. the catalog: a full sync of a 1,000-command library, a 304 sync against curl on the
 #      same request, `my cli status` with those 1,000 commands cached
+#   6. running a one-step command (`my cli run`, `my <library> <command>`) against the shell
+#      it starts, with 1,000 commands in a local source and in the catalog
 # Steps 3 to 5 run against a throwaway release my-server on 127.0.0.1 (temp SQLite file).
 #
 # Usage: scripts/bench.sh [--write FILE] [--note TEXT] [--runs N] [--logins N] [--no-static]

@@ -27,7 +27,9 @@ pub(crate) fn parse(spec: &Spec, argv: &[String]) -> Result<Parsed, String> {
     let mut only_positionals = false;
     let mut words = argv.iter();
     while let Some(word) = words.next() {
-        let is_number = word.len() > 1 && word[1..].starts_with(|c: char| c.is_ascii_digit());
+        let is_number = word
+            .strip_prefix('-')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
         if only_positionals || !word.starts_with('-') || word == "-" || is_number {
             positionals.push(word.clone());
             continue;
@@ -258,6 +260,8 @@ steps: [{name: s, run: ["true"]}]
         assert_eq!(v["replicas"], Value::Int(5));
         assert_eq!(v["force"], Value::Bool(true));
         assert_eq!(v["note"], s(""));
+        // Regression: a first character wider than a byte.
+        assert_eq!(run(&["été", "-e", "x"]).unwrap()["service"], s("été"));
         let v = run(&["-e=prod", "--", "--web", "us"]).unwrap();
         assert_eq!((&v["service"], &v["region"]), (&s("--web"), &s("us")));
         assert_eq!(v["replicas"], Value::Int(2));

@@ -95,12 +95,13 @@ pub(crate) fn run(app: &App, cmd: &Resolved, argv: &[String], opts: Options) -> 
     }
     // Only now, and only if the spec asks: the token may need a refresh (network).
     let token = if spec.policy.expose_token {
-        Some(crate::auth::session::active(app).map_err(|e| {
-            Error::Other(format!(
-                "{} needs your API credential (policy.exposeToken): {e}",
+        let active = crate::auth::session::active(app).inspect_err(|_| {
+            out::note(format!(
+                "{} needs your API credential (policy.exposeToken):",
                 cmd.full_name()
             ))
-        })?)
+        })?;
+        Some(active)
     } else {
         None
     };
@@ -131,8 +132,10 @@ pub(crate) fn run(app: &App, cmd: &Resolved, argv: &[String], opts: Options) -> 
 
 /// `.env` in templates: the process environment, without the API token unless the spec
 /// opted in (a template could otherwise copy it anywhere).
+/// Variables that are not UTF-8 are left out (they could not be printed anyway).
 fn template_env(spec: &Spec) -> BTreeMap<String, String> {
-    std::env::vars()
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(k, _)| spec.policy.expose_token || k != "MY_API_TOKEN")
         .collect()
 }
