@@ -19,6 +19,7 @@ pub(crate) enum Command {
     Environments(EnvironmentsArgs),
     Logs(LogsArgs),
     Library(LibraryArgs),
+    Source(SourceArgs),
     Completion(CompletionArgs),
 }
 
@@ -280,6 +281,9 @@ pub(crate) enum CliCommand {
     Profile(ProfileArgs),
     Push(PushArgs),
     Init(InitArgs),
+    Run(RunArgs),
+    History(HistoryArgs),
+    Show(ShowArgs),
 }
 
 /// manage profiles: named sets of installed libraries
@@ -543,6 +547,214 @@ pub(crate) struct CompletionArgs {
     pub(crate) commands: Option<String>,
 }
 
+/// run a command from a local source (or a spec file with -f); its own arguments follow it
+#[derive(FromArgs, Debug, PartialEq)]
+#[argh(subcommand, name = "run")]
+pub(crate) struct RunArgs {
+    /// run without asking, even when the spec asks for confirmation
+    #[argh(switch, short = 'y')]
+    pub(crate) yes: bool,
+    /// run this spec file (JSON or YAML); everything after FILE is the command's arguments
+    #[argh(option, short = 'f')]
+    pub(crate) file: Option<String>,
+    /// print the rendered steps instead of running them
+    #[argh(switch)]
+    pub(crate) dry_run: bool,
+    /// SLUG (or alias, or LIBRARY/SLUG; not with -f), then the command's own arguments
+    #[argh(positional, greedy)]
+    pub(crate) args: Vec<String>,
+}
+
+/// show the latest runs of commands
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "history")]
+pub(crate) struct HistoryArgs {
+    /// how many runs to show (default 20)
+    #[argh(option, short = 'n', long = "limit", default = "20")]
+    pub(crate) limit: usize,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// show a command's spec: its arguments, steps and policy
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "show")]
+pub(crate) struct ShowArgs {
+    /// the command: SLUG, alias or LIBRARY/SLUG
+    #[argh(positional)]
+    pub(crate) command: String,
+    /// print the spec itself, as JSON
+    #[argh(switch)]
+    pub(crate) raw: bool,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// local sources of commands: library folders and git repositories (no account needed)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "source")]
+pub(crate) struct SourceArgs {
+    #[argh(subcommand)]
+    pub(crate) command: SourceCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub(crate) enum SourceCommand {
+    Add(SourceAddArgs),
+    List(SourceListArgs),
+    Update(SourceUpdateArgs),
+    Remove(SourceRemoveArgs),
+}
+
+/// add a folder or git repository holding a manifest (mycli.yaml) and its libraries
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "add")]
+pub(crate) struct SourceAddArgs {
+    /// a folder (copied) or a git URL (cloned)
+    #[argh(positional)]
+    pub(crate) location: String,
+    /// the branch or tag of a git source (default: its default branch)
+    #[argh(option, long = "ref")]
+    pub(crate) git_ref: Option<String>,
+    /// the name to register it under (default: the manifest's name)
+    #[argh(option)]
+    pub(crate) name: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// list the sources and their libraries
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+pub(crate) struct SourceListArgs {
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// fetch a source (or all of them) again: git pull, or copy the folder again
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "update")]
+pub(crate) struct SourceUpdateArgs {
+    /// the source's name (default: every source)
+    #[argh(positional)]
+    pub(crate) name: Option<String>,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// forget a source and delete its copy
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "remove")]
+pub(crate) struct SourceRemoveArgs {
+    /// the source's name
+    #[argh(positional)]
+    pub(crate) name: String,
+    /// print the result as JSON
+    #[argh(switch)]
+    pub(crate) json: bool,
+}
+
+/// What a command line asks for.
+#[derive(Debug)]
+pub(crate) enum Invocation {
+    /// A built-in command.
+    Builtin(Args),
+    /// `my --help`: argh's text, to which the installed libraries are added.
+    TopHelp(String),
+    /// `my LIBRARY [COMMAND [ARGS…]]`: a first word that no built-in command has.
+    Library(Vec<String>),
+}
+
+/// Whether `word` names a built-in command (which wins over a library of that name).
+pub(crate) fn is_builtin(word: &str) -> bool {
+    word == "help"
+        || <Command as argh::SubCommands>::COMMANDS
+            .iter()
+            .any(|c| c.name == word)
+}
+
+/// Parses a whole command line. `my cli run` is parsed here rather than by argh, because
+/// everything after its SLUG (or `-f FILE`) belongs to the command being run; a first word
+/// that is no built-in command is left for the library commands.
+pub(crate) fn parse_invocation(
+    program: &str,
+    args: &[&str],
+) -> Result<Invocation, argh::EarlyExit> {
+    match args {
+        [first, ..] if !first.starts_with('-') && !is_builtin(first) => Ok(Invocation::Library(
+            args.iter().map(|s| s.to_string()).collect(),
+        )),
+        ["cli", "run", rest @ ..] => {
+            let run = parse_run(program, rest)?;
+            Ok(Invocation::Builtin(Args {
+                command: Command::Cli(CliArgs {
+                    command: CliCommand::Run(run),
+                }),
+            }))
+        }
+        ["--help" | "help"] => match parse(program, args) {
+            Err(e) if e.status.is_ok() => Ok(Invocation::TopHelp(e.output)),
+            other => other.map(Invocation::Builtin),
+        },
+        _ => parse(program, args).map(Invocation::Builtin),
+    }
+}
+
+/// `my cli run [-y] [--dry-run] (-f FILE | [--] SLUG) [ARGS…]`: `my`'s options come first;
+/// `-f FILE` or SLUG ends them.
+fn parse_run(program: &str, rest: &[&str]) -> Result<RunArgs, argh::EarlyExit> {
+    let usage = |output: String| argh::EarlyExit {
+        output,
+        status: Err(()),
+    };
+    let mut run = RunArgs {
+        yes: false,
+        file: None,
+        dry_run: false,
+        args: Vec::new(),
+    };
+    let mut words = rest.iter().copied().peekable();
+    while let Some(&word) = words.peek() {
+        match word {
+            "-y" | "--yes" => run.yes = true,
+            "--dry-run" => run.dry_run = true,
+            "-h" | "--help" => return RunArgs::from_args(&[program, "cli", "run"], &["--help"]),
+            "-f" | "--file" => {
+                words.next();
+                let file = words
+                    .next()
+                    .ok_or_else(|| usage(format!("{word} needs a FILE")))?;
+                run.file = Some(file.to_string());
+                break;
+            }
+            "--" => {
+                words.next();
+                break;
+            }
+            w if w.starts_with('-') && w != "-" => {
+                return Err(usage(format!(
+                    "Unrecognized argument: {w}\n`{program} cli run` takes -y, --dry-run and -f FILE before the command; the command's own flags go after it"
+                )))
+            }
+            _ => break,
+        }
+        words.next();
+    }
+    run.args = words.map(String::from).collect();
+    if run.file.is_none() && run.args.is_empty() {
+        return Err(usage(format!(
+            "`{program} cli run` needs a command: {program} cli run SLUG [ARGS…], or {program} cli run -f FILE [ARGS…]"
+        )));
+    }
+    Ok(run)
+}
+
 /// Parses `args` (without the program name), turning `--help` and usage errors into an
 /// early exit that `main` prints.
 pub(crate) fn parse(program: &str, args: &[&str]) -> Result<Args, argh::EarlyExit> {
@@ -572,5 +784,59 @@ mod tests {
         assert!(e.status.is_err());
         let h = parse("my", &["cli", "--help"]).unwrap_err();
         assert!(h.status.is_ok());
+    }
+
+    fn run_args(args: &[&str]) -> Result<RunArgs, argh::EarlyExit> {
+        match parse_invocation("my", args)? {
+            Invocation::Builtin(Args {
+                command:
+                    Command::Cli(CliArgs {
+                        command: CliCommand::Run(r),
+                    }),
+            }) => Ok(r),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn everything_after_the_slug_or_file_belongs_to_the_command() {
+        let r = run_args(&["cli", "run", "-y", "deploy", "--env", "staging", "-y"]).unwrap();
+        assert!(r.yes && !r.dry_run && r.file.is_none());
+        assert_eq!(r.args, ["deploy", "--env", "staging", "-y"]);
+        let r = run_args(&["cli", "run", "--dry-run", "-f", "x.yaml", "--env", "x"]).unwrap();
+        assert_eq!((r.file.as_deref(), r.dry_run), (Some("x.yaml"), true));
+        assert_eq!(r.args, ["--env", "x"]);
+        let r = run_args(&["cli", "run", "--", "deploy", "--help"]).unwrap();
+        assert_eq!(r.args, ["deploy", "--help"]);
+        assert!(run_args(&["cli", "run", "--bogus", "deploy"])
+            .unwrap_err()
+            .status
+            .is_err());
+        assert!(run_args(&["cli", "run", "-y"]).unwrap_err().status.is_err());
+        assert!(run_args(&["cli", "run", "-f"]).unwrap_err().status.is_err());
+        let help = run_args(&["cli", "run", "--help"]).unwrap_err();
+        assert!(
+            help.status.is_ok() && help.output.contains("--dry-run"),
+            "{}",
+            help.output
+        );
+    }
+
+    #[test]
+    fn unknown_first_words_are_library_commands_and_builtins_win() {
+        assert!(matches!(
+            parse_invocation("my", &["ops", "deploy", "--env", "x"]).unwrap(),
+            Invocation::Library(w) if w == ["ops", "deploy", "--env", "x"]
+        ));
+        assert!(is_builtin("cli") && is_builtin("source") && is_builtin("help"));
+        assert!(!is_builtin("ops"));
+        assert!(matches!(
+            parse_invocation("my", &["--help"]).unwrap(),
+            Invocation::TopHelp(t) if t.contains("source")
+        ));
+        assert!(parse_invocation("my", &["--bogus"])
+            .unwrap_err()
+            .status
+            .is_err());
     }
 }

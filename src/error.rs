@@ -4,6 +4,9 @@
 //! 0 ok · 1 error · 2 usage · 3 not signed in or credential rejected ·
 //! 4 server unreachable or failing · 5 local credential store, config or cache unusable ·
 //! 6 not found (an unknown profile, library or command).
+//! A command run from a spec (`my cli run`, `my <library> <command>`) exits with the code of
+//! its failing step, or 124 (a step timed out), 127 (a dependency is missing), 130
+//! (interrupted).
 
 use std::fmt;
 use std::io;
@@ -15,6 +18,9 @@ pub(crate) const EXIT_AUTH: u8 = 3;
 pub(crate) const EXIT_UNAVAILABLE: u8 = 4;
 pub(crate) const EXIT_STORE: u8 = 5;
 pub(crate) const EXIT_NOT_FOUND: u8 = 6;
+pub(crate) const EXIT_TIMEOUT: u8 = 124;
+pub(crate) const EXIT_MISSING_DEPENDENCY: u8 = 127;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug)]
 pub(crate) enum Error {
@@ -48,6 +54,9 @@ pub(crate) enum Error {
     Io { context: String, source: io::Error },
     /// The profile, library or command named does not exist (or is not the caller's).
     NotFound(String),
+    /// A command run from a spec ended unsuccessfully: its step's exit code, or one of the
+    /// run codes above.
+    Exit { code: u8, message: String },
     /// Anything else, already phrased for the user.
     Other(String),
 }
@@ -64,6 +73,7 @@ impl Error {
             Error::Unavailable(_) => EXIT_UNAVAILABLE,
             Error::Corrupt { .. } | Error::Store(_) | Error::Cache(_) => EXIT_STORE,
             Error::NotFound(_) => EXIT_NOT_FOUND,
+            Error::Exit { code, .. } => *code,
             Error::Api { status, .. } if *status == 401 => EXIT_AUTH,
             Error::Api { status, .. } if *status == 404 => EXIT_NOT_FOUND,
             Error::Api { .. } | Error::Io { .. } | Error::Other(_) => EXIT_ERROR,
@@ -88,6 +98,7 @@ impl fmt::Display for Error {
             | Error::Store(m)
             | Error::Cache(m)
             | Error::NotFound(m)
+            | Error::Exit { message: m, .. }
             | Error::Other(m) => f.write_str(m),
             Error::NotSignedIn => {
                 f.write_str("not signed in: run `my cli login`, or set MY_API_TOKEN")

@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod error;
 mod out;
+mod run;
 mod secret;
 mod settings;
 mod store;
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let parsed = match cli::parse(BIN, &args) {
+    let parsed = match cli::parse_invocation(BIN, &args) {
         Ok(parsed) => parsed,
         Err(early) => {
             return if early.status.is_ok() {

@@ -4,8 +4,8 @@
 
 _my_words() {
     case $1 in
-    'my') echo cli use orgs projects environments logs library completion --help ;;
-    'my cli') echo login logout whoami status token profile push init --help ;;
+    'my') echo cli use orgs projects environments logs library source completion --help ;;
+    'my cli') echo login logout whoami status token profile push init run history show --help ;;
     'my cli login') echo --email --web --no-browser --token --with-token --json --help ;;
     'my cli logout') echo --json --help ;;
     'my cli whoami') echo --json --help ;;
@@ -23,6 +23,9 @@ _my_words() {
     'my cli profile delete') echo --force --json --help ;;
     'my cli push') echo --file --dir --message --json --help ;;
     'my cli init') echo --force --json --help ;;
+    'my cli run') echo --yes --file --dry-run --help ;;
+    'my cli history') echo --limit --json --help ;;
+    'my cli show') echo --raw --json --help ;;
     'my use') echo --organization --project --environment --clear --json --help ;;
     'my orgs') echo list --help ;;
     'my orgs list') echo --json --help ;;
@@ -39,20 +42,26 @@ _my_words() {
     'my library info') echo --json --help ;;
     'my library sync') echo --profile --all --json --help ;;
     'my library release') echo --dir --dry-run --json --help ;;
+    'my source') echo add list update remove --help ;;
+    'my source add') echo --ref --name --json --help ;;
+    'my source list') echo --json --help ;;
+    'my source update') echo --json --help ;;
+    'my source remove') echo --json --help ;;
     'my completion') echo --help ;;
     esac
 }
 
 _my_subcommands() {
     case $1 in
-    'my') echo cli use orgs projects environments logs library completion ;;
-    'my cli') echo login logout whoami status token profile push init ;;
+    'my') echo cli use orgs projects environments logs library source completion ;;
+    'my cli') echo login logout whoami status token profile push init run history show ;;
     'my cli token') echo create list rename revoke ;;
     'my cli profile') echo create list show set delete ;;
     'my orgs') echo list ;;
     'my projects') echo list ;;
     'my environments') echo list ;;
     'my library') echo install uninstall list search info sync release ;;
+    'my source') echo add list update remove ;;
     esac
 }
 
@@ -72,6 +81,7 @@ _my_value_options() {
     'my library list') echo --profile ;;
     'my library sync') echo --profile ;;
     'my library release') echo --dir ;;
+    'my source add') echo --ref --name ;;
     esac
 }
 

@@ -5,9 +5,9 @@
 function __my_subcommands
     switch $argv[1]
         case 'my'
-            echo cli use orgs projects environments logs library completion
+            echo cli use orgs projects environments logs library source completion
         case 'my cli'
-            echo login logout whoami status token profile push init
+            echo login logout whoami status token profile push init run history show
         case 'my cli token'
             echo create list rename revoke
         case 'my cli profile'
@@ -20,6 +20,8 @@ function __my_subcommands
             echo list
         case 'my library'
             echo install uninstall list search info sync release
+        case 'my source'
+            echo add list update remove
     end
 end
 
@@ -65,6 +67,7 @@ complete -c my -n '__my_at '\''my'\''' -a projects -d 'projects of an organizati
 complete -c my -n '__my_at '\''my'\''' -a environments -d 'environments of a project'
 complete -c my -n '__my_at '\''my'\''' -a logs -d 'print an environment'\''s logs'
 complete -c my -n '__my_at '\''my'\''' -a library -d 'install, find and sync command libraries (the catalog of a profile)'
+complete -c my -n '__my_at '\''my'\''' -a source -d 'local sources of commands: library folders and git repositories (no account needed)'
 complete -c my -n '__my_at '\''my'\''' -a completion -d 'print the shell completion script for bash, zsh or fish'
 complete -c my -n '__my_at '\''my cli'\''' -a login -d 'sign in with an email magic link (OAuth device flow) and store the credentials'
 complete -c my -n '__my_at '\''my cli'\''' -a logout -d 'revoke the session on the server and clear the stored credentials'
@@ -74,6 +77,9 @@ complete -c my -n '__my_at '\''my cli'\''' -a token -d 'manage API tokens (myc_�
 complete -c my -n '__my_at '\''my cli'\''' -a profile -d 'manage profiles: named sets of installed libraries'
 complete -c my -n '__my_at '\''my cli'\''' -a push -d 'publish personal commands: a spec file, or every spec in a folder'
 complete -c my -n '__my_at '\''my cli'\''' -a init -d 'write a starter command spec to edit and push'
+complete -c my -n '__my_at '\''my cli'\''' -a run -d 'run a command from a local source (or a spec file with -f); its own arguments follow it'
+complete -c my -n '__my_at '\''my cli'\''' -a history -d 'show the latest runs of commands'
+complete -c my -n '__my_at '\''my cli'\''' -a show -d 'show a command'\''s spec: its arguments, steps and policy'
 complete -c my -n '__my_at '\''my cli login'\''' -l email -r -F -d 'email address to send the sign-in link to (prompted for on a terminal)'
 complete -c my -n '__my_at '\''my cli login'\''' -l web -d 'sign in in a browser (authorization code + PKCE) instead of by email link'
 complete -c my -n '__my_at '\''my cli login'\''' -l no-browser -d 'never open a browser; only print the URL'
@@ -114,6 +120,13 @@ complete -c my -n '__my_at '\''my cli push'\''' -l message -s m -d 'a message fo
 complete -c my -n '__my_at '\''my cli push'\''' -l json -d 'print the result as JSON'
 complete -c my -n '__my_at '\''my cli init'\''' -l force -d 'overwrite the file if it exists'
 complete -c my -n '__my_at '\''my cli init'\''' -l json -d 'print the result as JSON'
+complete -c my -n '__my_at '\''my cli run'\''' -l yes -s y -d 'run without asking, even when the spec asks for confirmation'
+complete -c my -n '__my_at '\''my cli run'\''' -l file -s f -d 'run this spec file (JSON or YAML); everything after FILE is the command'\''s arguments'
+complete -c my -n '__my_at '\''my cli run'\''' -l dry-run -d 'print the rendered steps instead of running them'
+complete -c my -n '__my_at '\''my cli history'\''' -l limit -s n -d 'how many runs to show (default 20)'
+complete -c my -n '__my_at '\''my cli history'\''' -l json -d 'print the result as JSON'
+complete -c my -n '__my_at '\''my cli show'\''' -l raw -d 'print the spec itself, as JSON'
+complete -c my -n '__my_at '\''my cli show'\''' -l json -d 'print the result as JSON'
 complete -c my -n '__my_at '\''my use'\''' -l organization -r -F -d 'organization ID (org_…) or slug; clears the project and environment'
 complete -c my -n '__my_at '\''my use'\''' -l project -r -F -d 'project ID (proj_…) or slug'
 complete -c my -n '__my_at '\''my use'\''' -l environment -r -F -d 'environment name, e.g. production'
@@ -154,3 +167,13 @@ complete -c my -n '__my_at '\''my library sync'\''' -l json -d 'print the result
 complete -c my -n '__my_at '\''my library release'\''' -l dir -r -F -d 'the folder holding the manifest (default: the current folder)'
 complete -c my -n '__my_at '\''my library release'\''' -l dry-run -d 'validate and show what would be released, upload nothing'
 complete -c my -n '__my_at '\''my library release'\''' -l json -d 'print the result as JSON'
+complete -c my -n '__my_at '\''my source'\''' -a add -d 'add a folder or git repository holding a manifest (mycli.yaml) and its libraries'
+complete -c my -n '__my_at '\''my source'\''' -a list -d 'list the sources and their libraries'
+complete -c my -n '__my_at '\''my source'\''' -a update -d 'fetch a source (or all of them) again: git pull, or copy the folder again'
+complete -c my -n '__my_at '\''my source'\''' -a remove -d 'forget a source and delete its copy'
+complete -c my -n '__my_at '\''my source add'\''' -l ref -r -F -d 'the branch or tag of a git source (default: its default branch)'
+complete -c my -n '__my_at '\''my source add'\''' -l name -r -F -d 'the name to register it under (default: the manifest'\''s name)'
+complete -c my -n '__my_at '\''my source add'\''' -l json -d 'print the result as JSON'
+complete -c my -n '__my_at '\''my source list'\''' -l json -d 'print the result as JSON'
+complete -c my -n '__my_at '\''my source update'\''' -l json -d 'print the result as JSON'
+complete -c my -n '__my_at '\''my source remove'\''' -l json -d 'print the result as JSON'

@@ -73,8 +73,6 @@ impl Catalog {
 
     /// The spec body of `item`, checked against its `spec_hash` (a body that does not match
     /// is removed and reported; a missing one says to sync).
-    // The read API of `my cli run`, which is built on it in its own change.
-    #[allow(dead_code)]
     pub(crate) fn spec_bytes(&self, item: &CatalogItem) -> Result<Vec<u8>> {
         cache::read_spec(&self.config_dir, item)?.ok_or_else(|| {
             Error::Cache(format!(

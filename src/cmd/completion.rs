@@ -4,14 +4,13 @@
 //!
 //! The scripts are the committed copies in `dist/completions/`, generated from the command
 //! tree (`make completions`; a test fails when they are out of date). The TAB-time answers
-//! read one cache file: no network, no credential store, nothing printed on failure.
+//! read the local cache: no network, no credential store, nothing printed on failure.
 
 use crate::app::App;
-use crate::catalog::{active_profile, Catalog};
 use crate::cli::CompletionArgs;
 use crate::error::{Error, Result};
 use crate::out;
-use my_api::catalog::library_reference;
+use crate::run::resolve::Index;
 
 const BASH: &str = include_str!("../../dist/completions/my.bash");
 const ZSH: &str = include_str!("../../dist/completions/_my");
@@ -43,33 +42,18 @@ pub(crate) fn run(app: &App, args: CompletionArgs) -> Result<()> {
     Ok(())
 }
 
-/// The installed libraries, or the command slugs of `library`; nothing when there is no
-/// cached catalog (a TAB press must never print an error into the command line).
+/// The installed libraries (catalog and local sources, as `my <library>` resolves them), or
+/// the command slugs of `library`; nothing when there is no cache (a TAB press must never
+/// print an error into the command line).
 fn catalog_words(app: &App, library: Option<&str>) -> Vec<String> {
-    let Ok(profile) = active_profile(&app.settings, None) else {
-        return Vec::new();
-    };
-    let Ok(slug) = profile.slug() else {
-        return Vec::new();
-    };
-    let Ok(catalog) = Catalog::load(&app.settings.config_dir, slug) else {
+    let Ok(index) = Index::load(&app.settings) else {
         return Vec::new();
     };
     match library {
-        None => catalog
-            .libraries()
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect(),
-        Some(wanted) => catalog
-            .items()
-            .iter()
-            .filter(|item| {
-                item.library
-                    .as_ref()
-                    .is_some_and(|l| library_reference(l.owner.as_deref(), &l.slug) == wanted)
-            })
-            .map(|item| item.slug.clone())
-            .collect(),
+        None => index.libraries().iter().map(|l| l.named().slug).collect(),
+        Some(name) => index
+            .library(name)
+            .map(|l| l.commands().into_iter().map(|c| c.slug).collect())
+            .unwrap_or_default(),
     }
 }

@@ -2,6 +2,7 @@
 
 mod completion;
 mod context;
+mod history;
 mod init;
 mod library;
 mod login;
@@ -10,18 +11,31 @@ mod profile;
 mod push;
 mod release;
 mod resources;
+mod run;
+mod show;
+mod source;
 mod status;
 mod token;
 mod whoami;
 
 use crate::app::App;
 use crate::cli::{
-    Args, CliCommand, Command, EnvironmentsCommand, LibraryCommand, OrgsCommand, ProjectsCommand,
+    CliCommand, Command, EnvironmentsCommand, Invocation, LibraryCommand, OrgsCommand,
+    ProjectsCommand, SourceCommand,
 };
 use crate::error::Result;
 
-pub(crate) fn run(args: Args) -> Result<()> {
+pub(crate) fn run(invocation: Invocation) -> Result<()> {
+    if let Invocation::TopHelp(text) = &invocation {
+        run::top_help(text);
+        return Ok(());
+    }
     let app = App::new()?;
+    let args = match invocation {
+        Invocation::Builtin(args) => args,
+        Invocation::TopHelp(_) => return Ok(()),
+        Invocation::Library(words) => return run::library(&app, words),
+    };
     match args.command {
         Command::Cli(cli) => match cli.command {
             CliCommand::Login(a) => login::run(&app, a),
@@ -32,6 +46,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
             CliCommand::Profile(a) => profile::run(&app, a),
             CliCommand::Push(a) => push::run(&app, a),
             CliCommand::Init(a) => init::run(a),
+            CliCommand::Run(a) => run::run(&app, a),
+            CliCommand::History(a) => history::run(&app, a),
+            CliCommand::Show(a) => show::run(&app, a),
         },
         Command::Use(a) => context::run(&app, a),
         Command::Completion(a) => completion::run(&app, a),
@@ -53,6 +70,12 @@ pub(crate) fn run(args: Args) -> Result<()> {
             LibraryCommand::Info(a) => library::info(&app, a),
             LibraryCommand::Sync(a) => library::sync(&app, a),
             LibraryCommand::Release(a) => release::run(&app, a),
+        },
+        Command::Source(s) => match s.command {
+            SourceCommand::Add(a) => source::add(&app, a),
+            SourceCommand::List(a) => source::list(&app, a),
+            SourceCommand::Update(a) => source::update(&app, a),
+            SourceCommand::Remove(a) => source::remove(&app, a),
         },
     }
 }

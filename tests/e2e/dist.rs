@@ -55,10 +55,15 @@ impl Cmd {
 }
 
 fn help_text(bin: &Path, path: &[String]) -> String {
+    // An empty configuration: `my --help` also lists the installed libraries.
+    let home = tempfile::tempdir().unwrap();
     let out = Command::new(bin)
         .args(&path[1..])
         .arg("--help")
         .env_remove("MY_API_TOKEN")
+        .env_remove("MY_PROFILE")
+        .env("HOME", home.path())
+        .env("MY_CONFIG_DIR", home.path().join(".my"))
         .output()
         .expect("run --help");
     assert!(out.status.success(), "{} --help failed", path.join(" "));

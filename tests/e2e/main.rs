@@ -10,6 +10,7 @@ mod errors;
 mod keyring;
 mod lifecycle;
 mod refresh;
+mod run;
 mod security;
 mod tokens;
 mod util;

@@ -576,6 +576,16 @@ pub fn examples_dir() -> PathBuf {
 }
 
 impl TestEnv {
+    /// A user with no server at all (spec files and local sources need none): the API URL
+    /// points at a closed port.
+    pub fn offline() -> TestEnv {
+        TestEnv {
+            home: tempfile::tempdir().unwrap(),
+            api_url: closed_port_url(),
+            vars: vec![("MY_CREDENTIAL_STORE".into(), "file".into())],
+        }
+    }
+
     /// Runs `my ARGS…` with `dir` as the current folder.
     pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
         self.cmd(args).current_dir(dir).output().unwrap().into()
