@@ -2,7 +2,9 @@
 # Measures the size and speed targets of MISSION.md in one run and prints the results as
 # markdown on stdout (progress goes to stderr):
 #   1. sizes: target/release-cli/my (dynamic), the static build of it (make static), target/release/my-server
-#   2. start-up of `my --version` and `my cli status` (hyperfine, no shell)
+#   2. start-up of `my --version` and `my cli status` (dynamic and static) beside
+#      `gh auth token` and /usr/bin/true in one hyperfine run (no shell); peak memory of
+#      `my cli status` and `gh auth token` (gh: installed by `make bench`, or reported absent)
 #   3. `my cli whoami --json` against the same request made with curl
 #   4. magic link confirmed -> `my cli login` exited, over several sign-ins
 #   5. the catalog: a full sync of a 1,000-command library, a 304 sync against curl on the
@@ -55,6 +57,7 @@ STATIC_MY=$STATIC_DIR/$STATIC_TARGET/release-cli/my
 TARGET_DYNAMIC_MB=2.5
 TARGET_STATIC_MB=3.5
 TARGET_START_MS=1
+TARGET_GH_RATIO=50
 TARGET_RATIO=1.2
 TARGET_LOGIN_MS=100
 TARGET_RUN_OVERHEAD_MS=3
@@ -99,6 +102,10 @@ trap 'exit 143' TERM
 # --- small helpers ----------------------------------------------------------------------
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1000000 }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+# verdict_min VALUE TARGET: "ok" when VALUE >= TARGET, else how far under.
+verdict_min() {
+  awk -v v="$1" -v t="$2" 'BEGIN { if (v >= t) print "ok"; else printf "under (%.0f%% of the target)\n", 100 * v / t }'
+}
 # verdict VALUE TARGET: "ok" when VALUE <= TARGET, else how far over.
 verdict() {
   awk -v v="$1" -v t="$2" 'BEGIN { if (v <= t) print "ok"; else printf "over (%.1f× the target)\n", v / t }'
@@ -132,14 +139,11 @@ static_ldd=
 static_why=
 if [ "$static" -eq 1 ]; then
   say "Static build of my ($STATIC_DIR, may take a few minutes the first time)"
-  if RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" CARGO_TARGET_DIR=$STATIC_DIR \
-    cargo build --locked --profile release-cli -p mycli --target "$STATIC_TARGET" >"$work/static.log" 2>&1; then
+  if make -s static >"$work/static.log" 2>&1; then
     static_bytes=$(stat -c %s "$STATIC_MY")
     static_ldd=$(ldd_of "$STATIC_MY")
-  elif grep -q 'libdbus' "$work/static.log" && grep -q 'undefined symbol: sd_' "$work/static.log"; then
-    static_why="system libdbus cannot be linked statically; needs a \`vendored\` feature"
   else
-    static_why="the static build failed: $(grep -m1 '^error' "$work/static.log" || tail -n1 "$work/static.log")"
+    static_why="\`make static\` failed: $(grep -m1 -e '^error' -e 'needs shared' "$work/static.log" || tail -n1 "$work/static.log")"
   fi
   [ -z "$static_why" ] || echo "static: not built ($static_why)" >&2
 else
@@ -234,10 +238,47 @@ curl -fsS -H @"$work/auth.header" "$url/v1/me" >/dev/null || die "curl with the 
 say "Start-up: my --version, my cli status (and /usr/bin/true as the floor)"
 true_bin=/usr/bin/true
 [ -x "$true_bin" ] || true_bin=/bin/true
-run_hyperfine "$work/start.csv" "$MY --version" "$MY cli status" "$true_bin"
+# gh reads its token from a hosts.yml of its own, as `my cli status` reads credentials.json.
+gh_bin=$(command -v gh || true)
+gh_why=
+if [ -n "$gh_bin" ]; then
+  mkdir -p "$work/gh"
+  printf 'github.com:\n    oauth_token: gho_bench0000000000000000000000000000000\n    user: bench\n    git_protocol: https\n' >"$work/gh/hosts.yml"
+  export GH_CONFIG_DIR=$work/gh GH_NO_UPDATE_NOTIFIER=1 GH_PROMPT_DISABLED=1
+  unset GH_TOKEN GITHUB_TOKEN GH_ENTERPRISE_TOKEN GITHUB_ENTERPRISE_TOKEN
+  "$gh_bin" auth token >/dev/null 2>&1 || { gh_why="\`gh auth token\` failed"; gh_bin=; }
+else
+  gh_why="gh is not installed (\`make bench\` installs Debian's gh)"
+fi
+start_cmds=("$MY --version" "$MY cli status" "$true_bin")
+[ -z "$static_bytes" ] || start_cmds+=("$STATIC_MY --version" "$STATIC_MY cli status")
+[ -z "$gh_bin" ] || start_cmds+=("$gh_bin auth token")
+run_hyperfine "$work/start.csv" "${start_cmds[@]}"
 read -r ver_med ver_mean ver_sd ver_min ver_max < <(row "$work/start.csv" 1)
 read -r st_med st_mean st_sd st_min st_max < <(row "$work/start.csv" 2)
 read -r true_med true_mean true_sd true_min true_max < <(row "$work/start.csv" 3)
+n=4
+if [ -n "$static_bytes" ]; then
+  read -r sver_med sver_mean sver_sd sver_min sver_max < <(row "$work/start.csv" 4)
+  read -r sst_med sst_mean sst_sd sst_min sst_max < <(row "$work/start.csv" 5)
+  n=6
+fi
+if [ -n "$gh_bin" ]; then
+  read -r gh_med gh_mean gh_sd gh_min gh_max < <(row "$work/start.csv" "$n")
+  gh_ratio_ver=$(awk -v a="$gh_med" -v b="$ver_med" 'BEGIN { printf "%.0f", a / b }')
+  gh_ratio_st=$(awk -v a="$gh_med" -v b="$st_med" 'BEGIN { printf "%.0f", a / b }')
+fi
+# Peak memory (max RSS, KiB), median of 11 runs each.
+peak_kib() {
+  local i
+  for i in $(seq 11); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; done | median
+}
+mem_my=
+mem_gh=
+if [ -x /usr/bin/time ]; then
+  mem_my=$(peak_kib "$MY" cli status)
+  [ -z "$gh_bin" ] || mem_gh=$(peak_kib "$gh_bin" auth token)
+fi
 
 # --- 3. authenticated command vs curl ---------------------------------------------------
 say "my cli whoami --json vs curl"
@@ -360,6 +401,19 @@ report() {
   echo "| \`my-server\` (release profile) | $server_bytes bytes = $(mb "$server_bytes") MB ($(mib "$server_bytes") MiB) | — | |"
   echo "| \`my --version\` start-up, median | $(fmt "$ver_med") ms | ~$TARGET_START_MS ms | $(verdict "$ver_med" "$TARGET_START_MS") |"
   echo "| \`my cli status\` start-up, median | $(fmt "$st_med") ms | ~$TARGET_START_MS ms | $(verdict "$st_med" "$TARGET_START_MS") |"
+  if [ -n "$static_bytes" ]; then
+    echo "| static \`my --version\` start-up, median | $(fmt "$sver_med") ms | ≤ $TARGET_START_MS ms | $(verdict "$sver_med" "$TARGET_START_MS") |"
+    echo "| static \`my cli status\` start-up, median | $(fmt "$sst_med") ms | ≤ $TARGET_START_MS ms | $(verdict "$sst_med" "$TARGET_START_MS") |"
+  fi
+  if [ -n "$gh_bin" ]; then
+    echo "| \`gh auth token\`, median (same run) | $(fmt "$gh_med") ms | | |"
+    echo "| gh ÷ \`my --version\` / gh ÷ \`my cli status\` | ${gh_ratio_ver}× / ${gh_ratio_st}× | ≥ ${TARGET_GH_RATIO}× | $(verdict_min "$gh_ratio_st" "$TARGET_GH_RATIO") |"
+  else
+    echo "| \`gh auth token\` | not measured: $gh_why | | |"
+  fi
+  if [ -n "$mem_my" ]; then
+    echo "| peak memory: \`my cli status\` / \`gh auth token\` | $mem_my KiB / ${mem_gh:-—} KiB | | |"
+  fi
   echo "| \`my cli whoami --json\`, median | $(fmt "$who_med") ms | | |"
   echo "| \`curl … /v1/me\`, median | $(fmt "$curl_med") ms | | |"
   echo "| whoami ÷ curl | ${ratio}× | ≤ ${TARGET_RATIO}× | $(verdict "$ratio" "$TARGET_RATIO") |"
@@ -381,6 +435,11 @@ report() {
   echo "| \`my --version\` | $(fmt "$ver_med") | $(fmt "$ver_mean") ± $(fmt "$ver_sd") | $(fmt "$ver_min") | $(fmt "$ver_max") | $runs |"
   echo "| \`my cli status\` | $(fmt "$st_med") | $(fmt "$st_mean") ± $(fmt "$st_sd") | $(fmt "$st_min") | $(fmt "$st_max") | $runs |"
   echo "| \`$true_bin\` (floor: starting any process) | $(fmt "$true_med") | $(fmt "$true_mean") ± $(fmt "$true_sd") | $(fmt "$true_min") | $(fmt "$true_max") | $runs |"
+  if [ -n "$static_bytes" ]; then
+    echo "| static \`my --version\` | $(fmt "$sver_med") | $(fmt "$sver_mean") ± $(fmt "$sver_sd") | $(fmt "$sver_min") | $(fmt "$sver_max") | $runs |"
+    echo "| static \`my cli status\` | $(fmt "$sst_med") | $(fmt "$sst_mean") ± $(fmt "$sst_sd") | $(fmt "$sst_min") | $(fmt "$sst_max") | $runs |"
+  fi
+  [ -z "$gh_bin" ] || echo "| \`gh auth token\` ($("$gh_bin" --version | head -n1 | cut -d' ' -f1-3)) | $(fmt "$gh_med") | $(fmt "$gh_mean") ± $(fmt "$gh_sd") | $(fmt "$gh_min") | $(fmt "$gh_max") | $runs |"
   echo "| \`my cli whoami --json\` | $(fmt "$who_med") | $(fmt "$who_mean") ± $(fmt "$who_sd") | $(fmt "$who_min") | $(fmt "$who_max") | $runs |"
   echo "| \`curl -fsS -H @header URL/v1/me\` | $(fmt "$curl_med") | $(fmt "$curl_mean") ± $(fmt "$curl_sd") | $(fmt "$curl_min") | $(fmt "$curl_max") | $runs |"
   echo "| Confirm POST sent → \`my cli login\` exited | $(fmt "$login_med") | | $(fmt "$login_min") | $(fmt "$login_max") | $ok_logins |"
@@ -424,13 +483,17 @@ report() {
   echo "## How it is measured"
   echo
   echo "- **Sizes**: \`$MY\` as \`make release\` builds it (\`cargo build --locked --profile release-cli -p mycli\`:"
-  echo "  opt-level \"z\", LTO, one codegen unit, panic = abort, stripped); the static one with"
+  echo "  opt-level \"z\", LTO, one codegen unit, panic = abort, stripped; libdbus compiled in, so it"
+  echo "  loads only libc and libgcc_s); the static one by \`make static\`:"
   echo "  \`RUSTFLAGS=\"-C target-feature=+crt-static -C relocation-model=static\"\` and"
   echo "  \`--target $STATIC_TARGET\` into \`$STATIC_DIR\` (so the normal target dir stays valid);"
   echo "  \`$SERVER\` from \`cargo build --locked --release -p my-server\` (the release profile unwinds)."
   echo "- **Start-up**: hyperfine without a shell (\`-N\`), $warmup warm-up runs and $runs timed runs per"
   echo "  command. \`my cli status\` reads a file-store credential (\`MY_CREDENTIAL_STORE=file\`,"
   echo "  \`MY_CONFIG_DIR\` in a temp dir) from a real sign-in; it makes no request."
+  echo "  The static \`my\`, \`gh auth token\` (reading a token from a \`hosts.yml\` in a temp"
+  echo "  \`GH_CONFIG_DIR\`) and \`/usr/bin/true\` run in the same hyperfine call. Peak memory is"
+  echo "  GNU time's maximum resident set size, the median of 11 runs."
   echo "- **Authenticated command vs curl**: a release \`my-server\` on 127.0.0.1 with a temp SQLite"
   echo "  database and \`--access-ttl 1h\` (no refresh during the runs); one sign-in by magic link; then"
   echo "  hyperfine compares \`my cli whoami --json\` with \`curl -fsS -H @header URL/v1/me\`, the header"
