@@ -37,9 +37,9 @@ use std::io::{self, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-/// Threads serving requests, each with its own database connection: a slow client
-/// holds up one of them, not the server. Long polls of the logs may hold at most
-/// `app::MAX_LONG_POLLS` of them.
+/// Threads answering requests, each with its own database connection. Requests reach
+/// them fully read (`serve`), so a slow client never holds one; long polls of the logs
+/// may hold at most `app::MAX_LONG_POLLS` of them.
 const WORKERS: usize = 32;
 
 fn main() -> ExitCode {
