@@ -458,6 +458,44 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[test]
+    fn rate_counts_stop_at_the_limit_and_expired_events_are_swept() {
+        let (mut db, dir) = temp_db();
+        let count = |db: &mut Db, key: &str, since: i64, limit: u32| {
+            db.read(|tx| tx.rate_count("k", key, since, limit)).unwrap()
+        };
+        db.write(|tx| {
+            for n in 0..1000 {
+                tx.rate_record("k", &format!("old-{}", n % 10), 10, 0)?;
+            }
+            for _ in 0..20 {
+                tx.rate_record("k", "busy", 100, 0)?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })
+        .unwrap();
+        assert_eq!(count(&mut db, "busy", 50, 5), 5);
+        assert_eq!(count(&mut db, "busy", 50, 100), 20);
+        assert_eq!(count(&mut db, "old-3", 0, 1000), 100);
+        assert_eq!(count(&mut db, "old-3", 50, 1000), 0);
+        // A new event forgets its own key's expired events at once…
+        db.write(|tx| tx.rate_record("k", "old-3", 200, 50))
+            .unwrap();
+        assert_eq!(count(&mut db, "old-3", 0, 1000), 1);
+        assert_eq!(count(&mut db, "old-4", 0, 1000), 100);
+        // …and every key's once per sweep (here the 1024th event).
+        db.write(|tx| {
+            for _ in 0..3 {
+                tx.rate_record("k", "busy", 200, 50)?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })
+        .unwrap();
+        assert_eq!(count(&mut db, "old-4", 0, 1000), 0);
+        assert_eq!(count(&mut db, "busy", 0, 1000), 23);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     // Regression: the API-token lookup joined tables on a bare parameter, so SQLite
     // re-prepared it on every request (half the CPU of `GET /v1/me` with an API token).
     #[test]
