@@ -30,7 +30,7 @@
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 mod browser;
@@ -72,18 +72,45 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// at which SQLite would checkpoint by itself).
 const CHECKPOINT_EVERY: u32 = 100;
 
-/// Serializes this process's write transactions. SQLite lets one connection write at a
-/// time, and one that finds the lock taken sleeps in its busy handler for growing spans
-/// (up to 100 ms each), so under steady load an unlucky writer lost the race for seconds
-/// (a p99 of 1.8 s for 16 writers). Queued on this mutex, the next writer starts as soon
-/// as the previous one commits; `BUSY_TIMEOUT` still covers writers in other processes.
-static WRITE_TURN: Mutex<()> = Mutex::new(());
 /// Write transactions committed by this process, to checkpoint every `CHECKPOINT_EVERY`.
 static WRITES: AtomicU32 = AtomicU32::new(0);
 
-/// One connection; each worker thread owns one.
+/// A connection for reads, owned by one worker thread, and the writer it shares with its
+/// siblings ([`Db::sibling`]).
 pub(crate) struct Db {
     conn: Connection,
+    path: PathBuf,
+    /// The one connection every write transaction of this `Db` and its siblings runs on,
+    /// one at a time. SQLite lets one connection write at a time, and one that finds the
+    /// lock taken sleeps in its busy handler for growing spans (up to 100 ms each), so
+    /// under steady load an unlucky writer lost the race for seconds (a p99 of 1.8 s for
+    /// 16 writers); queued on this mutex, the next writer starts as soon as the previous
+    /// one commits. Being the only writer also keeps its page cache warm: a connection
+    /// drops its cache whenever another one has written. `BUSY_TIMEOUT` still covers
+    /// writers in other processes (admin commands, a second server).
+    writer: Arc<Mutex<Connection>>,
+}
+
+/// Flags for a file that must already exist.
+const EXISTING: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    .union(OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    .union(OpenFlags::SQLITE_OPEN_URI);
+
+/// The settings every connection runs with.
+fn configure(conn: Connection) -> DbResult<Connection> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Room for every statement in this file, so none is prepared twice.
+    conn.set_prepared_statement_cache_capacity(160);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // Deleted secrets are overwritten, not left in free pages.
+    conn.pragma_update(None, "secure_delete", true)?;
+    // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // No checkpoint inside a commit, where it would hold up every other writer while
+    // it syncs: `write` runs one after releasing the writer instead.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    Ok(conn)
 }
 
 /// An open transaction: every query goes through one.
@@ -156,31 +183,34 @@ fn companions(path: &Path) -> Vec<PathBuf> {
 impl Db {
     /// Opens (creating if needed) the database file for serving.
     pub(crate) fn open(path: &Path) -> DbResult<Db> {
-        Db::configure(Connection::open(path)?)
+        let conn = configure(Connection::open(path)?)?;
+        let writer = configure(Connection::open(path)?)?;
+        Ok(Db {
+            conn,
+            path: path.to_path_buf(),
+            writer: Arc::new(Mutex::new(writer)),
+        })
     }
 
     /// Opens an existing database file; never creates one.
     pub(crate) fn open_existing(path: &Path) -> DbResult<Db> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        Db::configure(Connection::open_with_flags(path, flags)?)
+        let conn = configure(Connection::open_with_flags(path, EXISTING)?)?;
+        let writer = configure(Connection::open_with_flags(path, EXISTING)?)?;
+        Ok(Db {
+            conn,
+            path: path.to_path_buf(),
+            writer: Arc::new(Mutex::new(writer)),
+        })
     }
 
-    fn configure(conn: Connection) -> DbResult<Db> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Room for every statement in this file, so none is prepared twice.
-        conn.set_prepared_statement_cache_capacity(160);
-        conn.pragma_update(None, "foreign_keys", true)?;
-        // Deleted secrets are overwritten, not left in free pages.
-        conn.pragma_update(None, "secure_delete", true)?;
-        // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
-        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // No checkpoint inside a commit, where it would hold up every other writer while
-        // it syncs: `write` runs one after releasing its turn instead.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        Ok(Db { conn })
+    /// Another read connection to the same file, for another thread, sharing this one's
+    /// writer.
+    pub(crate) fn sibling(&self) -> DbResult<Db> {
+        Ok(Db {
+            conn: configure(Connection::open_with_flags(&self.path, EXISTING)?)?,
+            path: self.path.clone(),
+            writer: Arc::clone(&self.writer),
+        })
     }
 
     /// Creates the schema if missing (idempotent, safe with several processes starting
@@ -226,7 +256,7 @@ impl Db {
         &mut self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.run(TransactionBehavior::Deferred, f)
+        run(&mut self.conn, TransactionBehavior::Deferred, f)
     }
 
     /// Runs `f` in an IMMEDIATE transaction: it holds the write lock from the start, so
@@ -236,9 +266,9 @@ impl Db {
         &mut self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let turn = WRITE_TURN.lock().unwrap_or_else(PoisonError::into_inner);
-        let result = self.run(TransactionBehavior::Immediate, f);
-        drop(turn);
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = run(&mut writer, TransactionBehavior::Immediate, f);
+        drop(writer);
         if result.is_ok()
             && WRITES
                 .fetch_add(1, Ordering::Relaxed)
@@ -263,19 +293,20 @@ impl Db {
             })
             .unwrap();
     }
+}
 
-    fn run<T, E: From<rusqlite::Error>>(
-        &mut self,
-        behavior: TransactionBehavior,
-        f: impl FnOnce(&Tx) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let tx = Tx {
-            tx: self.conn.transaction_with_behavior(behavior)?,
-        };
-        let value = f(&tx)?;
-        tx.tx.commit()?;
-        Ok(value)
-    }
+/// Runs `f` in a transaction of `conn`; commits when it returns `Ok`.
+fn run<T, E: From<rusqlite::Error>>(
+    conn: &mut Connection,
+    behavior: TransactionBehavior,
+    f: impl FnOnce(&Tx) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = Tx {
+        tx: conn.transaction_with_behavior(behavior)?,
+    };
+    let value = f(&tx)?;
+    tx.tx.commit()?;
+    Ok(value)
 }
 
 #[cfg(test)]
