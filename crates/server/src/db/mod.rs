@@ -364,7 +364,8 @@ mod tests {
                    ('r1', 'ses_dead', 0), ('r2', 'ses_live', 0);
                  INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at, revoked_at)
                    VALUES ('w1', 'usr_1', 0, 5000, 20), ('w2', 'usr_1', 0, 5000, NULL);
-                 INSERT INTO rate_events (kind, key, at) VALUES ('k', 'x', 1), ('k', 'x', 990);",
+                 INSERT INTO rate_counts (kind, key, slot, events)
+                   VALUES ('k', 'x', 0, 3), ('k', 'x', 99, 2);",
             )
         })
         .unwrap();
@@ -379,7 +380,7 @@ mod tests {
             ("sessions", 1),
             ("refresh_tokens", 1),
             ("web_sessions", 1),
-            ("rate_events", 1),
+            ("rate_counts", 1),
             ("users", 1),
         ] {
             assert_eq!(count(table), left, "{table}");
@@ -490,40 +491,94 @@ mod tests {
     }
 
     #[test]
-    fn rate_counts_stop_at_the_limit_and_expired_events_are_swept() {
+    fn rate_limits_count_slots_and_forget_expired_ones() {
         let (mut db, dir) = temp_db();
-        let count = |db: &mut Db, key: &str, since: i64, limit: u32| {
-            db.read(|tx| tx.rate_count("k", key, since, limit)).unwrap()
+        // Slots later than any real clock another test records with, so that this test
+        // alone decides when a new slot starts (and with it a sweep).
+        let t = |slot: i64, second: i64| 4_000_000_020 + slot * 10 + second;
+        let count = |db: &mut Db, key: &str, since: i64| {
+            db.read(|tx| tx.rate_count("k", key, since)).unwrap()
+        };
+        let oldest =
+            |db: &mut Db, since: i64| db.read(|tx| tx.rate_oldest("k", "busy", since)).unwrap();
+        let rows = |db: &mut Db| -> i64 {
+            db.read(|tx| {
+                tx.tx
+                    .query_row("SELECT COUNT(*) FROM rate_counts", [], |r| r.get(0))
+            })
+            .unwrap()
         };
         db.write(|tx| {
-            for n in 0..1000 {
-                tx.rate_record("k", &format!("old-{}", n % 10), 10, 0)?;
+            // Ten keys with events in slot 0; "busy" floods slots 60 and 61.
+            for n in 0..100 {
+                tx.rate_record("k", &format!("old-{}", n % 10), t(0, 5), t(0, 0))?;
             }
-            for _ in 0..20 {
-                tx.rate_record("k", "busy", 100, 0)?;
+            for n in 0..2000 {
+                tx.rate_record("k", "busy", t(60 + n % 2, 5), t(0, 0))?;
             }
             Ok::<_, rusqlite::Error>(())
         })
         .unwrap();
-        assert_eq!(count(&mut db, "busy", 50, 5), 5);
-        assert_eq!(count(&mut db, "busy", 50, 100), 20);
-        assert_eq!(count(&mut db, "old-3", 0, 1000), 100);
-        assert_eq!(count(&mut db, "old-3", 50, 1000), 0);
-        // A new event forgets its own key's expired events at once…
-        db.write(|tx| tx.rate_record("k", "old-3", 200, 50))
+        // A flood adds no rows: one per key and slot.
+        assert_eq!(rows(&mut db), 12);
+        assert_eq!(count(&mut db, "busy", t(0, 0)), 2000);
+        assert_eq!(count(&mut db, "busy", t(60, 0)), 1000);
+        // The window starts after the slot `since` falls in.
+        assert_eq!(count(&mut db, "busy", t(59, 9)), 2000);
+        assert_eq!(count(&mut db, "old-3", t(-1, 0)), 10);
+        assert_eq!(count(&mut db, "old-3", t(0, 0)), 0);
+        // The oldest counted slot, which stops counting once the window starts after it.
+        assert_eq!(oldest(&mut db, t(0, 0)), Some(t(60, 0)));
+        assert_eq!(oldest(&mut db, t(60, 0)), Some(t(61, 0)));
+        assert_eq!(oldest(&mut db, t(61, 0)), None);
+        let allow = |db: &mut Db, limit| {
+            db.write(|tx| tx.rate_allow("k", "busy", limit, t(61, 7), t(0, 0)))
+                .unwrap()
+        };
+        assert!(!allow(&mut db, 2000));
+        assert!(allow(&mut db, 2001));
+        assert_eq!(count(&mut db, "busy", t(60, 0)), 1001);
+        // A new event forgets its own key's expired slots at once…
+        db.write(|tx| tx.rate_record("k", "old-3", t(61, 8), t(1, 0)))
             .unwrap();
-        assert_eq!(count(&mut db, "old-3", 0, 1000), 1);
-        assert_eq!(count(&mut db, "old-4", 0, 1000), 100);
-        // …and every key's once per sweep (here the 1024th event).
-        db.write(|tx| {
-            for _ in 0..3 {
-                tx.rate_record("k", "busy", 200, 50)?;
-            }
-            Ok::<_, rusqlite::Error>(())
-        })
+        assert_eq!(count(&mut db, "old-3", t(-1, 0)), 1);
+        assert_eq!(count(&mut db, "old-4", t(-1, 0)), 10);
+        // …and every key's with the first event of a new slot.
+        db.write(|tx| tx.rate_record("k", "busy", t(62, 0), t(1, 0)))
+            .unwrap();
+        assert_eq!(count(&mut db, "old-4", t(-1, 0)), 0);
+        assert_eq!(rows(&mut db), 4);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rate_events_become_counts_in_the_rate_counts_upgrade() {
+        let dir = temp_dir();
+        let path = dir.join("v6.db");
+        let old = Connection::open(&path).unwrap();
+        for step in &MIGRATIONS[..6] {
+            old.execute_batch(step).unwrap();
+        }
+        old.pragma_update(None, "user_version", 6).unwrap();
+        old.execute_batch(
+            "INSERT INTO rate_events (kind, key, at) VALUES
+             ('device', '10.0.0.1', 600), ('device', '10.0.0.1', 659),
+             ('device', '10.0.0.1', 660), ('mail', 'a@b.c', 600);",
+        )
         .unwrap();
-        assert_eq!(count(&mut db, "old-4", 0, 1000), 0);
-        assert_eq!(count(&mut db, "busy", 0, 1000), 23);
+        drop(old);
+        let mut db = Db::open(&path).unwrap();
+        db.migrate([9; 32], 1).unwrap();
+        let counts = db
+            .read(|tx| {
+                Ok::<_, rusqlite::Error>((
+                    tx.rate_count("device", "10.0.0.1", 0)?,
+                    tx.rate_count("device", "10.0.0.1", 650)?,
+                    tx.rate_count("mail", "a@b.c", 0)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(counts, (3, 1, 1));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,46 +1,54 @@
-//! SQL for rate limits: one row per counted event, by kind and key (a client address, a
-//! lower-cased email), forgotten once older than the window.
+//! SQL for rate limits: for each kind and key (a client address, a lower-cased email), how
+//! many events happened in each 10-second slot, forgotten once the window has passed.
 //!
-//! Every statement stays on the (kind, key, at) index, so a check costs what one key has
-//! done, not what every client has: a count stops at the limit, a new event forgets only
-//! its own key's old ones, and a sweep of every key runs once per [`SWEEP_EVERY`] events.
+//! A check reads at most the window's slots (60 rows for 10 minutes), whatever a client
+//! sends: a log with one row per event grew with every request allowed and was counted in
+//! full on each one. The window starts after the slot that `since` falls in, so an event
+//! counts for 590 to 600 s of a 600 s window, and the oldest counted one leaves it at most
+//! the window's length from now (what `Retry-After` promises).
 
 use super::{DbResult, Tx};
 use rusqlite::params;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-/// Events recorded between two sweeps of expired events of every key.
-const SWEEP_EVERY: i64 = 1024;
+/// Seconds in one slot.
+const SLOT_SECS: i64 = 10;
+
+/// The latest slot in which this process swept the expired slots of every key.
+static SWEPT: AtomicI64 = AtomicI64::new(i64::MIN);
+
+/// The slot `at` (unix seconds) falls in.
+fn slot(at: i64) -> i64 {
+    at.div_euclid(SLOT_SECS)
+}
 
 impl Tx<'_> {
-    // ---- rate limits -------------------------------------------------------------
-
-    /// Events of `kind` for `key` at or after `since`, counted up to `limit`.
-    pub(crate) fn rate_count(
-        &self,
-        kind: &str,
-        key: &str,
-        since: i64,
-        limit: u32,
-    ) -> DbResult<u32> {
-        self.tx
+    /// Events of `kind` for `key` in the slots after the one `since` falls in.
+    pub(crate) fn rate_count(&self, kind: &str, key: &str, since: i64) -> DbResult<u32> {
+        let events: i64 = self
+            .tx
             .prepare_cached(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM rate_events
-                 WHERE kind = ?1 AND key = ?2 AND at >= ?3 LIMIT ?4)",
+                "SELECT COALESCE(SUM(events), 0) FROM rate_counts
+                 WHERE kind = ?1 AND key = ?2 AND slot > ?3",
             )?
-            .query_row(params![kind, key, since, limit], |r| r.get(0))
+            .query_row(params![kind, key, slot(since)], |r| r.get(0))?;
+        Ok(u32::try_from(events).unwrap_or(u32::MAX))
     }
 
-    /// When the oldest event of `kind` for `key` at or after `since` happened.
+    /// When the oldest slot that `rate_count` counts from `since` began: its events stop
+    /// counting once the window starts after it (for `Retry-After`).
     pub(crate) fn rate_oldest(&self, kind: &str, key: &str, since: i64) -> DbResult<Option<i64>> {
-        self.tx
+        let oldest: Option<i64> = self
+            .tx
             .prepare_cached(
-                "SELECT MIN(at) FROM rate_events WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+                "SELECT MIN(slot) FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot > ?3",
             )?
-            .query_row(params![kind, key, since], |r| r.get(0))
+            .query_row(params![kind, key, slot(since)], |r| r.get(0))?;
+        Ok(oldest.map(|slot| slot * SLOT_SECS))
     }
 
-    /// Records one event and forgets events of `kind` older than `forget_before`: this
-    /// key's now, every key's at each sweep.
+    /// Records one event at `at` and forgets the slots before that of `forget_before`:
+    /// this key's now, every key's (of this kind) with the first event of a new slot.
     pub(crate) fn rate_record(
         &self,
         kind: &str,
@@ -48,17 +56,20 @@ impl Tx<'_> {
         at: i64,
         forget_before: i64,
     ) -> DbResult<()> {
+        let forget = slot(forget_before);
         self.tx
-            .prepare_cached("DELETE FROM rate_events WHERE kind = ?1 AND key = ?2 AND at < ?3")?
-            .execute(params![kind, key, forget_before])?;
-        let id = self
-            .tx
-            .prepare_cached("INSERT INTO rate_events (kind, key, at) VALUES (?1, ?2, ?3)")?
-            .insert(params![kind, key, at])?;
-        if id % SWEEP_EVERY == 0 {
+            .prepare_cached("DELETE FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot < ?3")?
+            .execute(params![kind, key, forget])?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO rate_counts (kind, key, slot, events) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (kind, key, slot) DO UPDATE SET events = events + 1",
+            )?
+            .execute(params![kind, key, slot(at)])?;
+        if SWEPT.fetch_max(slot(at), Ordering::Relaxed) < slot(at) {
             self.tx
-                .prepare_cached("DELETE FROM rate_events WHERE kind = ?1 AND at < ?2")?
-                .execute(params![kind, forget_before])?;
+                .prepare_cached("DELETE FROM rate_counts WHERE kind = ?1 AND slot < ?2")?
+                .execute(params![kind, forget])?;
         }
         Ok(())
     }
@@ -73,7 +84,7 @@ impl Tx<'_> {
         now: i64,
         window_start: i64,
     ) -> DbResult<bool> {
-        if self.rate_count(kind, key, window_start, limit)? >= limit {
+        if self.rate_count(kind, key, window_start)? >= limit {
             return Ok(false);
         }
         self.rate_record(kind, key, now, window_start)?;

@@ -41,7 +41,7 @@ pub(crate) fn allow_mail(tx: &Tx, app: &App, ask: &MailAsk, now: i64) -> DbResul
         (MAIL_ALL, "*", settings.mail_global_limit),
     ];
     for (kind, key, limit) in limits {
-        if tx.rate_count(kind, key, since, limit)? >= limit {
+        if tx.rate_count(kind, key, since)? >= limit {
             let oldest = tx.rate_oldest(kind, key, since)?.unwrap_or(now);
             return Ok(Err((oldest + RATE_WINDOW_SECS - now).max(1)));
         }

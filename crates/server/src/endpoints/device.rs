@@ -67,10 +67,8 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
     let window_start = now - RATE_WINDOW_SECS;
     let ip = &clients::rate_key(&request.ip);
     let outcome = db.write(|tx| -> DbResult<Submit> {
-        if tx.rate_count(GUESS_RATE, ip, window_start, USER_CODE_GUESS_LIMIT)?
-            >= USER_CODE_GUESS_LIMIT
-            || tx.rate_count(GUESS_ALL, "*", window_start, USER_CODE_GUESS_GLOBAL_LIMIT)?
-                >= USER_CODE_GUESS_GLOBAL_LIMIT
+        if tx.rate_count(GUESS_RATE, ip, window_start)? >= USER_CODE_GUESS_LIMIT
+            || tx.rate_count(GUESS_ALL, "*", window_start)? >= USER_CODE_GUESS_GLOBAL_LIMIT
         {
             return Ok(Submit::TooManyGuesses);
         }
