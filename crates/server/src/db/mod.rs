@@ -30,7 +30,8 @@
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
 use std::time::Duration;
 
 mod browser;
@@ -72,9 +73,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// at which SQLite would checkpoint by itself).
 const CHECKPOINT_EVERY: u32 = 100;
 
-/// Write transactions committed by this process, to checkpoint every `CHECKPOINT_EVERY`.
-static WRITES: AtomicU32 = AtomicU32::new(0);
-
 /// A connection for reads, owned by one worker thread, and the writer it shares with its
 /// siblings ([`Db::sibling`]).
 pub(crate) struct Db {
@@ -89,6 +87,71 @@ pub(crate) struct Db {
     /// drops its cache whenever another one has written. `BUSY_TIMEOUT` still covers
     /// writers in other processes (admin commands, a second server).
     writer: Arc<Mutex<Connection>>,
+    checkpoints: Arc<Checkpoints>,
+}
+
+/// WAL checkpoints, run by a thread of its own on its own connection: a checkpoint syncs
+/// the database file, and no request should wait for that (one in every hundred writes
+/// did, and set the write path's p99). The thread ends once no `Db` is left to ask.
+struct Checkpoints {
+    /// Write transactions committed, to ask for a checkpoint every `CHECKPOINT_EVERY`.
+    writes: AtomicU32,
+    due: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Checkpoints {
+    /// Starts the thread for the database at `path`.
+    fn start(path: &Path) -> DbResult<Arc<Checkpoints>> {
+        let conn = configure(Connection::open_with_flags(path, EXISTING)?)?;
+        let checkpoints = Arc::new(Checkpoints {
+            writes: AtomicU32::new(0),
+            due: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let shared = Arc::clone(&checkpoints);
+        let started = thread::Builder::new()
+            .name("checkpoints".into())
+            .spawn(move || shared.run(&conn));
+        // Without the thread the WAL only grows longer: serve anyway.
+        if let Err(e) = started {
+            eprintln!("cannot start the checkpoint thread: {e}");
+        }
+        Ok(checkpoints)
+    }
+
+    /// Counts a committed write; every `CHECKPOINT_EVERY`th asks for a checkpoint.
+    fn wrote(&self) {
+        if self
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(CHECKPOINT_EVERY)
+        {
+            *self.due.lock().unwrap_or_else(PoisonError::into_inner) = true;
+            self.wake.notify_one();
+        }
+    }
+
+    fn run(self: Arc<Self>, conn: &Connection) {
+        loop {
+            let due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+            let (mut due, _) = self
+                .wake
+                .wait_timeout_while(due, Duration::from_secs(1), |due| !*due)
+                .unwrap_or_else(PoisonError::into_inner);
+            if !*due {
+                if Arc::strong_count(&self) == 1 {
+                    return;
+                }
+                continue;
+            }
+            *due = false;
+            drop(due);
+            // PASSIVE: copies what no reader still needs and waits for nobody. A failure
+            // only leaves the WAL longer until the next one.
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+    }
 }
 
 /// Flags for a file that must already exist.
@@ -107,8 +170,8 @@ fn configure(conn: Connection) -> DbResult<Connection> {
     // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // No checkpoint inside a commit, where it would hold up every other writer while
-    // it syncs: `write` runs one after releasing the writer instead.
+    // No checkpoint inside a commit, where it would hold up every other writer while it
+    // syncs: `Checkpoints` runs them on a thread of its own instead.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
 }
@@ -184,22 +247,23 @@ impl Db {
     /// Opens (creating if needed) the database file for serving.
     pub(crate) fn open(path: &Path) -> DbResult<Db> {
         let conn = configure(Connection::open(path)?)?;
-        let writer = configure(Connection::open(path)?)?;
-        Ok(Db {
-            conn,
-            path: path.to_path_buf(),
-            writer: Arc::new(Mutex::new(writer)),
-        })
+        Db::with_writer(conn, path)
     }
 
     /// Opens an existing database file; never creates one.
     pub(crate) fn open_existing(path: &Path) -> DbResult<Db> {
         let conn = configure(Connection::open_with_flags(path, EXISTING)?)?;
+        Db::with_writer(conn, path)
+    }
+
+    /// `conn` for reads, a new writer and checkpoint thread for the rest.
+    fn with_writer(conn: Connection, path: &Path) -> DbResult<Db> {
         let writer = configure(Connection::open_with_flags(path, EXISTING)?)?;
         Ok(Db {
             conn,
             path: path.to_path_buf(),
             writer: Arc::new(Mutex::new(writer)),
+            checkpoints: Checkpoints::start(path)?,
         })
     }
 
@@ -210,6 +274,7 @@ impl Db {
             conn: configure(Connection::open_with_flags(&self.path, EXISTING)?)?,
             path: self.path.clone(),
             writer: Arc::clone(&self.writer),
+            checkpoints: Arc::clone(&self.checkpoints),
         })
     }
 
@@ -269,29 +334,29 @@ impl Db {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let result = run(&mut writer, TransactionBehavior::Immediate, f);
         drop(writer);
-        if result.is_ok()
-            && WRITES
-                .fetch_add(1, Ordering::Relaxed)
-                .is_multiple_of(CHECKPOINT_EVERY)
-        {
-            // PASSIVE: copies what no reader still needs, waits for nobody. A failure
-            // only leaves the WAL longer until the next one.
-            let _ = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if result.is_ok() {
+            self.checkpoints.wrote();
         }
         result
     }
 
-    /// Moves everything from the WAL into the main file.
+    /// Moves everything from the WAL into the main file. The checkpoint thread may be
+    /// running one at the same moment (this one is then busy): try again until it is done.
     #[cfg(test)]
     pub(crate) fn checkpoint_for_test(&mut self) {
-        let _: (i64, i64, i64) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .unwrap();
+        for _ in 0..200 {
+            let (busy, _, _): (i64, i64, i64) = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap();
+            if busy == 0 {
+                return;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the WAL could not be checkpointed in 2 s");
     }
 }
 
