@@ -16,6 +16,27 @@ use std::time::{Duration, Instant};
 
 const METADATA: &str = "/.well-known/oauth-authorization-server";
 
+/// Raises this test process's soft open-file limit to its hard limit: the tests hold
+/// over a thousand client sockets at once, and a soft limit of 1024 is common.
+fn raise_own_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    let raised = unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
+        }
+    };
+    assert!(
+        raised && limit.rlim_cur >= 4096,
+        "these tests need an open-file limit of at least 4096 (hard limit: {})",
+        limit.rlim_max
+    );
+}
+
 /// A `my-server` on 127.0.0.1:0 with a temp SQLite file; killed when dropped.
 struct Server {
     child: Child,
@@ -39,6 +60,7 @@ impl Server {
     }
 
     fn spawn(mut command: Command) -> Server {
+        raise_own_descriptor_limit();
         let dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = command
