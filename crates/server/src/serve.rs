@@ -42,7 +42,8 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Most header fields in one request (431 above).
 const MAX_HEADERS: usize = 64;
 /// Descriptors kept free of connections: stdio, the listener, the runtime's own, mail
-/// files, and three per worker (the database, its WAL and shared-memory files).
+/// files, the shared writer and checkpoint connections, and three per worker (its
+/// connection's database, WAL and shared-memory files).
 const RESERVED_FDS_BASE: u64 = 64;
 const RESERVED_FDS_PER_WORKER: u64 = 3;
 /// Requests that may wait for a worker, per worker: enough to absorb a burst, few enough
@@ -301,7 +302,10 @@ async fn dispatch(shared: &Shared, request: Request) -> Reply {
                 .header("Retry-After", "1");
         }
         Err(TrySendError::Disconnected(_)) => {
-            return Reply::api_error(503, UNAVAILABLE, "the server is shutting down");
+            // Handler panics are caught, so this cannot happen; if it does, nothing will
+            // ever be answered again: exit, so that a supervisor restarts the server.
+            log_line("my-server: every worker thread has stopped");
+            std::process::exit(1);
         }
     }
     // A worker answers every job it takes (handler panics become a 500 there).

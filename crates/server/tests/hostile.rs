@@ -46,7 +46,13 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        Server::spawn(Command::new(env!("CARGO_BIN_EXE_my-server")))
+        Server::start_with(&[])
+    }
+
+    fn start_with(flags: &[&str]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_my-server"));
+        command.args(flags);
+        Server::spawn(command)
     }
 
     /// Started through `prlimit --nofile=N`, which execs the server (same pid).
@@ -413,5 +419,50 @@ fn ambiguous_framing_gets_exactly_one_400_and_a_closed_connection() {
         assert_one_response(&bytes, 400, case);
         assert!(closed, "{case}: the connection was left open after the 400");
     }
+    server.assert_normal();
+}
+
+#[test]
+fn late_heads_late_bodies_and_large_bodies_are_cut_off() {
+    let server = Server::start_with(&["--header-timeout", "1s", "--body-timeout", "1s"]);
+    let open = |raw: &[u8]| {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(raw).unwrap();
+        stream
+    };
+
+    // A head that never ends: the connection is closed once the header timeout passes.
+    let started = Instant::now();
+    let mut head = open(b"GET /v1/me HTTP/1.1\r\nHost: x\r\n");
+    let (_, closed) = read_all(&mut head);
+    assert!(closed, "a half-sent head was kept open for 5 s");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // A body that stops halfway: one 408, then the connection is closed.
+    let started = Instant::now();
+    let mut body = open(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 100\r\n\r\ngrant_type=",
+    );
+    let (bytes, closed) = read_all(&mut body);
+    assert_one_response(&bytes, 408, "a body that stopped");
+    assert!(closed, "the connection stayed open after the 408");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // A body announced larger than 64 KiB: 413 at once, without waiting for it.
+    let started = Instant::now();
+    let mut large = open(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 70000\r\n\r\n",
+    );
+    let (bytes, closed) = read_all(&mut large);
+    assert_one_response(&bytes, 413, "a 70,000-byte body");
+    assert!(closed, "the connection stayed open after the 413");
+    assert!(started.elapsed() < Duration::from_millis(900));
     server.assert_normal();
 }
