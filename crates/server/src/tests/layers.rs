@@ -71,6 +71,14 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The crate's `src/` folder and every `.rs` file in it.
+fn crate_sources() -> (PathBuf, Vec<PathBuf>) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    (src, files)
+}
+
 /// The file's top-level module (`domain` for `domain/caller.rs`), and for an endpoint its
 /// family (`oauth` for `endpoints/oauth/token.rs`, `magic` for `endpoints/magic.rs`).
 fn place(relative: &Path) -> (String, Option<String>) {
@@ -135,9 +143,7 @@ fn violations(relative: &Path, code: &str) -> Vec<String> {
 
 #[test]
 fn every_arrow_points_down() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
+    let (src, files) = crate_sources();
     assert!(files.len() > 30, "read only {} files", files.len());
     let mut wrong = Vec::new();
     for file in files {
@@ -227,9 +233,7 @@ fn http_crates_named(code: &str) -> Vec<&'static str> {
 
 #[test]
 fn only_serve_knows_the_http_library() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
+    let (src, files) = crate_sources();
     let mut wrong = Vec::new();
     for file in files {
         let relative = file.strip_prefix(&src).unwrap();
