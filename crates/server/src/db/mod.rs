@@ -8,10 +8,11 @@
 //! queries that span them); the schema's steps are in `schema`.
 //!
 //! Callers run their logic inside [`Db::read`] or [`Db::write`] and call the methods of
-//! [`Tx`]; they never see SQL. In a statement that joins tables, a value bound for an `=`
-//! is written `CAST(?N AS TEXT)`: SQLite propagates a bare parameter into the join as a
-//! constant, and then re-prepares the statement on every execution with a new value
-//! (measured: half the server's CPU for `GET /v1/me` with an API token). A PostgreSQL backend later means another implementation of
+//! [`Tx`]; they never see SQL. In a statement that joins tables or sorts, a value bound
+//! for an `=` is written `CAST(?N AS TEXT)` (or `AS INTEGER`): SQLite plans such a
+//! statement with a bare parameter's value (constant propagation, redundant sort terms)
+//! and then re-prepares it on every execution with a new value (measured: half the
+//! server's CPU for `GET /v1/me` with an API token); `lookups_are_prepared_once` checks. A PostgreSQL backend later means another implementation of
 //! these methods, not changes in the callers. Times are unix seconds (INTEGER), except
 //! `last_poll_ms`, which needs sub-second precision for `slow_down` with short intervals.
 //!
@@ -665,6 +666,15 @@ mod tests {
                 tx.web_session_user(&key, n)?;
                 tx.session(&key)?;
                 tx.user(&key)?;
+                tx.personal_catalog(&key)?;
+                tx.library_catalog(&key)?;
+                tx.installed(&key)?;
+                tx.release_commands(&key)?;
+                tx.command_version(&key, 1)?;
+                tx.profile(&key, &key)?;
+                tx.profiles(&key)?;
+                tx.releases(&key)?;
+                tx.latest_release(&key)?;
                 Ok::<_, rusqlite::Error>(())
             })
             .unwrap();
