@@ -434,12 +434,34 @@ fn late_heads_late_bodies_and_large_bodies_are_cut_off() {
         stream
     };
 
-    // A head that never ends: the connection is closed once the header timeout passes.
-    let started = Instant::now();
-    let mut head = open(b"GET /v1/me HTTP/1.1\r\nHost: x\r\n");
-    let (_, closed) = read_all(&mut head);
-    assert!(closed, "a half-sent head was kept open for 5 s");
-    assert!(started.elapsed() >= Duration::from_millis(900));
+    // A connection that sends nothing, a head that never ends, and a keep-alive
+    // connection left idle after its answer: each is closed once the header timeout
+    // passes (and not before).
+    let idle = format!("GET {METADATA} HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (what, raw, answers) in [
+        ("a silent connection", &b""[..], 0),
+        (
+            "a half-sent head",
+            &b"GET /v1/me HTTP/1.1\r\nHost: x\r\n"[..],
+            0,
+        ),
+        ("an idle keep-alive connection", idle.as_bytes(), 1),
+    ] {
+        let started = Instant::now();
+        let (bytes, closed) = read_all(&mut open(raw));
+        let took = started.elapsed();
+        assert!(closed, "{what} was kept open for 5 s");
+        assert!(
+            took >= Duration::from_millis(900),
+            "{what} closed after {took:?}"
+        );
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(
+            text.matches("HTTP/1.1 200").count(),
+            answers,
+            "{what}: {text:?}"
+        );
+    }
 
     // One answer with `status`, then a closed connection; returns how long it took.
     let refused = |raw: &[u8], status: u16, what: &str| {
