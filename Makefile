@@ -102,8 +102,10 @@ test-static: test-deps static
 test-offline:
 	scripts/offline-build.sh
 
-# Sizes, start-up against gh and /usr/bin/true, an authenticated command against curl,
-# magic link → signed in (docs/BENCHMARKS.md: `scripts/bench.sh --write docs/BENCHMARKS.md`).
+# Sizes and start-up (static and dynamic, beside gh and /usr/bin/true), an authenticated
+# command against curl, magic link → signed in, the catalog, the server's throughput with wrk
+# (docs/BENCHMARKS.md: `scripts/bench.sh --write docs/BENCHMARKS.md`). Installs hyperfine,
+# gh and wrk when missing (scripts/deps.sh bench).
 bench: release
 	@scripts/deps.sh bench
 	scripts/bench.sh

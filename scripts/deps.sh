@@ -77,6 +77,6 @@ case "${1:-}" in
   check) shift; check "$@" ;;
   build) install_missing gcc libc6-dev pkg-config libdbus-1-dev libsqlite3-dev curl ca-certificates ;;
   test) install_missing dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3 zsh fish ;;
-  bench) install_missing hyperfine gh curl ;;
+  bench) install_missing hyperfine wrk gh curl ;;
   *) echo "usage: $0 check [PKG-CONFIG-MODULE...] | build | test | bench" >&2; exit 2 ;;
 esac
