@@ -5,6 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+/// The longest single wait handed to tiny_http, which adds it to the clock itself.
+const DAY: Duration = Duration::from_secs(86_400);
+
 /// Query parameters of a callback, percent-decoded.
 pub(crate) type Query = Vec<(String, String)>;
 
@@ -51,13 +54,16 @@ impl Loopback {
         timeout: Duration,
         accept: impl Fn(&Query) -> Option<String>,
     ) -> Option<Query> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too large for the clock waits as long as the clock can count.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             if left.is_zero() {
                 return None;
             }
-            let request = match self.server.recv_timeout(left) {
+            let request = match self.server.recv_timeout(left.min(DAY)) {
                 Ok(Some(r)) => r,
                 Ok(None) => return None,
                 Err(_) => {

@@ -127,9 +127,19 @@ pub(crate) fn send(
     path: &str,
     json: Option<&serde_json::Value>,
 ) -> Result<(Reply, Active)> {
-    let url = app.url(path);
+    send_to(app, method, &app.url(path), json)
+}
+
+/// [`send`] to a whole URL, which the caller has checked is on the API's origin (an OIDC
+/// `userinfo_endpoint` from the checked metadata).
+pub(crate) fn send_to(
+    app: &App,
+    method: Method,
+    url: &str,
+    json: Option<&serde_json::Value>,
+) -> Result<(Reply, Active)> {
     let active = active(app)?;
-    let reply = app.client.send(method, &url, Some(&active.token), json)?;
+    let reply = app.client.send(method, url, Some(&active.token), json)?;
     if reply.status == 401 && active.source == Source::Env {
         let why = serde_json::from_str::<my_api::ApiErrorResponse>(&reply.body)
             .map(|e| e.error.message)
@@ -141,7 +151,7 @@ pub(crate) fn send(
             if creds.kind == CredentialKind::Session && creds.refresh_token.is_some() {
                 let (creds, location) = refresh(app, creds, true)?;
                 let active = stored(creds, location);
-                let reply = app.client.send(method, &url, Some(&active.token), json)?;
+                let reply = app.client.send(method, url, Some(&active.token), json)?;
                 return Ok((reply, active));
             }
         }
@@ -234,10 +244,16 @@ pub(crate) fn session_credentials(
 ) -> Credentials {
     let t = now();
     let claims = crate::auth::jwt::claims(tokens.access_token.expose()).unwrap_or_default();
+    // Server numbers are clamped: a huge `exp` or `expires_in` must not overflow later.
     Credentials {
         kind: CredentialKind::Session,
-        access_expires_at: claims.exp.or(tokens.expires_in.map(|s| t + s)),
-        session_expires_at: tokens.refresh_token_expires_in.map(|s| t + s),
+        access_expires_at: claims
+            .exp
+            .map(|exp| exp.min(crate::app::MAX_TIME))
+            .or(tokens.expires_in.map(|s| crate::app::after(t, s))),
+        session_expires_at: tokens
+            .refresh_token_expires_in
+            .map(|s| crate::app::after(t, s)),
         user_id: claims.sub.or(user_id),
         email: claims.email.or(email),
         access_token: tokens.access_token,

@@ -86,10 +86,29 @@ impl Config {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
-        serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-            path,
+        let config: Config = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+            path: path.clone(),
             detail: json_error_detail(&e),
-        })
+        })?;
+        config
+            .check_dates()
+            .map_err(|detail| Error::Corrupt { path, detail })?;
+        Ok(config)
+    }
+
+    /// Times are Unix seconds up to the year 9999 (RFC 3339 has four-digit years).
+    fn check_dates(&self) -> std::result::Result<(), String> {
+        for (url, state) in &self.servers {
+            for (name, value) in [
+                ("last_refresh_at", state.last_refresh_at),
+                ("last_sync_at", state.last_sync_at),
+            ] {
+                if value.is_some_and(|t| t > crate::app::MAX_TIME) {
+                    return Err(format!("servers.{url}.{name} is after the year 9999"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Writes `<dir>/config.json` atomically (mode 0600, folder 0700).
@@ -160,6 +179,19 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join(FILE_NAME)), 0o600);
         assert_eq!(names(&dir), [FILE_NAME]);
+    }
+
+    #[test]
+    fn a_date_past_the_year_9999_is_a_clear_error() {
+        // `my cli status` used to panic formatting it.
+        let tmp = tempfile::tempdir().unwrap();
+        let json = r#"{"servers":{"http://x":{"last_sync_at":253402300800}}}"#;
+        fs::write(tmp.path().join(FILE_NAME), json).unwrap();
+        let err = Config::load(tmp.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("servers.http://x.last_sync_at is after the year 9999"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod browser;
 mod chrome;
 mod context;
 mod errors;
+mod hostile;
 mod keyring;
 mod lifecycle;
 mod refresh;
