@@ -3,6 +3,7 @@
 //! terminal escapes, file:// links, redirects to another origin, forged callbacks. Whatever
 //! they do, `my` never panics and never lets an escape byte through (see [`clean`]).
 
+mod files;
 mod foreign;
 mod foreign_servers;
 mod server;
