@@ -131,8 +131,13 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         access_expires_at: expires_at,
         session_expires_at: expires_at,
         user_id: Some(me.id.clone()),
-        email: Some(me.email.clone()),
+        // An organization key names no person (the server sends no email for it).
+        email: (!me.email.is_empty()).then(|| me.email.clone()),
         saved_at_ms: 0,
+    };
+    let holder = match me.credential.name.as_deref() {
+        Some(name) if me.email.is_empty() => format!("\"{name}\""),
+        _ => me.email.clone(),
     };
     let location = {
         let _lock = app.store.lock()?;
@@ -151,7 +156,7 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         out::note(format!(
             "Stored the {} for {}. Credentials stored in the {}.",
             me.credential.kind.describe(),
-            me.email,
+            holder,
             location.describe()
         ));
     }

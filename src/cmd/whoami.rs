@@ -67,8 +67,18 @@ pub(crate) fn run(app: &App, args: WhoamiArgs) -> Result<()> {
         }));
     } else {
         out::line(format!("ID:    {id}"));
-        if let Some(email) = &who.email {
-            out::line(format!("Email: {email}"));
+        match &credential {
+            Some(c) if c.kind == my_api::CredentialKind::OrganizationKey => {
+                // A key belongs to its organization; the server names no person for it.
+                let name = c.name.as_deref().unwrap_or("");
+                let org = c.organization.as_deref().unwrap_or("");
+                out::line(format!("Key:   {name} (organization {org})"));
+            }
+            _ => {
+                if let Some(email) = &who.email {
+                    out::line(format!("Email: {email}"));
+                }
+            }
         }
         if !ctx.is_empty() {
             out::line(format!("Context: {}", super::context::describe(&ctx)));

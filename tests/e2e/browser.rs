@@ -159,7 +159,7 @@ impl Catcher {
         std::thread::spawn(move || {
             for req in s.incoming_requests() {
                 // Browsers also ask for /favicon.ico: only callbacks count.
-                if req.url().starts_with("/cb") {
+                if req.url().starts_with("/callback") {
                     let _ = tx.send(req.url().to_string());
                 }
                 let _ = req.respond(tiny_http::Response::from_string("caught"));
@@ -168,7 +168,7 @@ impl Catcher {
         Catcher {
             server,
             urls,
-            redirect_uri: format!("http://127.0.0.1:{port}/cb"),
+            redirect_uri: format!("http://127.0.0.1:{port}/callback"),
         }
     }
 
@@ -272,11 +272,7 @@ fn codes_are_single_use_and_bound_to_the_verifier() {
 #[test]
 fn bad_authorization_requests_are_refused_without_redirecting_to_strangers() {
     let server = Server::start(&[]);
-    let no_redirects = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .new_agent();
+    let no_redirects = no_redirects();
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     for evil in [
         "https://evil.example/cb",
@@ -301,7 +297,7 @@ fn bad_authorization_requests_are_refused_without_redirecting_to_strangers() {
     let r = no_redirects
         .get(&authorize_url(
             &server,
-            "http://127.0.0.1:9/cb",
+            "http://127.0.0.1:9/callback",
             challenge,
             "plain",
         ))
@@ -314,7 +310,10 @@ fn bad_authorization_requests_are_refused_without_redirecting_to_strangers() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(location.starts_with("http://127.0.0.1:9/cb?"), "{location}");
+    assert!(
+        location.starts_with("http://127.0.0.1:9/callback?"),
+        "{location}"
+    );
     assert_eq!(
         query_param(&location, "error").as_deref(),
         Some("invalid_request")

@@ -9,5 +9,6 @@ mod hostile;
 mod keyring;
 mod lifecycle;
 mod refresh;
+mod security;
 mod tokens;
 mod util;

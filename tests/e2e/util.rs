@@ -204,6 +204,15 @@ pub fn browser() -> ureq::Agent {
         .new_agent()
 }
 
+/// An HTTP client that shows redirects instead of following them.
+pub fn no_redirects() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent()
+}
+
 /// GET a page: (status, body).
 pub fn get_page(url: &str) -> (u16, String) {
     let mut r = browser().get(url).call().unwrap();

@@ -1,5 +1,6 @@
 //! `my-server admin …`: inspect the database and set it up — users, organizations and
-//! members, projects, environments, log lines, or all of it from one seed file.
+//! members, projects, environments, log lines, or all of it from one seed file — rotate
+//! the JWT signing key, and count what the periodic sweep keeps in check.
 //!
 //! Each command prints JSON on stdout (one object per line) and fails with a one-line
 //! message. Commands that write open the database like the server does, creating and
@@ -10,7 +11,8 @@ mod library;
 
 use crate::clock;
 use crate::crypto::secrets;
-use crate::db::{Db, EnvironmentRow, Tx};
+use crate::db::{self, Db, EnvironmentRow, Tx};
+use crate::domain::keys;
 use crate::names;
 use my_api::org::{Environment, Organization, Project};
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,8 @@ pub(crate) enum Task {
     Seed {
         file: PathBuf,
     },
+    RotateKey,
+    Stats,
     /// Publish each library of a source folder as a system library release.
     LibraryImport {
         dir: PathBuf,
@@ -65,6 +69,7 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
         return sessions(path);
     }
     let cannot_open = |e: rusqlite::Error| format!("cannot open database {}: {e}", path.display());
+    db::ensure_private(path)?;
     let mut db = Db::open(path).map_err(cannot_open)?;
     db.migrate(secrets::random_bytes::<32>(), clock::now_secs())
         .map_err(cannot_open)?;
@@ -157,10 +162,38 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
             message,
         } => log_append(&mut db, &org, &project, &env, message),
         Task::Seed { file } => seed(&mut db, &file, now),
+        Task::RotateKey => {
+            let (kid, retired) = db
+                .write(|tx| keys::rotate(tx, now))
+                .map_err(|e| format!("cannot rotate the signing key: {e}"))?;
+            eprintln!(
+                "new signing key {kid}: servers sign with it within 30 s; tokens signed by the \
+                 previous key stay valid until they expire"
+            );
+            print_json(&Rotated { kid, retired })
+        }
+        Task::Stats => {
+            let counts = db
+                .read(|tx| tx.table_counts())
+                .map_err(|e| format!("cannot count rows: {e}"))?;
+            let object: serde_json::Map<String, serde_json::Value> = counts
+                .into_iter()
+                .map(|(table, n)| (table.to_string(), n.into()))
+                .collect();
+            print_json(&object)
+        }
         Task::LibraryImport { dir, version } => {
             library::import(&mut db, &dir, version.as_deref(), now)
         }
     }
+}
+
+#[derive(Serialize)]
+struct Rotated {
+    /// The new signing key's id.
+    kid: String,
+    /// How many older keys were deleted.
+    retired: usize,
 }
 
 /// An admin command's failure, as the one line to print.

@@ -1,12 +1,14 @@
-//! [`App`]: what every worker shares — the settings, the issuer URL, the signing key — and
-//! the [`LogBell`] that wakes long polls of the logs when this process appends lines.
+//! [`App`]: what every worker shares — the settings, the issuer URL, the server secret, the
+//! signing keys last read from the database — and the [`LogBell`] that wakes long polls of
+//! the logs when this process appends lines.
 //!
 //! Built once at start-up and read by all; nothing here touches HTTP or the database.
 
+use crate::db::SigningKey;
 use crate::settings::Settings;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 /// Everything a request handler needs: the settings, the issuer URL, the signing key and
 /// the state shared by the workers.
@@ -14,13 +16,24 @@ pub(crate) struct App {
     pub(crate) settings: Settings,
     /// The public URL, no trailing slash; also the JWT `iss`.
     pub(crate) issuer: String,
-    /// HS256 key for access tokens.
+    /// The server secret, for CSRF tokens (access tokens use the signing keys).
     pub(crate) key: [u8; 32],
+    /// The JWT signing keys as last read from the database, and when.
+    signing: RwLock<(Vec<SigningKey>, Option<Instant>)>,
     /// Wakes `GET /v1/logs` long polls when this process appends lines.
     pub(crate) log_bell: LogBell,
 }
 
 impl App {
+    /// The origin (`scheme://host[:port]`) browsers see this server at.
+    pub(crate) fn origin(&self) -> &str {
+        let after_scheme = self.issuer.find("://").map_or(0, |at| at + 3);
+        match self.issuer[after_scheme..].find('/') {
+            Some(slash) => &self.issuer[..after_scheme + slash],
+            None => &self.issuer,
+        }
+    }
+
     /// `{issuer}{path}`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
@@ -38,8 +51,24 @@ impl App {
             settings,
             issuer,
             key,
+            signing: RwLock::new((Vec::new(), None)),
             log_bell: LogBell::default(),
         }
+    }
+
+    /// The signing keys (newest first) if they were read less than `max_age` ago.
+    pub(crate) fn cached_keys(&self, max_age: Duration) -> Option<Vec<SigningKey>> {
+        let cache = self.signing.read().unwrap_or_else(PoisonError::into_inner);
+        let (keys, loaded) = &*cache;
+        loaded
+            .filter(|at| at.elapsed() < max_age && !keys.is_empty())
+            .map(|_| keys.clone())
+    }
+
+    /// Remembers the signing keys just read from the database.
+    pub(crate) fn cache_keys(&self, keys: Vec<SigningKey>) {
+        let mut cache = self.signing.write().unwrap_or_else(PoisonError::into_inner);
+        *cache = (keys, Some(Instant::now()));
     }
 }
 
@@ -101,6 +130,18 @@ mod tests {
     use std::sync::Arc;
     use std::thread;
     use std::time::Instant;
+
+    #[test]
+    fn origins_drop_the_path() {
+        assert_eq!(
+            App::for_test("http://127.0.0.1:7780").origin(),
+            "http://127.0.0.1:7780"
+        );
+        assert_eq!(
+            App::for_test("https://my.example/api").origin(),
+            "https://my.example"
+        );
+    }
 
     #[test]
     fn a_ring_wakes_a_waiting_poll_at_once() {

@@ -59,6 +59,12 @@ struct Args {
     /// sign-in mails per email address per 10 minutes (default 5)
     #[argh(option)]
     mail_rate_limit: Option<u32>,
+    /// sign-in mails per client address (IPv6: per /64) per 10 minutes (default 10)
+    #[argh(option)]
+    mail_client_limit: Option<u32>,
+    /// sign-in mails of the whole server per 10 minutes (default 200)
+    #[argh(option)]
+    mail_global_limit: Option<u32>,
     /// shortest lifetime an API token may be created with (default 1h)
     #[argh(option, from_str_fn(parse_duration))]
     min_token_ttl: Option<u64>,
@@ -68,6 +74,18 @@ struct Args {
     /// how long `GET /v1/logs?follow=1` waits for a new line (default 25s)
     #[argh(option, from_str_fn(parse_duration))]
     long_poll: Option<u64>,
+    /// how often expired sign-in requests, links, codes and dead sessions are deleted
+    /// (default 10m)
+    #[argh(option, from_str_fn(parse_duration))]
+    sweep_interval: Option<u64>,
+    /// development only: also print each mailed sign-in link to the log (refused with an
+    /// https --public-url: a link signs in whoever reads it)
+    #[argh(switch)]
+    print_links: bool,
+    /// address of a reverse proxy whose X-Forwarded-For names the client (repeatable);
+    /// without one the header is ignored
+    #[argh(option)]
+    trusted_proxy: Vec<String>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -96,7 +114,30 @@ enum AdminCommand {
     Env(EnvArgs),
     Log(LogArgs),
     Seed(SeedArgs),
+    RotateKey(RotateKeyArgs),
+    Stats(StatsArgs),
     Library(LibraryArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Add a new JWT signing key and print {"kid","retired"}. New access tokens are signed with
+/// it; tokens signed by the previous key stay valid until they expire; older keys are
+/// deleted (so rotate at most once per access-token lifetime).
+#[argh(subcommand, name = "rotate-key")]
+struct RotateKeyArgs {
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Print the number of rows of the tables the periodic sweep keeps in check, as one JSON
+/// object.
+#[argh(subcommand, name = "stats")]
+struct StatsArgs {
+    /// SQLite database file (default my-server.db)
+    #[argh(option)]
+    db: Option<PathBuf>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -373,9 +414,24 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         refresh_grace: args.refresh_grace.unwrap_or(d.refresh_grace),
         rate_limit: args.rate_limit.unwrap_or(d.rate_limit),
         mail_rate_limit: args.mail_rate_limit.unwrap_or(d.mail_rate_limit),
+        mail_client_limit: args.mail_client_limit.unwrap_or(d.mail_client_limit),
+        mail_global_limit: args.mail_global_limit.unwrap_or(d.mail_global_limit),
         min_token_ttl: args.min_token_ttl.unwrap_or(d.min_token_ttl),
         last_used_interval: args.last_used_interval.unwrap_or(d.last_used_interval),
         long_poll: args.long_poll.unwrap_or(d.long_poll),
+        sweep_interval: args.sweep_interval.unwrap_or(d.sweep_interval),
+        print_links: args.print_links,
+        trusted_proxies: args
+            .trusted_proxy
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    usage(format!(
+                        "invalid --trusted-proxy `{p}`: expected an IP address"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
     };
     settings.check().map_err(usage)?;
     Ok(Mode::Serve(settings))
@@ -460,6 +516,8 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> 
             )
         }
         AdminCommand::Seed(a) => (a.db, Task::Seed { file: a.file }),
+        AdminCommand::RotateKey(a) => (a.db, Task::RotateKey),
+        AdminCommand::Stats(a) => (a.db, Task::Stats),
         AdminCommand::Library(LibraryArgs {
             command: LibraryCommand::Import(a),
         }) => (
@@ -553,8 +611,15 @@ mod tests {
             &["my-server", "--access-ttl", "fast"],
             &["my-server", "--access-ttl", "0s"],
             &["my-server", "--code-ttl", "0s"],
+            &["my-server", "--sweep-interval", "0s"],
             &["my-server", "--code-ttl", "11m"],
             &["my-server", "--public-url", "ftp://x"],
+            &[
+                "my-server",
+                "--print-links",
+                "--public-url",
+                "https://my.example",
+            ],
             &["my-server", "--rate-limit", "-1"],
             &["my-server", "--listen"],
             &["my-server", "admin"],
@@ -563,6 +628,8 @@ mod tests {
             assert_eq!(err.code, 2, "{bad:?}: {}", err.output);
         }
         assert_eq!(parse(&["my-server", "--help"]).unwrap_err().code, 0);
+        assert!(serve(&["--print-links", "--public-url", "http://127.0.0.1:7780"]).print_links);
+        assert!(!serve(&[]).print_links);
     }
 
     fn admin(args: &[&str]) -> (PathBuf, Task) {
@@ -659,6 +726,10 @@ mod tests {
             admin(&one).1,
             Task::LogAppend { message: Some(m), .. } if m == "ready"
         ));
+        assert_eq!(
+            admin(&["rotate-key", "--db", "x.db"]),
+            (PathBuf::from("x.db"), Task::RotateKey)
+        );
         assert_eq!(
             admin(&["seed", "--file", "seed.json", "--db", "x.db"]),
             (

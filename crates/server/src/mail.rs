@@ -1,6 +1,7 @@
 //! Outgoing mail. In development mode (the only mode for now; SMTP comes later) each mail
 //! is written as one RFC 5322 `.eml` file into the outbox folder, atomically (temporary
-//! file, then rename), and the link is printed to the log so a developer can click it.
+//! file, then rename). The log names the recipient and the file, never the link: a link
+//! signs in whoever opens it. Only `--print-links` (refused behind https) prints it.
 
 use crate::clock;
 use crate::crypto::secrets;
@@ -21,17 +22,28 @@ pub(crate) struct SignInMail<'a> {
     pub(crate) requested_at: i64,
 }
 
-/// A loose check of an email address: one `@` with text on both sides, no white space or
-/// control characters, at most 254 bytes. Delivery is the real test.
+/// A strict check of an email address, before any mail is built: `local@domain` in plain
+/// ASCII, the local part a dot-atom (RFC 5322 `atext` and single dots inside, at most 64
+/// bytes), the domain dot-separated labels of letters, digits and inner hyphens, at most
+/// 254 bytes in all. Quoted local parts, comments, lists (`a,b@x`), angle brackets and
+/// markup are refused: nothing but one address ever reaches a `To:` header or a page.
 pub(crate) fn valid_address(address: &str) -> bool {
     let Some((local, domain)) = address.split_once('@') else {
         return false;
     };
-    address.len() <= 254
-        && !local.is_empty()
-        && !domain.is_empty()
-        && !domain.contains('@')
-        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
+    let dot_atom = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.bytes().all(atext));
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    address.len() <= 254 && dot_atom && domain.split('.').all(label)
 }
 
 /// Creates the outbox folder if it does not exist.
@@ -39,8 +51,14 @@ pub(crate) fn prepare_outbox(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-/// Writes the mail into `outbox` as `<unix_millis>-<random>.eml` and logs the link.
-pub(crate) fn send_sign_in(outbox: &Path, mail: &SignInMail, now_ms: i64) -> io::Result<PathBuf> {
+/// Writes the mail into `outbox` as `<unix_millis>-<random>.eml` and logs the recipient
+/// and the file; the link too only when `print_link` (a development server's flag).
+pub(crate) fn send_sign_in(
+    outbox: &Path,
+    mail: &SignInMail,
+    now_ms: i64,
+    print_link: bool,
+) -> io::Result<PathBuf> {
     fs::create_dir_all(outbox)?;
     let name = format!("{now_ms}-{}.eml", hex(&secrets::random_bytes::<6>()));
     let path = outbox.join(&name);
@@ -51,7 +69,11 @@ pub(crate) fn send_sign_in(outbox: &Path, mail: &SignInMail, now_ms: i64) -> io:
         let _ = fs::remove_file(&temp);
         return Err(e);
     }
-    eprintln!("mail to {}: {}", mail.to, mail.link);
+    if print_link {
+        eprintln!("mail to {}: {} ({})", mail.to, path.display(), mail.link);
+    } else {
+        eprintln!("mail to {}: {}", mail.to, path.display());
+    }
     Ok(path)
 }
 
@@ -108,6 +130,9 @@ fn render(mail: &SignInMail, now_ms: i64) -> String {
             "Check that your terminal shows this code:".to_string(),
             String::new(),
             format!("    {code}"),
+            String::new(),
+            "If you did not just run `my cli login`, press Deny on the page this link opens."
+                .into(),
             String::new(),
             "Then open this link to confirm or deny the sign-in:".into(),
         ],
@@ -171,6 +196,7 @@ mod tests {
         assert!(text.contains("\r\n\r\nhttp://127.0.0.1:7780/magic/abc\r\n\r\n"));
         assert!(text.contains("expires in 15 minutes."));
         assert!(text.contains("requested from 127.0.0.1 at 1970-01-01T00:00:00Z."));
+        assert!(text.contains("If you did not just run `my cli login`, press Deny"));
         assert!(!text.replace("\r\n", "").contains('\n'));
     }
 
@@ -190,6 +216,8 @@ mod tests {
     fn address_validation() {
         assert!(valid_address("ann@example.com"));
         assert!(valid_address("a+tag@localhost"));
+        assert!(valid_address("first.last-1@sub.example-mail.co"));
+        assert!(valid_address("o'brien@example.ie"));
         for bad in [
             "",
             "ann",
@@ -199,6 +227,20 @@ mod tests {
             "a b@x",
             "a@x\r\nBcc: y",
             "a\t@x",
+            "a,b@x.example",
+            "a@x.example,b@y.example",
+            "<script>@x.example",
+            "a@<b>.example",
+            "\"a b\"@x.example",
+            "Ann <ann@example.com>",
+            "a(comment)@x.example",
+            ".a@x.example",
+            "a..b@x.example",
+            "a@-x.example",
+            "a@x..example",
+            "a@x.example.",
+            "ann@exämple.com",
+            "änn@example.com",
         ] {
             assert!(!valid_address(bad), "{bad:?}");
         }
@@ -215,7 +257,7 @@ mod tests {
     #[test]
     fn writes_one_eml_file() {
         let dir = std::env::temp_dir().join(format!("my-server-mail-{}", secrets::new_id("t")));
-        let path = send_sign_in(&dir, &sample(), 1_234).unwrap();
+        let path = send_sign_in(&dir, &sample(), 1_234, false).unwrap();
         let names: Vec<_> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

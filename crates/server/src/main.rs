@@ -76,11 +76,40 @@ fn main() -> ExitCode {
     }
 }
 
+/// Deletes what is over (expired sign-in requests, links and codes, ended web sessions,
+/// dead sessions, old rate-limit events) every `interval_secs`, on a thread of its own
+/// with its own connection, so nothing lingers in the database (or its backups).
+fn start_sweep(mut db: Db, interval_secs: u64) -> Result<(), String> {
+    let interval = std::time::Duration::from_secs(interval_secs);
+    std::thread::Builder::new()
+        .name("sweep".into())
+        .spawn(move || loop {
+            std::thread::sleep(interval);
+            let now = clock::now_secs();
+            match db.write(|tx| tx.sweep(now, now - settings::RATE_WINDOW_SECS)) {
+                Ok(swept) => {
+                    let deleted: Vec<String> = swept
+                        .into_iter()
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(table, n)| format!("{n} {table}"))
+                        .collect();
+                    if !deleted.is_empty() {
+                        eprintln!("sweep deleted {}", deleted.join(", "));
+                    }
+                }
+                Err(e) => eprintln!("sweep failed: {e}"),
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the sweep thread: {e}"))
+}
+
 /// Opens the database (one connection per worker), binds the socket, prints the one line
 /// on stdout and serves until the process ends.
 fn run_server(settings: Settings) -> Result<(), String> {
     let cannot_open =
         |e: rusqlite::Error| format!("cannot open database {}: {e}", settings.db.display());
+    db::ensure_private(&settings.db)?;
     let mut first = Db::open(&settings.db).map_err(cannot_open)?;
     let key = first
         .migrate(secrets::random_bytes::<32>(), clock::now_secs())
@@ -111,6 +140,9 @@ fn run_server(settings: Settings) -> Result<(), String> {
     let _ = writeln!(stdout, "my-server listening on http://{addr}");
     let _ = stdout.flush();
     drop(stdout);
+
+    let sweeper = Db::open(&settings.db).map_err(cannot_open)?;
+    start_sweep(sweeper, settings.sweep_interval)?;
 
     let app = App::new(settings.clone(), issuer, key);
     serve::run(

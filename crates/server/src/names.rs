@@ -10,7 +10,43 @@ pub(crate) const MAX_NAME_CHARS: usize = 100;
 /// Longest log line, in bytes.
 pub(crate) const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
 
-/// A token name, trimmed: 1 to 100 characters (not bytes), no control characters.
+/// Whether `c` is a Unicode format character (general category Cf, Unicode 16): invisible,
+/// and the bidirectional ones (U+202A–U+202E, U+2066–U+2069) reorder how the rest of a
+/// line is shown, so a name `"\u{202e}gnp.exe"` prints as `exe.png`. Names refuse them.
+pub(crate) fn is_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
+/// Whether a name may hold `c`: no control characters, no format characters.
+fn unprintable(c: char) -> bool {
+    c.is_control() || is_format(c)
+}
+
+/// A token name, trimmed: 1 to 100 characters (not bytes), no control or format
+/// characters.
 pub(crate) fn token_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();
     let chars = name.chars().count();
@@ -19,19 +55,25 @@ pub(crate) fn token_name(raw: &str) -> Result<String, String> {
             "a token name must be 1 to {MAX_TOKEN_NAME_CHARS} characters long (this one has {chars})"
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err("a token name must not contain control characters".into());
+    if name.chars().any(unprintable) {
+        return Err(
+            "a token name must not contain control or invisible formatting characters \
+             (such as U+202E, which reverses the text after it)"
+                .into(),
+        );
     }
     Ok(name.to_string())
 }
 
-/// An organization or project name, trimmed: 1 to 100 characters, no control characters.
+/// An organization, project, profile or library name, trimmed: 1 to 100 characters, no
+/// control or format characters.
 pub(crate) fn display_name(what: &str, raw: &str) -> Result<String, String> {
     let name = raw.trim();
     let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(unprintable) {
         return Err(format!(
-            "{what} must be 1 to {MAX_NAME_CHARS} characters long, without control characters"
+            "{what} must be 1 to {MAX_NAME_CHARS} characters long, without control or \
+             invisible formatting characters"
         ));
     }
     Ok(name.to_string())
@@ -87,6 +129,17 @@ mod tests {
         assert!(token_name("a\u{7}b").is_err());
         assert!(token_name("a\nb").is_err());
         assert_eq!(token_name("déploiement prod").unwrap(), "déploiement prod");
+        for hidden in [
+            "\u{202e}gnp.exe",
+            "a\u{200b}b",
+            "\u{2066}x",
+            "x\u{feff}",
+            "\u{e0041}",
+        ] {
+            assert!(token_name(hidden).is_err(), "{hidden:?}");
+            assert!(display_name("name", hidden).is_err(), "{hidden:?}");
+        }
+        assert!(token_name("naïve ☃ 東京").is_ok());
     }
 
     #[test]

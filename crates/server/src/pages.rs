@@ -44,7 +44,7 @@ fn layout(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <title>{} · My Cloud</title><style>{STYLE}</style></head>\
          <body><main>{body}</main></body></html>\n",
         escape(title)
@@ -96,6 +96,8 @@ pub(crate) struct LinkPage<'a> {
     pub(crate) user_code: Option<&'a str>,
     pub(crate) email: &'a str,
     pub(crate) ip: &'a str,
+    /// The address the link is being opened from, when it is not the one that asked.
+    pub(crate) opened_from: Option<&'a str>,
     pub(crate) requested_at: &'a str,
     pub(crate) csrf: &'a str,
 }
@@ -113,17 +115,30 @@ pub(crate) fn confirm(page: &LinkPage) -> String {
             .into(),
     };
     let note = if page.user_code.is_some() {
-        "Only confirm if you started this sign-in and the codes match."
+        "Only confirm if you started this sign-in and the codes match. If you did not just run \
+         <code>my cli login</code>, press Deny."
     } else {
         "Only confirm if you started this sign-in. Open this link in the browser on the \
          computer where you ran <code>my cli login</code>: the sign-in ends by returning there."
     };
+    let warning = page
+        .opened_from
+        .map(|here| {
+            format!(
+                "<p class=\"error\" id=\"elsewhere\">This sign-in was requested from {}, but \
+                 you are opening the link from {}. If that is not the computer where you ran \
+                 <code>my cli login</code>, press Deny.</p>",
+                escape(page.ip),
+                escape(here)
+            )
+        })
+        .unwrap_or_default();
     let confirm = [("csrf", page.csrf), ("action", "confirm")];
     let deny = [("csrf", page.csrf), ("action", "deny")];
     layout(
         "Confirm sign-in",
         &format!(
-            "<h1>Sign in to My Cloud?</h1>{intro}\
+            "<h1>Sign in to My Cloud?</h1>{intro}{warning}\
              <dl><dt>Account</dt><dd id=\"account\">{}</dd>\
              <dt>Requested from</dt><dd>{}</dd>\
              <dt>At</dt><dd>{}</dd></dl>{}{}\
@@ -185,6 +200,9 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) requested_at: &'a str,
     /// The same request with `prompt=login`, to sign in as someone else.
     pub(crate) switch_account: &'a str,
+    /// Where the sign-out button posts, and its CSRF token.
+    pub(crate) sign_out: &'a str,
+    pub(crate) sign_out_csrf: &'a str,
 }
 
 /// One click for someone already signed in in this browser.
@@ -199,23 +217,39 @@ pub(crate) fn consent(page: &ConsentPage) -> String {
         ("csrf", page.csrf),
         ("action", "cancel"),
     ];
+    let sign_out = [
+        ("csrf", page.sign_out_csrf),
+        ("return_to", page.switch_account),
+    ];
     layout(
         "Authorize my CLI",
         &format!(
             "<h1>Authorize my CLI?</h1>\
-             <p>The My Cloud CLI on this computer wants to sign in to your account.</p>\
-             <dl><dt>Account</dt><dd id=\"account\">{}</dd>\
+             <p>This browser is signed in to My Cloud as <strong>{email}</strong>. The My \
+             Cloud CLI on this computer asks to sign in to <strong>that account</strong>.</p>\
+             <dl><dt>Account</dt><dd id=\"account\">{email}</dd>\
              <dt>CLI port</dt><dd id=\"port\">{}</dd>\
              <dt>At</dt><dd>{}</dd></dl>{}{}\
              <p class=\"note\">Only authorize if you just ran <code>my cli login</code>. \
-             Not you? <a id=\"switch\" href=\"{}\">Use another account</a>.</p>",
-            escape(page.email),
+             Not you? <a id=\"switch\" href=\"{}\">Use another account</a>, or sign this \
+             browser out.</p>{}",
             escape(page.port),
             escape(page.requested_at),
             button_form(Some(page.action), &authorize, "authorize", "Authorize"),
             button_form(Some(page.action), &cancel, "cancel", "Cancel"),
             escape(page.switch_account),
+            button_form(Some(page.sign_out), &sign_out, "signout", "Sign out"),
+            email = escape(page.email),
         ),
+    )
+}
+
+/// After the sign-out button, when there is no sign-in to go back to.
+pub(crate) fn signed_out() -> String {
+    message(
+        "Signed out",
+        "This browser is signed out of My Cloud. Run <code>my cli login --web</code> to sign \
+         in again.",
     )
 }
 
@@ -242,6 +276,16 @@ pub(crate) fn request_over() -> String {
         "Sign-in request over",
         "This sign-in request has expired or was already answered. \
          Run <code>my cli login</code> again.",
+    )
+}
+
+/// A browser sign-in's link opened in another browser than the one that started it.
+pub(crate) fn wrong_browser() -> String {
+    message(
+        "Open this link where you started",
+        "This sign-in link only works in the browser where you started signing in. Open \
+         it in the browser on the computer where you ran <code>my cli login --web</code>. \
+         If you did not start a sign-in, ignore the email.",
     )
 }
 
@@ -337,11 +381,12 @@ mod tests {
             user_code: Some("WDJB-MJHT"),
             email: "<script>@x",
             ip: "127.0.0.1",
+            opened_from: Some("<i>"),
             requested_at: "now",
             csrf: "\"><b>",
         });
         assert!(page.contains("&lt;script&gt;@x"));
-        assert!(!page.contains("<script>") && !page.contains("<b>"));
+        assert!(!page.contains("<script>") && !page.contains("<b>") && !page.contains("<i>"));
         let form = device_form("\"><b>", "", "t", Some("<i>"));
         assert!(!form.contains("<b>") && !form.contains("<i>"));
         let sign_in = sign_in_form("/a", "azr_1", "t", "\"><b>", Some("<i>"));
@@ -360,6 +405,7 @@ mod tests {
             user_code: None,
             email: "ann@example.com",
             ip: "127.0.0.1",
+            opened_from: None,
             requested_at: "now",
             csrf: "tok",
         });
@@ -376,8 +422,10 @@ mod tests {
             port: "5000",
             requested_at: "now",
             switch_account: "/oauth/authorize?a=1&prompt=login",
+            sign_out: "/sign-out",
+            sign_out_csrf: "out",
         });
-        for id in ["authorize", "cancel", "account", "switch"] {
+        for id in ["authorize", "cancel", "account", "switch", "signout"] {
             assert!(consent.contains(&format!("id=\"{id}\"")), "{id}");
         }
         assert!(consent.contains("href=\"/oauth/authorize?a=1&amp;prompt=login\""));

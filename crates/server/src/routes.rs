@@ -10,11 +10,14 @@
 
 use crate::app::App;
 use crate::db::Db;
+use crate::domain::clients;
+use crate::domain::web_session::SIGN_OUT_PATH;
 use crate::endpoints::oauth::{authorize, device_authorization, revoke, token};
 use crate::endpoints::v1::{
     catalog, commands, environments, libraries, logs, me, organizations, profiles, projects, tokens,
 };
-use crate::endpoints::{device, magic, well_known};
+use crate::endpoints::{device, magic, sign_out, well_known};
+use crate::pages;
 use crate::web::{log_path, Error, Params, Reply, Request, MAX_BODY};
 use my_api::catalog::{paths as catalog_paths, MAX_COMMAND_BYTES, MAX_RELEASE_BYTES};
 use my_api::org::paths as org_paths;
@@ -70,6 +73,7 @@ static ROUTES: &[Route] = &[
     on("POST", paths::DEVICE_PAGE, device::post),
     on("GET", "/magic/{token}", magic::get),
     on("POST", "/magic/{token}", magic::post),
+    on("POST", SIGN_OUT_PATH, sign_out::post),
     on("GET", paths::ME, me::get),
     on("GET", paths::TOKENS, tokens::list),
     on("POST", paths::TOKENS, tokens::create),
@@ -150,6 +154,9 @@ pub(crate) fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, 
             continue;
         };
         if route.method == request.method {
+            if route.method != "GET" && request.made_by_another_site(app.origin()) {
+                return Ok(refuse_cross_site(request));
+            }
             return (route.handler)(app, db, request, &params).or_else(Error::render);
         }
         allowed.push(route.method);
@@ -163,9 +170,32 @@ pub(crate) fn route(app: &App, db: &mut Db, request: &Request) -> Result<Reply, 
     )
 }
 
+/// 403 for a state-changing request another site's page made (login CSRF): a page for a
+/// form post, a REST error otherwise.
+fn refuse_cross_site(request: &Request) -> Reply {
+    eprintln!(
+        "refused {} {} from another site",
+        request.method,
+        log_path(&request.path)
+    );
+    if request.is_form() {
+        Reply::html(403, pages::forbidden())
+    } else {
+        Reply::api_error(403, codes::FORBIDDEN, "request from another site refused")
+    }
+}
+
 /// The reply to `request`, whatever happens: a server failure or a panic in its handler
-/// becomes a logged 500.
+/// becomes a logged 500. Behind a `--trusted-proxy` the handlers see the client it
+/// forwarded for.
 pub(crate) fn dispatch(app: &App, db: &mut Db, request: &Request) -> Reply {
+    if let Some(client) = clients::forwarded_client(&app.settings.trusted_proxies, request) {
+        let forwarded = Request {
+            ip: client,
+            ..request.clone()
+        };
+        return guarded(&forwarded, || route(app, db, &forwarded));
+    }
     guarded(request, || route(app, db, request))
 }
 

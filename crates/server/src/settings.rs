@@ -8,8 +8,12 @@ use std::time::Duration;
 
 /// Seconds in the rate-limit window (10 minutes).
 pub(crate) const RATE_WINDOW_SECS: i64 = 600;
-/// Wrong user codes one client address may try per window on the `/device` page.
+/// Wrong user codes one client address (IPv6: one /64) may try per window on `/device`.
 pub(crate) const USER_CODE_GUESS_LIMIT: u32 = 10;
+/// Wrong user codes everyone together may try per window on `/device`.
+pub(crate) const USER_CODE_GUESS_GLOBAL_LIMIT: u32 = 100;
+/// Sign-in mails one device or browser sign-in request may send per window.
+pub(crate) const MAILS_PER_REQUEST: u32 = 3;
 /// Longest `--code-ttl` accepted.
 const MAX_CODE_TTL_SECS: u64 = 600;
 /// The database file when none is named.
@@ -33,9 +37,19 @@ pub(crate) struct Settings {
     pub(crate) refresh_grace: u64,
     pub(crate) rate_limit: u32,
     pub(crate) mail_rate_limit: u32,
+    /// Sign-in mails per client address (IPv6: per /64) per window.
+    pub(crate) mail_client_limit: u32,
+    /// Sign-in mails of the whole server per window.
+    pub(crate) mail_global_limit: u32,
     pub(crate) min_token_ttl: u64,
     pub(crate) last_used_interval: u64,
     pub(crate) long_poll: u64,
+    /// How often expired sign-in requests, links, codes and dead sessions are deleted.
+    pub(crate) sweep_interval: u64,
+    /// Development only: print each mailed sign-in link to the log.
+    pub(crate) print_links: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -55,9 +69,14 @@ impl Default for Settings {
             refresh_grace: 10,
             rate_limit: 30,
             mail_rate_limit: 5,
+            mail_client_limit: 10,
+            mail_global_limit: 200,
             min_token_ttl: 3600,
             last_used_interval: 60,
             long_poll: 25,
+            sweep_interval: 600,
+            print_links: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -73,6 +92,7 @@ impl Settings {
             ("--code-ttl", self.code_ttl),
             ("--session-ttl", self.session_ttl),
             ("--session-max", self.session_max),
+            ("--sweep-interval", self.sweep_interval),
         ] {
             if value == 0 {
                 return Err(format!("{flag} must be longer than 0s"));
@@ -81,6 +101,18 @@ impl Settings {
         // RFC 6749 §4.1.2: a maximum lifetime of 10 minutes is recommended.
         if self.code_ttl > MAX_CODE_TTL_SECS {
             return Err("--code-ttl must be at most 10m".into());
+        }
+        // A printed link signs in whoever reads the log: never on a public server.
+        let public = self
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
+        if self.print_links && public {
+            return Err(
+                "--print-links is for development: a mailed link signs in whoever reads the \
+                 log, so it is refused with an https --public-url"
+                    .into(),
+            );
         }
         Ok(())
     }

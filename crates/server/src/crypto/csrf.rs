@@ -27,6 +27,8 @@ pub(crate) enum Purpose {
     Consent,
     /// The `/device` page, bound to the time it was served.
     Device,
+    /// The sign-out button, bound to the web session.
+    SignOut,
 }
 
 impl Purpose {
@@ -36,6 +38,7 @@ impl Purpose {
             Purpose::SignIn => "sign-in",
             Purpose::Consent => "consent",
             Purpose::Device => "device",
+            Purpose::SignOut => "sign-out",
         }
     }
 }

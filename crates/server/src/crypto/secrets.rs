@@ -81,6 +81,29 @@ pub(crate) fn format_user_code(code: &str) -> String {
     }
 }
 
+/// Seals `successor` (a [`token`] of 32 bytes) under a key derived from `predecessor`
+/// (HMAC-SHA-256 with its own label, so it is not the stored SHA-256 of the predecessor):
+/// only someone who holds the predecessor can open it. Each predecessor seals one
+/// successor, so the keystream is never reused. `None` if `successor` is not such a token.
+pub(crate) fn seal_successor(predecessor: &str, successor: &str) -> Option<Vec<u8>> {
+    let plain = URL_SAFE_NO_PAD.decode(successor).ok()?;
+    (plain.len() == 32).then(|| xor_keystream(predecessor, &plain))
+}
+
+/// Opens what [`seal_successor`] sealed, with the predecessor presented again.
+pub(crate) fn open_successor(predecessor: &str, sealed: &[u8]) -> Option<String> {
+    (sealed.len() == 32).then(|| URL_SAFE_NO_PAD.encode(xor_keystream(predecessor, sealed)))
+}
+
+fn xor_keystream(predecessor: &str, bytes: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(predecessor.as_bytes()).expect("HMAC accepts any key");
+    mac.update(b"my-server refresh grace v1");
+    let stream = mac.finalize().into_bytes();
+    bytes.iter().zip(stream).map(|(b, k)| b ^ k).collect()
+}
+
 /// Lower-case hex SHA-256 of a secret: the only form in which secrets are stored.
 pub(crate) fn sha256_hex(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
@@ -166,6 +189,26 @@ mod tests {
             assert!(drawn.as_bytes().contains(symbol), "{}", *symbol as char);
         }
         assert!(drawn.bytes().all(|b| BASE62.contains(&b)));
+    }
+
+    #[test]
+    fn sealed_successors_open_only_with_their_predecessor() {
+        let (old, new) = (token::<32>(), token::<32>());
+        let sealed = seal_successor(&old, &new).unwrap();
+        assert_eq!(sealed.len(), 32);
+        assert!(!sealed
+            .windows(8)
+            .any(|w| new.as_bytes().windows(8).any(|n| n == w)));
+        assert_eq!(open_successor(&old, &sealed).as_deref(), Some(new.as_str()));
+        assert_ne!(
+            open_successor(&token::<32>(), &sealed).as_deref(),
+            Some(new.as_str())
+        );
+        assert_ne!(
+            open_successor(&sha256_hex(&old), &sealed).as_deref(),
+            Some(new.as_str())
+        );
+        assert_eq!(seal_successor(&old, "short"), None);
     }
 
     #[test]

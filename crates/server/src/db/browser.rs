@@ -53,6 +53,9 @@ pub(crate) struct AuthRequest {
     pub(crate) user_id: Option<String>,
     pub(crate) created_at: i64,
     pub(crate) expires_at: i64,
+    /// SHA-256 hex of the binding cookie of the browser that started the sign-in: its
+    /// magic link is confirmed only in that browser.
+    pub(crate) browser_hash: Option<String>,
 }
 
 /// An issued authorization code, without the code itself.
@@ -67,7 +70,7 @@ pub(crate) struct AuthCode {
 }
 
 const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, code_challenge, state, scope, \
-     client_ip, status, user_id, created_at, expires_at";
+     client_ip, status, user_id, created_at, expires_at, browser_hash";
 
 fn request_row(row: &Row) -> DbResult<AuthRequest> {
     Ok(AuthRequest {
@@ -82,6 +85,7 @@ fn request_row(row: &Row) -> DbResult<AuthRequest> {
         user_id: row.get(8)?,
         created_at: row.get(9)?,
         expires_at: row.get(10)?,
+        browser_hash: row.get(11)?,
     })
 }
 
@@ -92,7 +96,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(&format!(
                 "INSERT INTO authorization_requests ({REQUEST_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
             ))?
             .execute(params![
                 request.id,
@@ -106,6 +110,7 @@ impl Tx<'_> {
                 request.user_id,
                 request.created_at,
                 request.expires_at,
+                request.browser_hash,
             ])?;
         Ok(())
     }
@@ -212,6 +217,17 @@ impl Tx<'_> {
             )?
             .execute(params![id_hash, user_id, now, expires_at])?;
         Ok(())
+    }
+
+    /// Ends a web session (sign-out); false if it was not live.
+    pub(crate) fn revoke_web_session(&self, id_hash: &str, now: i64) -> DbResult<bool> {
+        let changed = self
+            .tx
+            .prepare_cached(
+                "UPDATE web_sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![id_hash, now])?;
+        Ok(changed == 1)
     }
 
     /// The user of the live (unexpired, unrevoked) web session with this id hash.

@@ -152,17 +152,6 @@ impl Tx<'_> {
             .optional()
     }
 
-    /// Sets the email of a request that has none; false if it already had one.
-    pub(crate) fn set_device_email_if_unset(&self, id: &str, email: &str) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE device_requests SET email = ?2 WHERE id = ?1 AND email IS NULL",
-            )?
-            .execute(params![id, email])?;
-        Ok(changed == 1)
-    }
-
     /// Remembers a poll (and a possibly raised interval after `slow_down`).
     pub(crate) fn record_poll(&self, id: &str, at_ms: i64, interval_secs: i64) -> DbResult<()> {
         self.tx

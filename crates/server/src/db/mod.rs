@@ -1,7 +1,8 @@
 //! All SQL lives here: [`Db`] (one connection) and [`Tx`] (one transaction), with one
 //! small method of `Tx` per statement, grouped by tables: `device` (device requests),
 //! `magic_links`, `users`, `sessions` (sessions and refresh tokens), `rate` (rate limits),
-//! `browser` (authorization requests, codes, web sessions), `tokens` (API tokens), `orgs`
+//! `browser` (authorization requests, codes, web sessions), `tokens` (API tokens), `keys`
+//! (JWT signing keys), `sweep` (purging what is over), `orgs`
 //! (organizations, projects, environments, logs), and the catalog's `profiles`,
 //! `libraries` (and releases), `commands` (and versions) and `catalog` (usernames and the
 //! queries that span them); the schema's steps are in `schema`.
@@ -12,21 +13,26 @@
 //! `last_poll_ms`, which needs sub-second precision for `slow_down` with short intervals.
 //!
 //! Every secret (device code, magic-link token, refresh token, authorization code, web
-//! session id) is stored as SHA-256 hex and looked up by that hash. One exception, bounded
-//! in time: right after a refresh token is rotated, its row keeps the successor's raw value
-//! for `--refresh-grace` seconds, so that a client which lost the race (two processes
-//! refreshing at once) gets the same successor instead of a reuse alarm. The value is wiped
-//! on the next rotation and by a sweep at the start of every token request once the grace
-//! window has passed.
+//! session id) is stored as SHA-256 hex and looked up by that hash. Right after a refresh
+//! token is rotated, its row keeps the successor for `--refresh-grace` seconds, sealed
+//! under a key derived from the rotated token itself, so that a client which lost the
+//! race (two processes refreshing at once) gets the same successor instead of a reuse
+//! alarm; the database alone never holds a usable refresh token.
+//!
+//! The file holds the signing keys, so it is private: [`ensure_private`] creates it (and
+//! its folder) for the owner only and refuses one that others can read; SQLite gives the
+//! `-wal` and `-shm` files the database's permissions. `secure_delete` overwrites what is
+//! deleted.
 
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod browser;
 mod catalog;
 mod commands;
 mod device;
+mod keys;
 mod libraries;
 mod magic_links;
 mod orgs;
@@ -34,6 +40,7 @@ mod profiles;
 mod rate;
 mod schema;
 mod sessions;
+mod sweep;
 mod tokens;
 mod users;
 
@@ -41,6 +48,7 @@ pub(crate) use browser::{AuthCode, AuthRequest, AuthStatus};
 pub(crate) use catalog::CatalogRow;
 pub(crate) use commands::{CommandRow, NewVersion};
 pub(crate) use device::{DeviceRequest, DeviceStatus};
+pub(crate) use keys::SigningKey;
 pub(crate) use libraries::{LibraryRow, ReleaseRow};
 pub(crate) use magic_links::{LinkTarget, MagicLink};
 pub(crate) use orgs::{EnvironmentRow, LogRow};
@@ -66,6 +74,68 @@ pub(crate) struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
 }
 
+/// Makes the database at `path` private before SQLite opens it: creates its folder (0700)
+/// and the file (0600) when missing, and refuses a database, `-wal` or `-shm` file that
+/// other users may read or write, saying how to fix it. The error is one line.
+pub(crate) fn ensure_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::fs;
+        use std::io::ErrorKind;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
+            }
+        }
+        let created = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create database {}: {e}", path.display())),
+        }
+        for file in companions(path) {
+            let mode = match fs::metadata(&file) {
+                Ok(meta) => meta.permissions().mode() & 0o777,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(format!("cannot check {}: {e}", file.display())),
+            };
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "database file {} is open to other users (mode {mode:03o}) and holds the \
+                     signing keys; make it private with `chmod 600 {}*` and start again",
+                    file.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The database file and the files SQLite keeps beside it.
+fn companions(path: &Path) -> Vec<PathBuf> {
+    let with = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    vec![
+        path.to_path_buf(),
+        with("-wal"),
+        with("-shm"),
+        with("-journal"),
+    ]
+}
+
 impl Db {
     /// Opens (creating if needed) the database file for serving.
     pub(crate) fn open(path: &Path) -> DbResult<Db> {
@@ -85,6 +155,8 @@ impl Db {
         // Room for every statement in this file, so none is prepared twice.
         conn.set_prepared_statement_cache_capacity(160);
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Deleted secrets are overwritten, not left in free pages.
+        conn.pragma_update(None, "secure_delete", true)?;
         // WAL: readers never block the writer; NORMAL sync is durable enough with WAL.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -198,6 +270,67 @@ mod tests {
         let mut db = Db::open(&dir.join("t.db")).unwrap();
         db.migrate([7; 32], 0).unwrap();
         (db, dir)
+    }
+
+    #[test]
+    fn the_sweep_deletes_what_is_over_and_keeps_what_is_live() {
+        let (mut db, dir) = temp_db();
+        db.write(|tx| {
+            tx.tx.execute_batch(
+                "INSERT INTO users (id, email, created_at) VALUES ('usr_1', 'a@b.c', 0);
+                 INSERT INTO device_requests (id, device_code_hash, user_code, client_id, scope,
+                   client_ip, status, interval_secs, created_at, expires_at) VALUES
+                   ('dev_old', 'h1', 'BCDFGHJK', 'my-cli', 'openid', '::1', 'pending', 5, 0, 900),
+                   ('dev_new', 'h2', 'BCDFGHJL', 'my-cli', 'openid', '::1', 'pending', 5, 0, 2000);
+                 INSERT INTO magic_links (token_hash, device_request_id, email, created_at,
+                   expires_at) VALUES ('l1', 'dev_old', 'a@b.c', 0, 900),
+                                      ('l2', 'dev_new', 'a@b.c', 0, 2000);
+                 INSERT INTO authorization_requests (id, client_id, redirect_uri, code_challenge,
+                   state, scope, client_ip, status, created_at, expires_at) VALUES
+                   ('azr_old', 'my-cli', 'r', 'c', 's', 'openid', '::1', 'approved', 0, 600);
+                 INSERT INTO sessions (id, user_id, client_id, scope, created_at, expires_at,
+                   max_expires_at, revoked_at) VALUES
+                   ('ses_dead', 'usr_1', 'my-cli', 'openid', 0, 5000, 5000, 10),
+                   ('ses_old', 'usr_1', 'my-cli', 'openid', 0, 999, 5000, NULL),
+                   ('ses_live', 'usr_1', 'my-cli', 'openid', 0, 5000, 5000, NULL);
+                 INSERT INTO authorization_codes (code_hash, request_id, user_id, created_at,
+                   expires_at, used_at, session_id) VALUES
+                   ('c1', 'azr_old', 'usr_1', 0, 60, 1, 'ses_dead');
+                 INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES
+                   ('r1', 'ses_dead', 0), ('r2', 'ses_live', 0);
+                 INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at, revoked_at)
+                   VALUES ('w1', 'usr_1', 0, 5000, 20), ('w2', 'usr_1', 0, 5000, NULL);
+                 INSERT INTO rate_events (kind, key, at) VALUES ('k', 'x', 1), ('k', 'x', 990);",
+            )
+        })
+        .unwrap();
+        db.write(|tx| tx.sweep(1000, 400)).unwrap();
+        let counts = db.read(|tx| tx.table_counts()).unwrap();
+        let count = |table: &str| counts.iter().find(|(t, _)| *t == table).unwrap().1;
+        for (table, left) in [
+            ("device_requests", 1),
+            ("magic_links", 1),
+            ("authorization_requests", 0),
+            ("authorization_codes", 0),
+            ("sessions", 1),
+            ("refresh_tokens", 1),
+            ("web_sessions", 1),
+            ("rate_events", 1),
+            ("users", 1),
+        ] {
+            assert_eq!(count(table), left, "{table}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn deleted_secrets_are_overwritten() {
+        let (mut db, dir) = temp_db();
+        let on: i64 = db
+            .read(|tx| tx.tx.query_row("PRAGMA secure_delete", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(on, 1);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -243,9 +243,13 @@ impl Tx<'_> {
 
     /// The newest `seq` of any line in any environment (0 for none): lines appended
     /// later always have a greater one.
-    pub(crate) fn newest_log_seq(&self) -> DbResult<i64> {
+    /// The newest line's seq in one environment (0 when it has none): never another
+    /// environment's, which would tell a reader how much everyone else logs.
+    pub(crate) fn newest_log_seq(&self, environment_id: &str) -> DbResult<i64> {
         self.tx
-            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM log_lines")?
-            .query_row([], |r| r.get(0))
+            .prepare_cached(
+                "SELECT COALESCE(MAX(seq), 0) FROM log_lines WHERE environment_id = ?1",
+            )?
+            .query_row([environment_id], |r| r.get(0))
     }
 }

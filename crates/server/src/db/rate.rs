@@ -16,6 +16,15 @@ impl Tx<'_> {
             .query_row(params![kind, key, since], |r| r.get(0))
     }
 
+    /// When the oldest event of `kind` for `key` at or after `since` happened.
+    pub(crate) fn rate_oldest(&self, kind: &str, key: &str, since: i64) -> DbResult<Option<i64>> {
+        self.tx
+            .prepare_cached(
+                "SELECT MIN(at) FROM rate_events WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+            )?
+            .query_row(params![kind, key, since], |r| r.get(0))
+    }
+
     /// Records one event and forgets events of `kind` older than `forget_before`.
     pub(crate) fn rate_record(
         &self,

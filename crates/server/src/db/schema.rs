@@ -283,5 +283,37 @@ UPDATE api_tokens SET profile_id = (SELECT p.id FROM profiles p
 ALTER TABLE api_tokens DROP COLUMN profile;
 ";
 
+/// Security: JWT signing keys with an id (`kid`), so they can be rotated; a rotated
+/// refresh token keeps its successor only sealed under a key derived from itself (never in
+/// the clear), so the database alone never holds a usable refresh token (raw successors an
+/// older version kept are dropped with their column); a browser sign-in remembers the
+/// browser that started it (the hash of its binding cookie); an API token remembers the
+/// session that created it, so a stolen session's tokens are revoked with it (no foreign
+/// key: sessions are purged, the token stays).
+pub(super) const SCHEMA_SECURITY: &str = "
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY,
+    key BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+DROP INDEX IF EXISTS refresh_tokens_grace;
+UPDATE refresh_tokens SET successor_raw = NULL;
+ALTER TABLE refresh_tokens DROP COLUMN successor_raw;
+ALTER TABLE refresh_tokens ADD COLUMN successor_sealed BLOB;
+CREATE INDEX IF NOT EXISTS refresh_tokens_grace ON refresh_tokens(rotated_at)
+    WHERE successor_sealed IS NOT NULL;
+ALTER TABLE authorization_requests ADD COLUMN browser_hash TEXT;
+ALTER TABLE api_tokens ADD COLUMN session_id TEXT;
+CREATE INDEX IF NOT EXISTS api_tokens_session ON api_tokens(session_id)
+    WHERE session_id IS NOT NULL;
+";
+
 /// Schema steps in order; after step `i` the database is at `PRAGMA user_version` `i + 1`.
-pub(super) const MIGRATIONS: [&str; 5] = [SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5];
+pub(super) const MIGRATIONS: [&str; 6] = [
+    SCHEMA,
+    SCHEMA_2,
+    SCHEMA_3,
+    SCHEMA_4,
+    SCHEMA_5,
+    SCHEMA_SECURITY,
+];

@@ -1,5 +1,6 @@
 //! SQL for sessions and their refresh-token families: rotation, the short grace window in
-//! which a rotated token's successor is kept, revocation, and the admin summary.
+//! which a rotated token's successor is kept (sealed: see `domain::sessions`), revocation,
+//! and the admin summary.
 
 use super::{DbResult, Tx};
 use rusqlite::{params, OptionalExtension, Row};
@@ -23,7 +24,8 @@ pub(crate) struct RefreshToken {
     pub(crate) session_id: String,
     pub(crate) rotated_at: Option<i64>,
     pub(crate) successor_hash: Option<String>,
-    pub(crate) successor_raw: Option<String>,
+    /// The successor sealed under a key derived from this token (grace window only).
+    pub(crate) successor_sealed: Option<Vec<u8>>,
     pub(crate) revoked_at: Option<i64>,
 }
 
@@ -106,11 +108,29 @@ impl Tx<'_> {
             .execute(params![session_id, now])?;
         self.tx
             .prepare_cached(
-                "UPDATE refresh_tokens SET successor_raw = NULL,
+                "UPDATE refresh_tokens SET successor_sealed = NULL,
                  revoked_at = COALESCE(revoked_at, ?2) WHERE session_id = ?1",
             )?
             .execute(params![session_id, now])?;
         Ok(changed == 1)
+    }
+
+    /// Remembers that `session_id` created the API token `token_id`.
+    pub(crate) fn record_token_session(&self, token_id: &str, session_id: &str) -> DbResult<()> {
+        self.tx
+            .prepare_cached("UPDATE api_tokens SET session_id = ?2 WHERE id = ?1")?
+            .execute(params![token_id, session_id])?;
+        Ok(())
+    }
+
+    /// Revokes every live API token `session_id` created; returns how many.
+    pub(crate) fn revoke_session_tokens(&self, session_id: &str, now: i64) -> DbResult<usize> {
+        self.tx
+            .prepare_cached(
+                "UPDATE api_tokens SET revoked_at = ?2
+                 WHERE session_id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute(params![session_id, now])
     }
 
     pub(crate) fn insert_refresh_token(
@@ -130,7 +150,7 @@ impl Tx<'_> {
     pub(crate) fn refresh_token(&self, token_hash: &str) -> DbResult<Option<RefreshToken>> {
         self.tx
             .prepare_cached(
-                "SELECT session_id, rotated_at, successor_hash, successor_raw, revoked_at
+                "SELECT session_id, rotated_at, successor_hash, successor_sealed, revoked_at
                  FROM refresh_tokens WHERE token_hash = ?1",
             )?
             .query_row([token_hash], |row| {
@@ -138,32 +158,32 @@ impl Tx<'_> {
                     session_id: row.get(0)?,
                     rotated_at: row.get(1)?,
                     successor_hash: row.get(2)?,
-                    successor_raw: row.get(3)?,
+                    successor_sealed: row.get(3)?,
                     revoked_at: row.get(4)?,
                 })
             })
             .optional()
     }
 
-    /// Marks a token rotated into `successor_hash`, keeping `successor_raw` (if any) for
-    /// the grace window, and wipes the raw value its own predecessor kept.
+    /// Marks a token rotated into `successor_hash`, keeping `successor_sealed` (if any)
+    /// for the grace window, and wipes the sealed value its own predecessor kept.
     pub(crate) fn mark_rotated(
         &self,
         token_hash: &str,
         now: i64,
         successor_hash: &str,
-        successor_raw: Option<&str>,
+        successor_sealed: Option<&[u8]>,
     ) -> DbResult<()> {
         self.tx
             .prepare_cached(
-                "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3, successor_raw = ?4
-                 WHERE token_hash = ?1",
+                "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3,
+                 successor_sealed = ?4 WHERE token_hash = ?1",
             )?
-            .execute(params![token_hash, now, successor_hash, successor_raw])?;
+            .execute(params![token_hash, now, successor_hash, successor_sealed])?;
         self.tx
             .prepare_cached(
-                "UPDATE refresh_tokens SET successor_raw = NULL
-                 WHERE successor_hash = ?1 AND successor_raw IS NOT NULL",
+                "UPDATE refresh_tokens SET successor_sealed = NULL
+                 WHERE successor_hash = ?1 AND successor_sealed IS NOT NULL",
             )?
             .execute([token_hash])?;
         Ok(())
@@ -173,8 +193,8 @@ impl Tx<'_> {
     pub(crate) fn wipe_expired_grace(&self, cutoff: i64) -> DbResult<()> {
         self.tx
             .prepare_cached(
-                "UPDATE refresh_tokens SET successor_raw = NULL
-                 WHERE successor_raw IS NOT NULL AND rotated_at <= ?1",
+                "UPDATE refresh_tokens SET successor_sealed = NULL
+                 WHERE successor_sealed IS NOT NULL AND rotated_at <= ?1",
             )?
             .execute([cutoff])?;
         Ok(())

@@ -6,12 +6,14 @@
 
 use crate::app::App;
 use crate::clock;
-use crate::crypto::jwt::{self, JwtError};
+use crate::crypto::jwt::JwtError;
 use crate::crypto::secrets;
 use crate::db::{ApiToken, Db, DbResult};
 use crate::web::{Error, Reply, Request};
 use my_api::token::{self, ORGANIZATION_PREFIX, PERSONAL_PREFIX};
 use my_api::{codes, CredentialKind};
+
+use super::keys;
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone)]
@@ -30,6 +32,11 @@ pub(crate) struct Auth {
     pub(crate) expires_at: Option<i64>,
     /// The slug of the profile an API token is scoped to.
     pub(crate) profile: Option<String>,
+    /// The session of a session JWT: tokens it creates are revoked with it when it is
+    /// revoked as stolen.
+    pub(crate) session_id: Option<String>,
+    /// The API token's id (`tok_…`).
+    pub(crate) token_id: Option<String>,
 }
 
 impl Auth {
@@ -99,7 +106,7 @@ pub(crate) fn authenticate(app: &App, db: &mut Db, request: &Request) -> Result<
 
 fn session(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
     let now = clock::now_secs();
-    let claims = match jwt::verify(token, &app.key, u64::try_from(now).unwrap_or(0)) {
+    let claims = match keys::verify(app, db, token, u64::try_from(now).unwrap_or(0))? {
         Ok(claims) if claims.iss == app.issuer => claims,
         Err(JwtError::Expired) => return Err(invalid_token("access token expired")),
         _ => return Err(invalid_token("invalid access token")),
@@ -125,6 +132,8 @@ fn session(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
         organization_id: None,
         expires_at: Some(session.expires_at),
         profile: None,
+        session_id: Some(session.id),
+        token_id: None,
     })
 }
 
@@ -159,6 +168,8 @@ fn api_token(app: &App, db: &mut Db, token: &str) -> Result<Auth, Error> {
         organization_id: found.org_id,
         expires_at: found.expires_at,
         profile: found.profile,
+        session_id: None,
+        token_id: Some(found.id),
     })
 }
 

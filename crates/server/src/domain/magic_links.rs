@@ -7,22 +7,49 @@ use crate::clock;
 use crate::crypto::secrets;
 use crate::db::{DbResult, DeviceRequest, LinkTarget, MagicLink, Tx};
 use crate::mail::{self, SignInMail};
-use crate::settings::RATE_WINDOW_SECS;
+use crate::settings::{MAILS_PER_REQUEST, RATE_WINDOW_SECS};
 use crate::web::Error;
 use my_api::paths;
 
-/// Rate-limit kind: sign-in mails per (lower-cased) address.
+/// Rate-limit kinds of sign-in mails: per (lower-cased) address, per client address, per
+/// sign-in request, and for the whole server.
 const MAIL_RATE: &str = "mail_to";
+const MAIL_CLIENT: &str = "mail_client";
+const MAIL_REQUEST: &str = "mail_request";
+const MAIL_ALL: &str = "mail_all";
 
-/// Counts a sign-in mail to `email` against its limit; false when over it.
-pub(crate) fn mail_allowed(tx: &Tx, app: &App, email: &str, now: i64) -> DbResult<bool> {
-    tx.rate_allow(
-        MAIL_RATE,
-        &email.to_lowercase(),
-        app.settings.mail_rate_limit,
-        now,
-        now - RATE_WINDOW_SECS,
-    )
+/// Who a sign-in mail is for and who asked for it.
+pub(crate) struct MailAsk<'a> {
+    pub(crate) to: &'a str,
+    /// The client's rate-limit key (`clients::key`).
+    pub(crate) client: &'a str,
+    /// The device or authorization request the link signs in.
+    pub(crate) request_id: &'a str,
+}
+
+/// Counts a sign-in mail against every limit — per recipient, per client address, per
+/// request (a few) and a global ceiling — or, when one is reached, counts nothing and
+/// returns in how many seconds a mail may be sent again (for `Retry-After`).
+pub(crate) fn allow_mail(tx: &Tx, app: &App, ask: &MailAsk, now: i64) -> DbResult<Result<(), i64>> {
+    let since = now - RATE_WINDOW_SECS;
+    let to = ask.to.to_lowercase();
+    let settings = &app.settings;
+    let limits = [
+        (MAIL_RATE, to.as_str(), settings.mail_rate_limit),
+        (MAIL_CLIENT, ask.client, settings.mail_client_limit),
+        (MAIL_REQUEST, ask.request_id, MAILS_PER_REQUEST),
+        (MAIL_ALL, "*", settings.mail_global_limit),
+    ];
+    for (kind, key, limit) in limits {
+        if tx.rate_count(kind, key, since)? >= limit {
+            let oldest = tx.rate_oldest(kind, key, since)?.unwrap_or(now);
+            return Ok(Err((oldest + RATE_WINDOW_SECS - now).max(1)));
+        }
+    }
+    for (kind, key, _) in limits {
+        tx.rate_record(kind, key, now, since)?;
+    }
+    Ok(Ok(()))
 }
 
 /// Creates a link for `target` and returns its raw token (for the mail only) and when it
@@ -75,7 +102,12 @@ pub(crate) fn mail_link(app: &App, link: &LinkMail) -> Result<(), Error> {
         requested_from: link.requested_from,
         requested_at: link.requested_at,
     };
-    mail::send_sign_in(&app.settings.mail_dir, &mail, now_ms)?;
+    mail::send_sign_in(
+        &app.settings.mail_dir,
+        &mail,
+        now_ms,
+        app.settings.print_links,
+    )?;
     Ok(())
 }
 

@@ -45,8 +45,13 @@ pub(crate) fn parse_scope(requested: Option<&str>) -> Result<String, String> {
     Ok(granted.join(" "))
 }
 
-/// A loopback redirect URI as RFC 8252 §7.3 allows: `http://127.0.0.1:PORT[/path]` or
-/// `http://[::1]:PORT[/path]`, any port, never `localhost`, no fragment.
+/// The one path the CLI's loopback listener answers on.
+pub(crate) const CALLBACK_PATH: &str = "/callback";
+
+/// A loopback redirect URI as RFC 8252 §7.3 allows, narrowed to what our one client uses:
+/// `http://127.0.0.1:PORT/callback` or `http://[::1]:PORT/callback`, any port, never
+/// `localhost`, nothing after the path. Any other loopback URL could be some other local
+/// service that a redirect carrying a code (or a GET with side effects) should not reach.
 pub(crate) fn valid_loopback_redirect(uri: &str) -> bool {
     if uri.len() > 2048
         || uri.chars().any(|c| {
@@ -63,8 +68,7 @@ pub(crate) fn valid_loopback_redirect(uri: &str) -> bool {
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let port_ok = (1..=5).contains(&digits) && rest[..digits].parse::<u16>().is_ok_and(|p| p != 0);
-    let after = &rest[digits..];
-    port_ok && (after.is_empty() || after.starts_with('/') || after.starts_with('?'))
+    port_ok && &rest[digits..] == CALLBACK_PATH
 }
 
 #[cfg(test)]
@@ -75,15 +79,22 @@ mod tests {
     fn loopback_redirects() {
         for ok in [
             "http://127.0.0.1:5000/callback",
-            "http://127.0.0.1:1/",
-            "http://127.0.0.1:65535",
-            "http://[::1]:8080/cb?x=1",
+            "http://127.0.0.1:1/callback",
+            "http://127.0.0.1:65535/callback",
+            "http://[::1]:8080/callback",
         ] {
             assert!(valid_loopback_redirect(ok), "{ok}");
         }
         for bad in [
-            "http://localhost:5000/cb",
-            "https://127.0.0.1:5000/cb",
+            "http://localhost:5000/callback",
+            "https://127.0.0.1:5000/callback",
+            "http://127.0.0.1:5000/cb",
+            "http://127.0.0.1:5000/",
+            "http://127.0.0.1:5000",
+            "http://127.0.0.1:5000/callback?x=1",
+            "http://127.0.0.1:5000/callback/../admin",
+            "http://127.0.0.1:631/admin",
+            "http://127.0.0.1:5000/callback#frag",
             "http://127.0.0.1/cb",
             "http://127.0.0.1:0/cb",
             "http://127.0.0.1:65536/cb",

@@ -4,10 +4,12 @@
 
 use crate::app::App;
 use crate::clock;
-use crate::crypto::{jwt, secrets};
-use crate::db::{DbResult, Session, Tx, User};
-use crate::web::Reply;
+use crate::crypto::secrets;
+use crate::db::{Db, DbResult, Session, Tx, User};
+use crate::web::{Error, Reply};
 use my_api::{AccessClaims, TokenResponse};
+
+use super::keys;
 
 /// Tokens minted inside a transaction, answered after it commits.
 pub(crate) struct Issued {
@@ -16,8 +18,13 @@ pub(crate) struct Issued {
     pub(crate) refresh_token: String,
 }
 
-/// The token response for `issued`, with a fresh access token.
-pub(crate) fn token_response(app: &App, issued: &Issued, now_ms: i64) -> Reply {
+/// The token response for `issued`, with a fresh access token signed by the newest key.
+pub(crate) fn token_response(
+    app: &App,
+    db: &mut Db,
+    issued: &Issued,
+    now_ms: i64,
+) -> Result<Reply, Error> {
     let now = now_ms.div_euclid(1000);
     // Round the issue time up before adding the TTL, so a token lives at least
     // --access-ttl even though exp has whole-second resolution (matters for `1s`).
@@ -30,10 +37,10 @@ pub(crate) fn token_response(app: &App, issued: &Issued, now_ms: i64) -> Reply {
         iat: u64::try_from(now).unwrap_or(0),
         exp: u64::try_from(exp_base).unwrap_or(0) + app.settings.access_ttl,
     };
-    Reply::json_no_store(
+    Ok(Reply::json_no_store(
         200,
         &TokenResponse {
-            access_token: jwt::sign(&claims, &app.key),
+            access_token: keys::sign(app, db, &claims)?,
             token_type: "Bearer".into(),
             expires_in: Some(app.settings.access_ttl),
             refresh_token: Some(issued.refresh_token.clone()),
@@ -42,7 +49,7 @@ pub(crate) fn token_response(app: &App, issued: &Issued, now_ms: i64) -> Reply {
             ),
             scope: Some(issued.session.scope.clone()),
         },
-    )
+    ))
 }
 
 /// Starts a session for `user_id` and returns it with its first refresh token.
@@ -89,11 +96,16 @@ pub(crate) enum Refresh {
     Grace(Issued),
 }
 
-/// Rotates the refresh token whose hash is `hash`, with reuse detection: a token already
-/// rotated is a theft signal that revokes the whole session, except for its immediate
-/// successor's twin within `--refresh-grace` (two processes refreshing at once). Run it in
-/// one IMMEDIATE transaction, so that concurrent refreshes of one token are serialised.
-pub(crate) fn refresh(tx: &Tx, app: &App, hash: &str, now: i64) -> DbResult<Refresh> {
+/// Rotates the `presented` refresh token, with reuse detection: a token already rotated is
+/// a theft signal that revokes the whole session, except for its immediate successor's
+/// twin within `--refresh-grace` (two processes refreshing at once). Run it in one
+/// IMMEDIATE transaction, so that concurrent refreshes of one token are serialised.
+///
+/// For the grace window the successor is kept sealed under a key derived from the
+/// presented token, which the database holds only as a hash: the database alone (or its
+/// `-wal` file) never yields a usable refresh token.
+pub(crate) fn refresh(tx: &Tx, app: &App, presented: &str, now: i64) -> DbResult<Refresh> {
+    let hash = &secrets::sha256_hex(presented);
     let grace = clock::secs(app.settings.refresh_grace);
     tx.wipe_expired_grace(now - grace)?;
     let Some(token) = tx.refresh_token(hash)? else {
@@ -115,8 +127,11 @@ pub(crate) fn refresh(tx: &Tx, app: &App, hash: &str, now: i64) -> DbResult<Refr
         let successor = secrets::token::<32>();
         let successor_hash = secrets::sha256_hex(&successor);
         tx.insert_refresh_token(&successor_hash, &session.id, now)?;
-        let keep = (grace > 0).then_some(successor.as_str());
-        tx.mark_rotated(hash, now, &successor_hash, keep)?;
+        let keep = match grace > 0 {
+            true => secrets::seal_successor(presented, &successor),
+            false => None,
+        };
+        tx.mark_rotated(hash, now, &successor_hash, keep.as_deref())?;
         session.expires_at =
             (now + clock::secs(app.settings.session_ttl)).min(session.max_expires_at);
         session.refresh_count += 1;
@@ -128,9 +143,12 @@ pub(crate) fn refresh(tx: &Tx, app: &App, hash: &str, now: i64) -> DbResult<Refr
         }));
     };
     if now - rotated_at < grace {
-        if let (Some(successor_hash), Some(successor)) =
-            (&token.successor_hash, token.successor_raw)
-        {
+        let successor = token
+            .successor_sealed
+            .as_deref()
+            .and_then(|sealed| secrets::open_successor(presented, sealed));
+        let successor = successor.filter(|s| token.successor_hash == Some(secrets::sha256_hex(s)));
+        if let (Some(successor_hash), Some(successor)) = (&token.successor_hash, successor) {
             let current = tx
                 .refresh_token(successor_hash)?
                 .is_some_and(|s| s.rotated_at.is_none() && s.revoked_at.is_none());
@@ -143,6 +161,18 @@ pub(crate) fn refresh(tx: &Tx, app: &App, hash: &str, now: i64) -> DbResult<Refr
             }
         }
     }
-    tx.revoke_session(&session.id, now)?;
+    revoke_stolen(tx, &session.id, now)?;
     Ok(Refresh::Reuse(session.id))
+}
+
+/// Revokes a session that shows a theft signal (a reused refresh token or authorization
+/// code) together with the API tokens it created, which the thief may hold as well.
+/// Returns whether the session was live.
+pub(crate) fn revoke_stolen(tx: &Tx, session_id: &str, now: i64) -> DbResult<bool> {
+    let live = tx.revoke_session(session_id, now)?;
+    let tokens = tx.revoke_session_tokens(session_id, now)?;
+    if tokens > 0 {
+        eprintln!("{tokens} API token(s) created by session {session_id} revoked with it");
+    }
+    Ok(live)
 }

@@ -6,14 +6,16 @@ use crate::clock;
 use crate::crypto::csrf::{self, Purpose};
 use crate::crypto::secrets;
 use crate::db::{Db, DbResult, DeviceRequest, LinkTarget};
-use crate::domain::magic_links::{mail_allowed, mail_device_link, new_link};
+use crate::domain::clients;
+use crate::domain::magic_links::{allow_mail, mail_device_link, new_link, MailAsk};
 use crate::mail;
 use crate::pages;
-use crate::settings::{RATE_WINDOW_SECS, USER_CODE_GUESS_LIMIT};
+use crate::settings::{RATE_WINDOW_SECS, USER_CODE_GUESS_GLOBAL_LIMIT, USER_CODE_GUESS_LIMIT};
 use crate::web::{Error, Params, Reply, Request};
 
-/// Rate-limit kind: wrong user codes per client address on `/device`.
+/// Rate-limit kinds: wrong user codes per client address, and of everyone, on `/device`.
 const GUESS_RATE: &str = "user_code_guess";
+const GUESS_ALL: &str = "user_code_guess_all";
 /// How long a `/device` form may be submitted after it was served.
 const DEVICE_FORM_SECS: i64 = 3600;
 
@@ -33,7 +35,8 @@ pub(crate) fn get(app: &App, _: &mut Db, request: &Request, _: &Params) -> Resul
 enum Submit {
     TooManyGuesses,
     UnknownCode,
-    TooManyMails,
+    /// Over a mail limit: seconds until a mail may be sent again.
+    TooManyMails(i64),
     /// Same answer as a sent mail: the request belongs to another address.
     NotSent,
     Send(Box<DeviceRequest>, String, String, i64),
@@ -62,9 +65,11 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         ));
     }
     let window_start = now - RATE_WINDOW_SECS;
-    let ip = request.ip.as_str();
+    let ip = &clients::rate_key(&request.ip);
     let outcome = db.write(|tx| -> DbResult<Submit> {
-        if tx.rate_count(GUESS_RATE, ip, window_start)? >= USER_CODE_GUESS_LIMIT {
+        if tx.rate_count(GUESS_RATE, ip, window_start)? >= USER_CODE_GUESS_LIMIT
+            || tx.rate_count(GUESS_ALL, "*", window_start)? >= USER_CODE_GUESS_GLOBAL_LIMIT
+        {
             return Ok(Submit::TooManyGuesses);
         }
         let device = match secrets::normalize_user_code(code_input) {
@@ -73,19 +78,23 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         };
         let Some(device) = device else {
             tx.rate_record(GUESS_RATE, ip, now, window_start)?;
+            tx.rate_record(GUESS_ALL, "*", now, window_start)?;
             return Ok(Submit::UnknownCode);
         };
-        let owner = match &device.email {
-            Some(existing) => existing.clone(),
-            None if tx.set_device_email_if_unset(&device.id, email)? => email.to_string(),
-            None => return Ok(Submit::NotSent),
-        };
-        // A request started for one address never gets a link mailed to another.
+        // A request started for one address never gets a link mailed to another. One
+        // started without gets a link for the address typed here, bound to that address
+        // in the link only: the first to type the code does not claim the request.
+        let owner = device.email.clone().unwrap_or_else(|| email.to_string());
         if !owner.eq_ignore_ascii_case(email) {
             return Ok(Submit::NotSent);
         }
-        if !mail_allowed(tx, app, &owner, now)? {
-            return Ok(Submit::TooManyMails);
+        let ask = MailAsk {
+            to: &owner,
+            client: ip,
+            request_id: &device.id,
+        };
+        if let Err(retry_after) = allow_mail(tx, app, &ask, now)? {
+            return Ok(Submit::TooManyMails(retry_after));
         }
         let target = LinkTarget::Device(device.id.clone());
         let (token, expires_at) = new_link(tx, app, target, &owner, device.expires_at, now)?;
@@ -94,8 +103,9 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
     Ok(match outcome {
         Submit::TooManyGuesses => Reply::html(
             429,
-            pages::too_many("Too many wrong codes from your network. Try again in a few minutes."),
-        ),
+            pages::too_many("Too many wrong codes. Try again in a few minutes."),
+        )
+        .header("Retry-After", RATE_WINDOW_SECS.to_string()),
         Submit::UnknownCode => device_form(
             app,
             400,
@@ -103,10 +113,11 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
             email,
             Some("That code is not valid or has expired. Check the code in your terminal."),
         ),
-        Submit::TooManyMails => Reply::html(
+        Submit::TooManyMails(retry_after) => Reply::html(
             429,
-            pages::too_many("Too many sign-in emails for this address. Try again later."),
-        ),
+            pages::too_many("Too many sign-in emails. Try again later."),
+        )
+        .header("Retry-After", retry_after.to_string()),
         Submit::NotSent => Reply::html(200, pages::check_inbox()),
         Submit::Send(device, owner, token, expires_at) => {
             mail_device_link(app, &device, &owner, &token, expires_at)?;

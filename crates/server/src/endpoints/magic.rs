@@ -13,7 +13,7 @@ use crate::crypto::secrets;
 use crate::db::{
     AuthRequest, AuthStatus, Db, DbResult, DeviceRequest, DeviceStatus, LinkTarget, MagicLink, Tx,
 };
-use crate::domain::{authorization, web_session};
+use crate::domain::{authorization, clients, web_session};
 use crate::pages::{self, LinkPage};
 use crate::web::{Error, Params, Reply, Request};
 
@@ -63,6 +63,17 @@ fn link_state(tx: &Tx, token_hash: &str, now: i64) -> DbResult<LinkState> {
     Ok(LinkState::Valid(Box::new((link, pending))))
 }
 
+/// Whether this browser may decide `pending`: a browser sign-in only in the browser that
+/// started it (its binding cookie); a device request anywhere (the device shows the code).
+fn bound_here(app: &App, request: &Request, pending: &Pending) -> bool {
+    match pending {
+        Pending::Device(_) => true,
+        Pending::Browser(auth) => {
+            web_session::same_browser(app, request, auth.browser_hash.as_deref())
+        }
+    }
+}
+
 /// Tokens are base64url; anything else is not worth a database lookup.
 fn plausible_token(token: &str) -> bool {
     (16..=128).contains(&token.len())
@@ -73,7 +84,12 @@ fn plausible_token(token: &str) -> bool {
 
 /// `GET /magic/{token}`: shows the account, where and when it was requested (and the
 /// device flow's code), and the Confirm / Deny buttons. Never changes anything.
-pub(crate) fn get(app: &App, db: &mut Db, _: &Request, params: &Params) -> Result<Reply, Error> {
+pub(crate) fn get(
+    app: &App,
+    db: &mut Db,
+    request: &Request,
+    params: &Params,
+) -> Result<Reply, Error> {
     let token = params.get("token");
     if !plausible_token(token) {
         return Err(Error::page(404, pages::link_invalid()));
@@ -86,6 +102,9 @@ pub(crate) fn get(app: &App, db: &mut Db, _: &Request, params: &Params) -> Resul
         LinkState::Expired => return Err(Error::page(410, pages::link_expired())),
         LinkState::Valid(found) => *found,
     };
+    if !bound_here(app, request, &pending) {
+        return Err(Error::page(403, pages::wrong_browser()));
+    }
     let csrf = csrf::token(&app.key, Purpose::MagicLink, &[token]);
     let (user_code, email, ip, created_at) = match &pending {
         Pending::Device(device) => (
@@ -101,12 +120,16 @@ pub(crate) fn get(app: &App, db: &mut Db, _: &Request, params: &Params) -> Resul
             request.created_at,
         ),
     };
+    // A device sign-in can be started for any address: say so when the link is opened
+    // from elsewhere than the request came from.
+    let elsewhere = user_code.is_some() && clients::rate_key(ip) != clients::rate_key(&request.ip);
     Ok(Reply::html(
         200,
         pages::confirm(&LinkPage {
             user_code: user_code.as_deref(),
             email,
             ip,
+            opened_from: elsewhere.then_some(request.ip.as_str()),
             requested_at: &clock::rfc3339(created_at),
             csrf: &csrf,
         }),
@@ -116,6 +139,8 @@ pub(crate) fn get(app: &App, db: &mut Db, _: &Request, params: &Params) -> Resul
 enum Decision {
     Invalid,
     Expired,
+    /// A browser sign-in's link opened in another browser than the one that started it.
+    WrongBrowser,
     /// A device request was decided; the device polls for the outcome.
     Device {
         approved: bool,
@@ -237,6 +262,9 @@ pub(crate) fn post(
             LinkState::Expired => return Ok(Decision::Expired),
             LinkState::Valid(found) => *found,
         };
+        if !bound_here(app, request, &pending) {
+            return Ok(Decision::WrongBrowser);
+        }
         if !tx.use_magic_link(&hash, now)? {
             return Ok(Decision::Invalid);
         }
@@ -249,6 +277,7 @@ pub(crate) fn post(
     Ok(match decision {
         Decision::Invalid => Reply::html(404, pages::link_invalid()),
         Decision::Expired => Reply::html(410, pages::link_expired()),
+        Decision::WrongBrowser => Reply::html(403, pages::wrong_browser()),
         Decision::Device {
             approved,
             redirect_uri,

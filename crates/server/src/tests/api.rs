@@ -5,8 +5,9 @@
 use crate::app::App;
 use crate::cli::{self, Mode};
 use crate::clock;
-use crate::crypto::{jwt, secrets};
+use crate::crypto::secrets;
 use crate::db::{Db, Session};
+use crate::domain::keys;
 use crate::routes;
 use crate::web::{Reply, Request};
 use my_api::AccessClaims;
@@ -69,6 +70,7 @@ impl Harness {
             panic!("bad flags {flags:?}");
         };
         settings.db = db_path.clone();
+        crate::db::ensure_private(&db_path).unwrap();
         let mut db = Db::open(&db_path).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
         let app = Arc::new(App::new(settings, "http://127.0.0.1:1".to_string(), key));
@@ -109,7 +111,8 @@ impl Harness {
             iat: now as u64,
             exp: now as u64 + 3600,
         };
-        (user.id, jwt::sign(&claims, &self.app.key))
+        let token = keys::sign(&self.app, &mut self.db, &claims).unwrap();
+        (user.id, token)
     }
 
     /// An organization with these members (who need not have signed in yet).
@@ -477,8 +480,10 @@ fn organization_keys_belong_to_the_organization() {
     let dup = h.create(&b, json!({"name": "deploy", "organization": org_id}));
     assert_eq!(dup.code(), "NAME_TAKEN");
 
+    // The key shows itself and its organization, not the member who created it.
     let me = h.call("GET", "/v1/me", &key, None);
-    assert_eq!(me.body["email"], "a@example.com");
+    assert_eq!(me.body["id"], id.as_str());
+    assert_eq!(me.body["email"], "");
     assert_eq!(me.body["credential"]["kind"], "organization_key");
     assert_eq!(me.body["credential"]["organization"], org_id.as_str());
 

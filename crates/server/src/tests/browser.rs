@@ -141,6 +141,7 @@ impl Harness {
     fn sign_in_by_mail(&mut self, email: &str) -> (String, String) {
         let page = self.authorize(&[("login_hint", email)], None);
         assert_eq!(page.status, 200);
+        let binding = binding(&page);
         let page = page.body_text();
         assert_eq!(field(&page, "email"), email);
         let request_id = field(&page, "request");
@@ -158,13 +159,19 @@ impl Harness {
         assert_eq!(inbox.status, 200);
         assert!(inbox.body_text().contains("Check your inbox"));
         let link = self.mailed_link(email);
-        let shown = self.get(&link, None);
+        // In another browser (no binding cookie) the link only says where to open it.
+        let elsewhere = self.get(&link, None);
+        assert_eq!(elsewhere.status, 403);
+        assert!(elsewhere.body_text().contains("browser where you started"));
+        let shown = self.get(&link, Some(&binding));
         assert_eq!(shown.status, 200);
         let shown = shown.body_text();
         assert!(shown.contains(&format!("<dd id=\"account\">{email}</dd>")));
         assert!(!shown.contains("id=\"code\""));
         let csrf = field(&shown, "csrf");
-        let confirmed = self.post(&link, &[("csrf", &csrf), ("action", "confirm")], None);
+        let confirm = [("csrf", csrf.as_str()), ("action", "confirm")];
+        assert_eq!(self.post(&link, &confirm, None).status, 403);
+        let confirmed = self.post(&link, &confirm, Some(&binding));
         assert_eq!(confirmed.status, 303);
         let cookie = confirmed.header_value("Set-Cookie").unwrap().to_string();
         assert!(
@@ -198,10 +205,20 @@ impl Harness {
     }
 }
 
+/// The binding cookie a page set (`name=value`), as the browser sends it back.
+fn binding(reply: &Reply) -> String {
+    let set = reply.header_value("Set-Cookie").expect("a binding cookie");
+    assert!(
+        set.starts_with("__Host-my_signin=") && set.contains("; Secure"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_string()
+}
+
 fn page_headers_ok(reply: &Reply) {
     assert_eq!(reply.header_value("Cache-Control"), Some("no-store"));
     assert_eq!(reply.header_value("X-Frame-Options"), Some("DENY"));
-    assert_eq!(reply.header_value("Referrer-Policy"), Some("no-referrer"));
+    assert_eq!(reply.header_value("Referrer-Policy"), Some("same-origin"));
     let csp = reply.header_value("Content-Security-Policy").unwrap();
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("base-uri 'none'"));
@@ -311,7 +328,10 @@ fn the_whole_browser_sign_in() {
 #[test]
 fn a_denied_link_sends_access_denied() {
     let mut h = Harness::new(&[]);
-    let page = h.authorize(&[], None).body_text();
+    let page = h.authorize(&[], None);
+    let cookie = binding(&page);
+    let browser = Some(cookie.as_str());
+    let page = page.body_text();
     let form = [
         ("request", field(&page, "request")),
         ("csrf", field(&page, "csrf")),
@@ -320,20 +340,20 @@ fn a_denied_link_sends_access_denied() {
     let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
     assert_eq!(h.post("/oauth/authorize/sign-in", &form, None).status, 200);
     let link = h.mailed_link("cy@example.com");
-    let csrf = field(&h.get(&link, None).body_text(), "csrf");
+    let csrf = field(&h.get(&link, browser).body_text(), "csrf");
     // Without the page's token, or with another link's: 403, and the link still works.
-    assert_eq!(h.post(&link, &[("action", "deny")], None).status, 403);
+    assert_eq!(h.post(&link, &[("action", "deny")], browser).status, 403);
     let wrong = crate::crypto::csrf::token(
         &h.app.key,
         crate::crypto::csrf::Purpose::MagicLink,
         &["another-link-token"],
     );
     assert_eq!(
-        h.post(&link, &[("csrf", &wrong), ("action", "deny")], None)
+        h.post(&link, &[("csrf", &wrong), ("action", "deny")], browser)
             .status,
         403
     );
-    let denied = h.post(&link, &[("csrf", &csrf), ("action", "deny")], None);
+    let denied = h.post(&link, &[("csrf", &csrf), ("action", "deny")], browser);
     assert_eq!(denied.status, 303);
     assert!(denied.header_value("Set-Cookie").is_none());
     let location = denied.header_value("Location").unwrap();
@@ -341,7 +361,7 @@ fn a_denied_link_sends_access_denied() {
     assert_eq!(param(location, "error").as_deref(), Some("access_denied"));
     assert_eq!(param(location, "iss").as_deref(), Some(ISSUER));
     // Spent.
-    assert_eq!(h.get(&link, None).status, 404);
+    assert_eq!(h.get(&link, browser).status, 404);
 }
 
 #[test]
@@ -495,4 +515,38 @@ fn metadata_advertises_the_browser_flow() {
         meta["response_types_supported"],
         serde_json::json!(["code"])
     );
+}
+
+/// Anyone can start a device sign-in for any address: the mail and the page say to press
+/// Deny if you did not just run `my cli login`, and the page warns when the link is opened
+/// from another address than the one that asked.
+#[test]
+fn a_device_link_opened_from_elsewhere_warns() {
+    let mut h = Harness::new(&[]);
+    let mut start = Request::form_for_test(
+        "/oauth/device_authorization",
+        "client_id=my-cli&login_hint=eve%40example.com",
+        None,
+    );
+    start.ip = "203.0.113.9".into();
+    assert_eq!(h.send(&start).status, 200);
+    let mail = std::fs::read_dir(h.dir.join("mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains("To: eve@example.com"))
+        .expect("a mail");
+    assert!(mail.contains("If you did not just run `my cli login`, press Deny"));
+    let link = mail
+        .lines()
+        .find_map(|l| l.strip_prefix(ISSUER).filter(|p| p.starts_with("/magic/")))
+        .unwrap()
+        .to_string();
+    let elsewhere = h.get(&link, None).body_text();
+    assert!(elsewhere.contains("id=\"elsewhere\""), "{elsewhere}");
+    assert!(elsewhere
+        .contains("requested from 203.0.113.9, but you are opening the link from 127.0.0.1"));
+    assert!(elsewhere.contains("If you did not just run <code>my cli login</code>, press Deny."));
+    let mut same = Request::for_test("GET", &link, None, None);
+    same.ip = "203.0.113.9".into();
+    assert!(!h.send(&same).body_text().contains("id=\"elsewhere\""));
 }

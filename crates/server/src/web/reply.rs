@@ -116,14 +116,17 @@ impl Reply {
         )
     }
 
-    /// A server-rendered page with the headers every page carries.
+    /// A server-rendered page with the headers every page carries. `same-origin`, not
+    /// `no-referrer`: under `no-referrer` a browser posts the page's forms with
+    /// `Origin: null`, which the cross-site check must refuse; another site still learns
+    /// nothing.
     pub(crate) fn html(status: u16, page: String) -> Reply {
         let mut reply = Reply::new(status)
             .header("Content-Type", "text/html; charset=utf-8")
             .header("Cache-Control", "no-store")
             .header("Content-Security-Policy", CSP)
             .header("X-Frame-Options", "DENY")
-            .header("Referrer-Policy", "no-referrer");
+            .header("Referrer-Policy", "same-origin");
         reply.body = page.into_bytes();
         reply
     }

@@ -6,6 +6,7 @@ use my_api::paths;
 use serde::de::DeserializeOwned;
 
 /// A request whose body has been read.
+#[derive(Clone)]
 pub(crate) struct Request {
     pub(crate) method: String,
     /// Path without the query string.
@@ -14,17 +15,44 @@ pub(crate) struct Request {
     pub(crate) query: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
-    /// The peer's IP address, as text.
+    /// The client's IP address, as text: the peer's, or behind a `--trusted-proxy` the
+    /// address that proxy forwarded for.
     pub(crate) ip: String,
 }
 
 impl Request {
+    /// Every value of the headers called `name` (case-insensitive), in order.
+    pub(crate) fn header_values<'r>(&'r self, name: &'r str) -> impl Iterator<Item = &'r str> {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The first header called `name` (case-insensitive).
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the browser says this request was made by another site's page: a
+    /// `Sec-Fetch-Site: cross-site`, or an `Origin` other than `own_origin` (`null`
+    /// included). Clients that are not browsers send neither.
+    pub(crate) fn made_by_another_site(&self, own_origin: &str) -> bool {
+        let cross_site = self
+            .header("Sec-Fetch-Site")
+            .is_some_and(|site| site.trim().eq_ignore_ascii_case("cross-site"));
+        let foreign_origin = self
+            .header("Origin")
+            .is_some_and(|origin| !origin.trim().eq_ignore_ascii_case(own_origin));
+        cross_site || foreign_origin
+    }
+
+    /// Whether the body is a form (what a page posts).
+    pub(crate) fn is_form(&self) -> bool {
+        self.form().is_ok()
     }
 
     /// The body as an `application/x-www-form-urlencoded` form; the error is a message
@@ -199,6 +227,27 @@ mod tests {
             body: body.as_bytes().to_vec(),
             ip: "127.0.0.1".into(),
         }
+    }
+
+    #[test]
+    fn other_sites_are_recognised() {
+        let own = "http://127.0.0.1:7780";
+        let mut r = request(Some("application/x-www-form-urlencoded"), "a=1");
+        assert!(
+            !r.made_by_another_site(own),
+            "a client without browser headers"
+        );
+        r.headers.push(("Origin".into(), own.into()));
+        r.headers
+            .push(("Sec-Fetch-Site".into(), "same-origin".into()));
+        assert!(!r.made_by_another_site(own));
+        r.headers[1].1 = "http://evil.example".into();
+        assert!(r.made_by_another_site(own));
+        r.headers[1].1 = "null".into();
+        assert!(r.made_by_another_site(own));
+        r.headers[1].1 = own.into();
+        r.headers[2].1 = "cross-site".into();
+        assert!(r.made_by_another_site(own));
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::db::{AuthRequest, AuthStatus, Db, DbResult, LinkTarget};
 use crate::domain::authorization::{
     callback, code_callback, denied_callback, deny, issue_code, Outcome,
 };
-use crate::domain::magic_links::{self, LinkMail};
+use crate::domain::clients;
+use crate::domain::magic_links::{self, LinkMail, MailAsk};
 use crate::domain::oauth::{parse_scope, valid_loopback_redirect};
 use crate::domain::web_session::{self, WebUser};
 use crate::mail;
@@ -79,8 +80,8 @@ fn validate(form: &Form) -> Result<AuthorizeQuery, Refusal> {
         Some(uri) if valid_loopback_redirect(uri) => uri.to_string(),
         Some(_) => {
             return Err(Refusal::Page(
-                "The redirect_uri must be a loopback address (http://127.0.0.1:PORT/… or \
-                 http://[::1]:PORT/…)."
+                "The redirect_uri must be the CLI's loopback callback \
+                 (http://127.0.0.1:PORT/callback or http://[::1]:PORT/callback)."
                     .into(),
             ))
         }
@@ -201,6 +202,7 @@ fn sign_in_page(
 
 fn consent_page(app: &App, request: &AuthRequest, web: &WebUser, query: &str) -> Reply {
     let csrf = csrf::token(&app.key, Purpose::Consent, &[&request.id, &web.id_hash]);
+    let sign_out_csrf = csrf::token(&app.key, Purpose::SignOut, &[&web.id_hash]);
     Reply::html(
         200,
         pages::consent(&ConsentPage {
@@ -211,6 +213,8 @@ fn consent_page(app: &App, request: &AuthRequest, web: &WebUser, query: &str) ->
             port: loopback_port(&request.redirect_uri),
             requested_at: &clock::rfc3339(request.created_at),
             switch_account: &switch_account_url(app, query),
+            sign_out: &app.url(web_session::SIGN_OUT_PATH),
+            sign_out_csrf: &sign_out_csrf,
         }),
     )
 }
@@ -251,10 +255,11 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
         }
     };
     let now = clock::now_secs();
+    let (browser_hash, binding_cookie) = web_session::bind(app, request);
     let stored = db.write(|tx| -> DbResult<Option<(AuthRequest, Option<WebUser>)>> {
         if !tx.rate_allow(
             AUTHORIZE_RATE,
-            &request.ip,
+            &clients::rate_key(&request.ip),
             app.settings.rate_limit,
             now,
             now - RATE_WINDOW_SECS,
@@ -273,6 +278,7 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
             user_id: None,
             created_at: now,
             expires_at: now + REQUEST_TTL_SECS,
+            browser_hash: Some(browser_hash),
         };
         tx.insert_auth_request(&auth)?;
         let web = match params.prompt_login {
@@ -300,7 +306,7 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
             outcome,
         )));
     };
-    Ok(match web {
+    let page = match web {
         Some(web) => consent_page(app, &auth, &web, &request.query),
         None => sign_in_page(
             app,
@@ -309,12 +315,14 @@ pub(crate) fn get(app: &App, db: &mut Db, request: &Request, _: &Params) -> Resu
             params.login_hint.as_deref().unwrap_or(""),
             None,
         ),
-    })
+    };
+    Ok(page.header("Set-Cookie", binding_cookie))
 }
 
 enum SignIn {
     Over,
-    TooManyMails,
+    /// Over a mail limit: seconds until a mail may be sent again.
+    TooManyMails(i64),
     Send(Box<AuthRequest>, String, i64),
     Denied(Box<AuthRequest>),
 }
@@ -369,8 +377,13 @@ pub(crate) fn post_sign_in(
                 false => SignIn::Over,
             });
         }
-        if !magic_links::mail_allowed(tx, app, email, now)? {
-            return Ok(SignIn::TooManyMails);
+        let ask = MailAsk {
+            to: email,
+            client: &clients::rate_key(&request.ip),
+            request_id: &auth.id,
+        };
+        if let Err(retry_after) = magic_links::allow_mail(tx, app, &ask, now)? {
+            return Ok(SignIn::TooManyMails(retry_after));
         }
         let target = LinkTarget::Authorization(auth.id.clone());
         let (token, expires_at) =
@@ -379,10 +392,11 @@ pub(crate) fn post_sign_in(
     })?;
     Ok(match outcome {
         SignIn::Over => over(),
-        SignIn::TooManyMails => Reply::html(
+        SignIn::TooManyMails(retry_after) => Reply::html(
             429,
-            pages::too_many("Too many sign-in emails for this address. Try again later."),
-        ),
+            pages::too_many("Too many sign-in emails. Try again later."),
+        )
+        .header("Retry-After", retry_after.to_string()),
         SignIn::Denied(auth) => {
             eprintln!("browser sign-in {} cancelled on the sign-in page", auth.id);
             Reply::see_other(&denied_callback(app, &auth))
@@ -536,7 +550,11 @@ mod tests {
         let params = with("login_hint", Some("ann@example.com")).unwrap();
         assert_eq!(params.login_hint.as_deref(), Some("ann@example.com"));
         assert_eq!(with("login_hint", Some("nope")).unwrap().login_hint, None);
-        assert!(with("redirect_uri", Some("http://[::1]:1/")).is_ok());
+        assert!(with("redirect_uri", Some("http://[::1]:1/callback")).is_ok());
+        assert!(matches!(
+            with("redirect_uri", Some("http://127.0.0.1:631/admin")),
+            Err(Refusal::Page(_))
+        ));
     }
 
     #[test]

@@ -5,7 +5,8 @@ use crate::app::App;
 use crate::clock;
 use crate::crypto::secrets;
 use crate::db::{Db, DbResult, DeviceRequest, DeviceStatus, LinkTarget};
-use crate::domain::magic_links;
+use crate::domain::clients;
+use crate::domain::magic_links::{self, MailAsk};
 use crate::domain::oauth::{check_client, invalid_request, parse_scope, valid_loopback_redirect};
 use crate::mail;
 use crate::settings::RATE_WINDOW_SECS;
@@ -36,26 +37,27 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
     let redirect_uri = form.get("redirect_uri");
     if redirect_uri.is_some_and(|uri| !valid_loopback_redirect(uri)) {
         return Err(invalid_request(
-            "redirect_uri must be http://127.0.0.1:PORT/… or http://[::1]:PORT/…",
+            "redirect_uri must be http://127.0.0.1:PORT/callback or http://[::1]:PORT/callback",
         ));
     }
 
     let now = clock::now_secs();
     let settings = &app.settings;
-    let created = db.write(|tx| -> DbResult<Option<Created>> {
+    let client = clients::rate_key(&request.ip);
+    let created = db.write(|tx| -> DbResult<Result<Created, i64>> {
         let window_start = now - RATE_WINDOW_SECS;
-        if !tx.rate_allow(
-            DEVICE_RATE,
-            &request.ip,
-            settings.rate_limit,
-            now,
-            window_start,
-        )? {
-            return Ok(None);
+        if !tx.rate_allow(DEVICE_RATE, &client, settings.rate_limit, now, window_start)? {
+            return Ok(Err(RATE_WINDOW_SECS));
         }
+        let id = secrets::new_id("dev");
         if let Some(email) = email {
-            if !magic_links::mail_allowed(tx, app, email, now)? {
-                return Ok(None);
+            let ask = MailAsk {
+                to: email,
+                client: &client,
+                request_id: &id,
+            };
+            if let Err(retry_after) = magic_links::allow_mail(tx, app, &ask, now)? {
+                return Ok(Err(retry_after));
             }
         }
         let mut user_code = secrets::new_user_code();
@@ -64,7 +66,7 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         }
         let device_code = secrets::token::<32>();
         let device = DeviceRequest {
-            id: secrets::new_id("dev"),
+            id,
             user_code,
             client_id: my_api::CLIENT_ID.to_string(),
             scope: scope.clone(),
@@ -93,15 +95,18 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
             }
             None => None,
         };
-        Ok(Some(Created {
+        Ok(Ok(Created {
             device_code,
             device,
             link,
         }))
     })?;
-    let Some(created) = created else {
-        return Err(Error::oauth(429, err::INVALID_REQUEST, TOO_MANY));
-    };
+    let created = created.map_err(|retry_after| {
+        Error::Reply(
+            Reply::oauth_error(429, err::INVALID_REQUEST, TOO_MANY)
+                .header("Retry-After", retry_after.to_string()),
+        )
+    })?;
     if let (Some(email), Some((token, expires_at))) = (email, &created.link) {
         magic_links::mail_device_link(app, &created.device, email, token, *expires_at)?;
     }

@@ -2,8 +2,9 @@
 
 use crate::app::App;
 use crate::clock;
-use crate::crypto::{jwt, secrets};
+use crate::crypto::secrets;
 use crate::db::{Db, DbResult};
+use crate::domain::keys;
 use crate::domain::oauth::{check_client, invalid_request};
 use crate::web::{Error, Params, Reply, Request};
 
@@ -17,7 +18,7 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         .ok_or_else(|| invalid_request("token is required"))?;
     let now = clock::now_secs();
     let hash = secrets::sha256_hex(token);
-    let access_sid = jwt::verify(token, &app.key, u64::try_from(now).unwrap_or(0))
+    let access_sid = keys::verify(app, db, token, u64::try_from(now).unwrap_or(0))?
         .ok()
         .map(|claims| claims.sid);
     let revoked = db.write(|tx| -> DbResult<Option<String>> {

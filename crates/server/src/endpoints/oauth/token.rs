@@ -138,7 +138,7 @@ fn device_code_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply, Error
         ))),
         Poll::Issued(issued) => {
             eprintln!("session {} started by device flow", issued.session.id);
-            Ok(token_response(app, &issued, now_ms))
+            token_response(app, db, &issued, now_ms)
         }
     }
 }
@@ -173,7 +173,7 @@ fn authorization_code_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply
         };
         if found.used_at.is_some() {
             let revoked = match found.session_id {
-                Some(id) if tx.revoke_session(&id, now)? => Some(id),
+                Some(id) if sessions::revoke_stolen(tx, &id, now)? => Some(id),
                 _ => None,
             };
             return Ok(Redeem::Replay(revoked));
@@ -226,7 +226,7 @@ fn authorization_code_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply
         }
         Redeem::Issued(issued) => {
             eprintln!("session {} started by browser flow", issued.session.id);
-            Ok(token_response(app, &issued, now_ms))
+            token_response(app, db, &issued, now_ms)
         }
     }
 }
@@ -237,10 +237,9 @@ fn refresh_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply, Error> {
     let Some(presented) = form.get("refresh_token") else {
         return Err(invalid_request("refresh_token is required"));
     };
-    let hash = secrets::sha256_hex(presented);
     let now_ms = clock::now_millis();
     let now = now_ms.div_euclid(1000);
-    let outcome = db.write(|tx| sessions::refresh(tx, app, &hash, now))?;
+    let outcome = db.write(|tx| sessions::refresh(tx, app, presented, now))?;
     match outcome {
         Refresh::Invalid(description) => Err(invalid_grant(description)),
         Refresh::Reuse(session_id) => {
@@ -250,7 +249,7 @@ fn refresh_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply, Error> {
             ))
         }
         Refresh::Rotated(issued) | Refresh::Grace(issued) => {
-            Ok(token_response(app, &issued, now_ms))
+            token_response(app, db, &issued, now_ms)
         }
     }
 }

@@ -88,7 +88,7 @@ pub(crate) fn read(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         let env = orgs::environment(tx, &project, env_name)?;
         let first = match after {
             Some(after) => page(tx.log_after(&env.id, after, limit)?, after),
-            None => page(tx.log_tail(&env.id, limit)?, tx.newest_log_seq()?),
+            None => page(tx.log_tail(&env.id, limit)?, tx.newest_log_seq(&env.id)?),
         };
         Ok((env, first))
     })?;

@@ -185,6 +185,9 @@ pub(crate) fn create(
             return Err(name_taken(&token.name));
         }
         tx.insert_api_token(&token, &secrets::sha256_hex(&raw))?;
+        if let Some(session_id) = &auth.session_id {
+            tx.record_token_session(&token.id, session_id)?;
+        }
         Ok(token)
     })?;
     eprintln!(
