@@ -22,9 +22,14 @@ fn signed_in(server: &Foreign) -> TestEnv {
     env
 }
 
-/// Wakes the CLI's loopback listener the way the real server's page would.
-fn wake(redirect_uri: &str) -> (u16, String) {
-    crate::util::get_page(&format!("{redirect_uri}?status=approved"))
+/// Wakes the CLI's loopback listener the way the real server's page would: the status and
+/// page, or `None` when nothing listens (the CLI is gone).
+fn wake(redirect_uri: &str) -> Option<(u16, String)> {
+    let mut r = crate::util::browser()
+        .get(&format!("{redirect_uri}?status=approved"))
+        .call()
+        .ok()?;
+    Some((r.status().as_u16(), r.body_mut().read_to_string().ok()?))
 }
 
 /// The device code's redirect_uri, once the CLI has asked for one.
@@ -53,9 +58,10 @@ fn huge_expiry_and_interval_from_the_server_are_clamped() {
     server.approve();
     // The interval is clamped to a minute: the wake-up makes the CLI poll at once.
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(wake(&uri).0, 200);
+    let woke = wake(&uri);
     let run = login.finish(LIMIT);
     expect(&run, 0, "");
+    assert_eq!(woke.map(|w| w.0), Some(200));
     let run = env.run(&["cli", "status"]);
     expect(&run, 0, "Session expires: 9999-12-31T23:59:59Z");
 }
@@ -153,15 +159,15 @@ fn metadata_redirected_to_another_origin_never_gets_the_refresh_token() {
     *victim.state.redirect_metadata_to.lock().unwrap() = Some(evil.fake.url.clone());
     *victim.state.me.lock().unwrap() = Some(Resp::json(401, json!({"error": "invalid_token"})));
     let run = env.run(&["cli", "whoami"]);
-    clean(&run);
-    assert_ne!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("redirect"), "{}", run.stderr);
     assert!(
         !evil.fake.saw(REFRESH_TOKEN),
         "the refresh token reached {}",
         evil.fake.url
     );
     assert!(evil.fake.requests().is_empty());
+    clean(&run);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("redirect"), "{}", run.stderr);
     // The stored session is kept: nothing said it ended.
     assert_eq!(env.stored()["refresh_token"], REFRESH_TOKEN);
 }
@@ -175,6 +181,10 @@ fn endpoints_on_another_origin_are_refused() {
         json!({"token_endpoint": format!("{}/token", evil.fake.url)});
     *victim.state.me.lock().unwrap() = Some(Resp::json(401, json!({"error": "invalid_token"})));
     let run = env.run(&["cli", "whoami"]);
+    assert!(
+        !evil.fake.saw(REFRESH_TOKEN),
+        "the refresh token reached evil"
+    );
     clean(&run);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -260,7 +270,7 @@ fn forged_loopback_callbacks_change_nothing() {
     // The real callback, with the random path, still wakes it at once.
     let started = Instant::now();
     server.approve();
-    let (status, page) = wake(&uri);
+    let (status, page) = wake(&uri).expect("the CLI listens");
     assert_eq!(status, 200);
     assert!(page.contains("Signed in"), "{page}");
     let run = login.finish(LIMIT);
