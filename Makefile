@@ -2,6 +2,7 @@
 #   make demo     build, start my-server on a temp SQLite file, walk the sign-in life cycle
 #   make test     all tests, the keyring ones against a real gnome-keyring
 #   make install  PREFIX=/usr/local DESTDIR=  (needs no cargo once built: run `make release` first)
+#   make fuzz     every fuzz target for FUZZ_SECONDS (default 60) under libFuzzer (nightly, cargo-fuzz)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -9,7 +10,7 @@ CARGO ?= cargo
 CARGOFLAGS ?= --locked
 BIN := my
 
-.PHONY: all build release deps test-deps demo test bench screenshots check fmt clippy install uninstall vendor clean
+.PHONY: all build release deps test-deps demo test bench screenshots check fmt clippy install uninstall vendor clean fuzz fuzz-smoke
 
 all: release
 
@@ -44,6 +45,24 @@ bench: release
 screenshots: build test-deps
 	MY_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots scripts/with-keyring.sh \
 		$(CARGO) test $(CARGOFLAGS) -p mycli --test e2e -- --exact browser::web_login_in_a_real_browser_then_one_click_authorize
+
+# Fuzzing (fuzz/): every parser that sees outside input. New inputs go to
+# fuzz/target/corpus/<target> (the committed seeds in fuzz/corpus/ stay as they are), crashes
+# to fuzz/artifacts/<target>: copy one into fuzz/corpus/<target> to keep it as a regression.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := token jwt_claims credentials_file config_file oauth_replies rest_replies callback_query spec
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "make fuzz needs cargo-fuzz (cargo install cargo-fuzz --locked) and a nightly toolchain" >&2; exit 1; }
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p target/corpus/$$t && \
+		$(CARGO) +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+# The same targets' bodies on their seed corpus (which keeps every past crash), on stable
+# and without libFuzzer: what CI runs.
+fuzz-smoke:
+	$(CARGO) test $(CARGOFLAGS) --manifest-path fuzz/Cargo.toml
 
 check: deps
 	$(CARGO) fmt --all -- --check

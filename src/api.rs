@@ -16,7 +16,7 @@ const USER_AGENT: &str = concat!("my/", env!("CARGO_PKG_VERSION"));
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl std::fmt::Debug for Reply {

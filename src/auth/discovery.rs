@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 /// The metadata with what only OpenID Connect servers publish.
 #[derive(Deserialize)]
-struct Metadata {
+pub(crate) struct Metadata {
     #[serde(flatten)]
-    oauth: AuthorizationServerMetadata,
+    pub(crate) oauth: AuthorizationServerMetadata,
     #[serde(default)]
-    userinfo_endpoint: Option<String>,
+    pub(crate) userinfo_endpoint: Option<String>,
 }
 
 /// The metadata URLs to try for an issuer, in order. RFC 8414 §3.1 puts the well-known
@@ -53,18 +53,23 @@ fn fetch(client: &Client, issuer: &str) -> Result<Metadata> {
             return Err(reply.into_error());
         }
         let meta: Metadata = reply.json()?;
-        if meta.oauth.issuer.trim_end_matches('/') != issuer {
-            return Err(Error::Other(format!(
-                "the server's metadata names the issuer {}, not {issuer}; refusing to sign in (RFC 8414 §3.3): check MY_API_URL",
-                meta.oauth.issuer
-            )));
-        }
-        check_origins(&meta, issuer)?;
+        verify(&meta, issuer)?;
         return Ok(meta);
     }
     Err(Error::Other(format!(
         "{issuer} publishes no OAuth metadata (RFC 8414 or OpenID Connect discovery): check MY_API_URL"
     )))
+}
+
+/// The metadata is the issuer's own (RFC 8414 §3.3) and names no endpoint elsewhere.
+pub(crate) fn verify(meta: &Metadata, issuer: &str) -> Result<()> {
+    if meta.oauth.issuer.trim_end_matches('/') != issuer {
+        return Err(Error::Other(format!(
+            "the server's metadata names the issuer {}, not {issuer}; refusing to sign in (RFC 8414 §3.3): check MY_API_URL",
+            meta.oauth.issuer
+        )));
+    }
+    check_origins(meta, issuer)
 }
 
 /// Every endpoint on the issuer's origin (same scheme, host and port).

@@ -18,6 +18,15 @@ pub(crate) fn param<'q>(query: &'q Query, name: &str) -> Option<&'q str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A request target's path and its percent-decoded query parameters.
+pub(crate) fn split(target: &str) -> (&str, Query) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    (path, query)
+}
+
 pub(crate) struct Loopback {
     server: tiny_http::Server,
     redirect_uri: String,
@@ -72,14 +81,11 @@ impl Loopback {
                 }
             };
             let url = request.url().to_string();
-            let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+            let (path, query) = split(&url);
             if path != self.path || *request.method() != tiny_http::Method::Get {
                 let _ = request.respond(page(404, "Not found", "Nothing here."));
                 continue;
             }
-            let query: Query = form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
             match accept(&query) {
                 Some(html) => {
                     let _ = request.respond(html_response(200, html));

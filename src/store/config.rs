@@ -86,13 +86,13 @@ impl Config {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
-        let config: Config = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-            path: path.clone(),
-            detail: json_error_detail(&e),
-        })?;
-        config
-            .check_dates()
-            .map_err(|detail| Error::Corrupt { path, detail })?;
+        Config::parse(&bytes).map_err(|detail| Error::Corrupt { path, detail })
+    }
+
+    /// A config from the file's bytes, or what is wrong with them.
+    pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<Config, String> {
+        let config: Config = serde_json::from_slice(bytes).map_err(|e| json_error_detail(&e))?;
+        config.check_dates()?;
         Ok(config)
     }
 

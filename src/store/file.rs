@@ -92,25 +92,10 @@ impl FileStore {
                 crate::out::note(warning);
             }
         }
-        let corrupt = |detail: String| Error::Corrupt {
+        parse(&bytes).map_err(|detail| Error::Corrupt {
             path: self.path.clone(),
             detail,
-        };
-        let version = serde_json::from_slice::<VersionOnly>(&bytes)
-            .map_err(|e| corrupt(json_error_detail(&e)))?
-            .version;
-        match version {
-            Some(VERSION) => {}
-            Some(v) => {
-                return Err(corrupt(format!(
-                    "unsupported version {v}; this my reads version {VERSION}"
-                )))
-            }
-            None => return Err(corrupt("missing field `version`".into())),
-        }
-        let file: CredentialsFile =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(json_error_detail(&e)))?;
-        Ok(file.credentials)
+        })
     }
 
     /// Writes all entries, or removes the file once the last one is gone so that signing
@@ -136,6 +121,25 @@ impl FileStore {
         ensure_private_dir(&self.dir)?;
         write_atomic(&self.path, &bytes)
     }
+}
+
+/// The entries of a credentials file's bytes, or what is wrong with them (never quoting a
+/// value: the file's strings are tokens).
+pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Credentials>, String> {
+    let version = serde_json::from_slice::<VersionOnly>(bytes)
+        .map_err(|e| json_error_detail(&e))?
+        .version;
+    match version {
+        Some(VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "unsupported version {v}; this my reads version {VERSION}"
+            ))
+        }
+        None => return Err("missing field `version`".into()),
+    }
+    let file: CredentialsFile = serde_json::from_slice(bytes).map_err(|e| json_error_detail(&e))?;
+    Ok(file.credentials)
 }
 
 #[cfg(all(test, unix))]

@@ -9,8 +9,11 @@
 
 pub(crate) mod atomic;
 pub(crate) mod config;
+mod credentials;
 mod file;
 mod keyring;
+
+pub(crate) use self::credentials::{json_error_detail, Credentials};
 
 use std::fmt;
 use std::fs::File;
@@ -18,12 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
 use self::file::FileStore;
 use self::keyring::{Keyring, KeyringError, SERVICE};
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 
 /// Lock file next to the credentials. Its holder writes its PID into it, so a process that
 /// waits too long can say who holds it.
@@ -31,34 +31,6 @@ const LOCK_FILE: &str = "credentials.lock";
 /// How long [`CredentialStore::lock`] waits for another process: longer than a refresh
 /// takes with every timeout spent (30 s HTTP, 3 s keyring). `MY_LOCK_TIMEOUT` overrides it.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// One stored credential, for one API URL. Serialized as compact JSON into the keyring (a
-/// Windows keyring entry holds at most 2,560 bytes, so nothing else goes in here) and as an
-/// entry of the credentials file. `Debug` is safe to print: the secrets redact themselves.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Credentials {
-    /// Session, personal API token or organization key.
-    pub(crate) kind: my_api::CredentialKind,
-    /// The access JWT of a session, or the API token itself.
-    pub(crate) access_token: Secret,
-    /// Sessions only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) refresh_token: Option<Secret>,
-    /// When the access token expires (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) access_expires_at: Option<u64>,
-    /// When the session ends for good (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) session_expires_at: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) email: Option<String>,
-    /// Set by [`CredentialStore::save`] (unix milliseconds); the newer copy wins when the
-    /// keyring and the file disagree.
-    #[serde(default)]
-    pub(crate) saved_at_ms: u64,
-}
 
 /// The value of `MY_CREDENTIAL_STORE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -442,24 +414,6 @@ fn fail_closed(e: KeyringError) -> Error {
     ))
 }
 
-/// A JSON parse error as text that never quotes the input: serde_json quotes a string value
-/// of the wrong type, and a string in a credentials file may be a token. Syntax errors and
-/// missing fields say nothing about values, so they keep serde's words.
-pub(crate) fn json_error_detail(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let text = e.to_string();
-    match e.classify() {
-        Category::Data if !text.starts_with("missing field") => {
-            format!(
-                "unexpected value at line {} column {}",
-                e.line(),
-                e.column()
-            )
-        }
-        _ => text,
-    }
-}
-
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -470,6 +424,7 @@ fn now_ms() -> u64 {
 mod tests {
     use super::keyring::testing::{Broken, BrokenStore};
     use super::*;
+    use crate::secret::Secret;
     use crate::store::atomic::tests::{mode, names};
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
