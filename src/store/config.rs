@@ -182,6 +182,15 @@ mod tests {
     }
 
     #[test]
+    fn unknown_numbers_survive_a_rewrite_exactly() {
+        // Found by fuzzing (config_file): without float_roundtrip a large float drifted.
+        let json = br#"{"srve1erservers": 1111111111111111111111111}"#;
+        let config = Config::parse(json).unwrap();
+        let again = Config::parse(&serde_json::to_vec(&config).unwrap()).unwrap();
+        assert_eq!(again.extra, config.extra);
+    }
+
+    #[test]
     fn a_date_past_the_year_9999_is_a_clear_error() {
         // `my cli status` used to panic formatting it.
         let tmp = tempfile::tempdir().unwrap();
