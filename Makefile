@@ -50,7 +50,7 @@ screenshots: build test-deps
 # fuzz/target/corpus/<target> (the committed seeds in fuzz/corpus/ stay as they are), crashes
 # to fuzz/artifacts/<target>: copy one into fuzz/corpus/<target> to keep it as a regression.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := token jwt_claims credentials_file config_file oauth_replies rest_replies callback_query spec
+FUZZ_TARGETS := token jwt_claims credentials_file config_file oauth_replies rest_replies callback_query spec template
 
 fuzz:
 	@command -v cargo-fuzz >/dev/null || { echo "make fuzz needs cargo-fuzz (cargo install cargo-fuzz --locked) and a nightly toolchain" >&2; exit 1; }

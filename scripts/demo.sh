@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole sign-in life cycle against a throwaway my-server (SQLite file + mail folder in a
 # temp dir): login by magic link, the link opened the way a browser does, whoami, status,
-# logout. Usage: scripts/demo.sh [BIN_DIR]   (make demo builds and runs it)
+# logout, then installed commands run from the cache with the server stopped.
+# Usage: scripts/demo.sh [BIN_DIR]   (make demo builds and runs it)
 set -euo pipefail
 
 bin=${1:-target/debug}
@@ -61,11 +62,20 @@ curl -fsSL --data "action=confirm&csrf=$csrf" "$link" | sed -n 's/.*<h1>\([^<]*\
 wait "$login_pid"
 cat "$work/login.err"
 
+step "The registry: publish the example libraries (kubernetes, ops) as system libraries"
+show "$bin/my-server" admin library import --db "$work/demo.db" examples/libraries
+
+step "Install a library into the active profile (default); the catalog syncs into the cache"
+show "$bin/my" library search kube
+show "$bin/my" library install kubernetes
+show "$bin/my" library install ops
+show "$bin/my" library list
+
 step "Who am I?"
 show "$bin/my" cli whoami
 show "$bin/my" cli whoami --json
 
-step "Status (local only: API URL, login state, where the credentials are)"
+step "Status (local only: API URL, login state, where the credentials are, the cached catalog)"
 show "$bin/my" cli status
 
 step "The context inferred at login serves the organization-scoped commands"
@@ -98,5 +108,20 @@ code=$?
 set -e
 echo "exit code: $code"
 [ "$code" -eq 3 ] || { echo "expected exit code 3"; exit 1; }
+
+step "Run installed commands from the cache: no session, no server needed"
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+show "$bin/my" cli run deploy --env staging
+show "$bin/my" k --help
+mkdir "$work/no-kubectl"
+printf '$ PATH=<a folder without kubectl> my k pods\n'
+set +e
+PATH=$work/no-kubectl "$bin/my" k pods
+code=$?
+set -e
+echo "exit code: $code (a dependency is missing; no step ran)"
+[ "$code" -eq 127 ] || { echo "expected exit code 127"; exit 1; }
 
 step "Done: the whole life cycle ran against a real server"

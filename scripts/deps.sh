@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs, only when they are missing.
 #   scripts/deps.sh build   # to compile: pkg-config and the libdbus headers (Secret Service); curl for the demo
-#   scripts/deps.sh test    # to test: a real Secret Service (gnome-keyring), secret-tool, headless Chromium + ChromeDriver
+#   scripts/deps.sh test    # to test: a real Secret Service (gnome-keyring), secret-tool, headless Chromium + ChromeDriver,
+#                           # sqlite3 (a test tampers with the server's stored spec bytes)
 set -euo pipefail
 
 case "${1:-}" in
   build) pkgs=(pkg-config libdbus-1-dev curl ca-certificates) ;;
-  test) pkgs=(dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver) ;;
+  test) pkgs=(dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3) ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
 

@@ -16,6 +16,8 @@ const USER_AGENT: &str = concat!("my/", env!("CARGO_PKG_VERSION"));
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
+    /// The `ETag` header, for conditional requests.
+    pub(crate) etag: Option<String>,
     pub(crate) url: String,
 }
 
@@ -156,13 +158,8 @@ impl Client {
     /// on another origin). A 3xx comes back as the reply.
     pub(crate) fn get_no_redirect(&self, url: &str) -> Result<Reply> {
         self.with_retry(Retry::Once, url, || {
-            self.agent(url)
-                .get(url)
-                .config()
-                .max_redirects(0)
-                .build()
-                .header("Accept", "application/json")
-                .call()
+            let req = self.agent(url).get(url).config().max_redirects(0).build();
+            with_headers(req, None, &[]).call()
         })
     }
 
@@ -174,37 +171,35 @@ impl Client {
         bearer: Option<&Secret>,
         json: Option<&serde_json::Value>,
     ) -> Result<Reply> {
+        self.send_with(method, url, bearer, json, &[])
+    }
+
+    /// [`Client::send`] with extra request headers (e.g. `If-None-Match`).
+    pub(crate) fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        bearer: Option<&Secret>,
+        json: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply> {
         let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
-        macro_rules! without_body {
-            ($req:expr) => {{
-                let mut req = $req.header("Accept", "application/json");
-                if let Some(a) = &auth {
-                    req = req.header("Authorization", a);
-                }
-                req.call()
-            }};
-        }
-        macro_rules! with_body {
-            ($req:expr) => {{
-                let mut req = $req
-                    .header("Accept", "application/json")
-                    .header("Content-Type", "application/json");
-                if let Some(a) = &auth {
-                    req = req.header("Authorization", a);
-                }
-                req.send(json.map(|j| j.to_string()).unwrap_or_default())
-            }};
-        }
+        let auth = auth.as_deref();
+        let body = || json.map(|j| j.to_string()).unwrap_or_default();
         let agent = self.agent(url);
         let retry = match method {
             Method::Get | Method::Delete => Retry::Once,
             Method::Post | Method::Patch => Retry::Never,
         };
         self.with_retry(retry, url, || match method {
-            Method::Get => without_body!(agent.get(url)),
-            Method::Delete => without_body!(agent.delete(url)),
-            Method::Post => with_body!(agent.post(url)),
-            Method::Patch => with_body!(agent.patch(url)),
+            Method::Get => with_headers(agent.get(url), auth, headers).call(),
+            Method::Delete => with_headers(agent.delete(url), auth, headers).call(),
+            Method::Post => with_headers(agent.post(url), auth, headers)
+                .header("Content-Type", "application/json")
+                .send(body()),
+            Method::Patch => with_headers(agent.patch(url), auth, headers)
+                .header("Content-Type", "application/json")
+                .send(body()),
         })
     }
 
@@ -231,15 +226,10 @@ impl Client {
         bearer: Option<&Secret>,
         retry: Retry,
     ) -> Result<Reply> {
+        let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
         self.with_retry(retry, url, || {
-            let mut req = self
-                .agent(url)
-                .post(url)
-                .header("Accept", "application/json");
-            if let Some(token) = bearer {
-                req = req.header("Authorization", format!("Bearer {}", token.expose()));
-            }
-            req.send_form(form.iter().copied())
+            with_headers(self.agent(url).post(url), auth.as_deref(), &[])
+                .send_form(form.iter().copied())
         })
     }
 
@@ -265,6 +255,11 @@ impl Client {
     ) -> Result<Reply> {
         let mut res = res.map_err(|e| transport_error(url, e))?;
         let status = res.status().as_u16();
+        let etag = res
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
         let body = res
             .body_mut()
             .with_config()
@@ -274,6 +269,7 @@ impl Client {
         Ok(Reply {
             status,
             body,
+            etag,
             url: url.to_string(),
         })
     }
@@ -309,6 +305,22 @@ pub(crate) fn same_origin(a: &str, b: &str) -> bool {
         (Ok(a), Ok(b)) => a.origin().is_tuple() && a.origin() == b.origin(),
         _ => false,
     }
+}
+
+/// Accept JSON, the Authorization header when there is a token, and `extra`.
+fn with_headers<B>(
+    mut req: ureq::RequestBuilder<B>,
+    auth: Option<&str>,
+    extra: &[(&str, &str)],
+) -> ureq::RequestBuilder<B> {
+    req = req.header("Accept", "application/json");
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req
 }
 
 fn transport_error(url: &str, e: ureq::Error) -> Error {
@@ -368,6 +380,7 @@ mod tests {
         let r = super::Reply {
             status: 200,
             body: "{\"access_token\":\"eyJsecret\"}".into(),
+            etag: None,
             url: "http://x/oauth/token".into(),
         };
         let shown = format!("{r:?}");

@@ -2,7 +2,11 @@
 //!
 //! Exit codes (documented in the README and tested):
 //! 0 ok · 1 error · 2 usage · 3 not signed in or credential rejected ·
-//! 4 server unreachable or failing · 5 local credential store or config unusable.
+//! 4 server unreachable or failing · 5 local credential store, config or cache unusable ·
+//! 6 not found (an unknown profile, library or command).
+//! A command run from a spec (`my cli run`, `my <library> <command>`) exits with the code of
+//! its failing step, or 124 (a step timed out), 127 (a dependency is missing), 130
+//! (interrupted).
 
 use std::fmt;
 use std::io;
@@ -13,6 +17,10 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 pub(crate) const EXIT_AUTH: u8 = 3;
 pub(crate) const EXIT_UNAVAILABLE: u8 = 4;
 pub(crate) const EXIT_STORE: u8 = 5;
+pub(crate) const EXIT_NOT_FOUND: u8 = 6;
+pub(crate) const EXIT_TIMEOUT: u8 = 124;
+pub(crate) const EXIT_MISSING_DEPENDENCY: u8 = 127;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug)]
 pub(crate) enum Error {
@@ -40,8 +48,15 @@ pub(crate) enum Error {
     Corrupt { path: PathBuf, detail: String },
     /// The credential store (keyring or file) failed.
     Store(String),
+    /// The local catalog cache is missing, incomplete or corrupt (the message says to sync).
+    Cache(String),
     /// A local I/O failure, with what was being done.
     Io { context: String, source: io::Error },
+    /// The profile, library or command named does not exist (or is not the caller's).
+    NotFound(String),
+    /// A command run from a spec ended unsuccessfully: its step's exit code, or one of the
+    /// run codes above.
+    Exit { code: u8, message: String },
     /// Anything else, already phrased for the user.
     Other(String),
 }
@@ -56,8 +71,11 @@ impl Error {
             | Error::Denied(_)
             | Error::Login(_) => EXIT_AUTH,
             Error::Unavailable(_) => EXIT_UNAVAILABLE,
-            Error::Corrupt { .. } | Error::Store(_) => EXIT_STORE,
+            Error::Corrupt { .. } | Error::Store(_) | Error::Cache(_) => EXIT_STORE,
+            Error::NotFound(_) => EXIT_NOT_FOUND,
+            Error::Exit { code, .. } => *code,
             Error::Api { status, .. } if *status == 401 => EXIT_AUTH,
+            Error::Api { status, .. } if *status == 404 => EXIT_NOT_FOUND,
             Error::Api { .. } | Error::Io { .. } | Error::Other(_) => EXIT_ERROR,
         }
     }
@@ -78,6 +96,9 @@ impl fmt::Display for Error {
             | Error::Login(m)
             | Error::Unavailable(m)
             | Error::Store(m)
+            | Error::Cache(m)
+            | Error::NotFound(m)
+            | Error::Exit { message: m, .. }
             | Error::Other(m) => f.write_str(m),
             Error::NotSignedIn => {
                 f.write_str("not signed in: run `my cli login`, or set MY_API_TOKEN")

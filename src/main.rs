@@ -4,10 +4,12 @@
 mod api;
 mod app;
 mod auth;
+mod catalog;
 mod cli;
 mod cmd;
 mod error;
 mod out;
+mod run;
 mod secret;
 mod settings;
 mod store;
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let parsed = match cli::parse(BIN, &args) {
+    let parsed = match cli::parse_invocation(BIN, &args) {
         Ok(parsed) => parsed,
         Err(early) => {
             return if early.status.is_ok() {

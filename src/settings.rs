@@ -1,7 +1,7 @@
 //! The effective settings of one invocation, and where each came from.
 //!
 //! Precedence: environment (`MY_API_TOKEN`, `MY_API_URL`, `MY_CONFIG_DIR`,
-//! `MY_CREDENTIAL_STORE`), then the config file, then built-in defaults. The source is kept
+//! `MY_CREDENTIAL_STORE`, `MY_PROFILE`), then the config file, then built-in defaults. The source is kept
 //! so `my cli status` can say it.
 
 use crate::error::{Error, Result};
@@ -37,6 +37,8 @@ pub(crate) struct Settings {
     pub(crate) api_url_source: Source,
     /// `MY_API_TOKEN`: takes precedence over any stored credential, never refreshed.
     pub(crate) env_token: Option<Secret>,
+    /// `MY_PROFILE`, unchecked (the active profile is resolved by `catalog::active_profile`).
+    pub(crate) env_profile: Option<String>,
     pub(crate) store_choice: StoreChoice,
 }
 
@@ -66,6 +68,7 @@ impl Settings {
             api_url,
             api_url_source,
             env_token,
+            env_profile: non_empty("MY_PROFILE"),
             store_choice,
         })
     }

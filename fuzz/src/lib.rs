@@ -19,6 +19,7 @@ mod out;
 mod secret;
 
 mod auth;
+mod run;
 mod store;
 
 /// What `store/config.rs` reads from `src/app.rs` (which needs the whole CLI).
@@ -94,6 +95,7 @@ fn reply(data: &[u8]) -> api::Reply {
     api::Reply {
         status,
         body: String::from_utf8_lossy(data.get(2..).unwrap_or_default()).into_owned(),
+        etag: None,
         url: "http://127.0.0.1:7780/oauth/token".into(),
     }
 }
@@ -169,13 +171,45 @@ pub fn spec(data: &[u8]) {
     }
 }
 
+/// Spec templates (`src/run/template.rs`): the first byte picks the delimiters, the rest
+/// is the template, rendered with a few arguments and variables.
+pub fn template(data: &[u8]) {
+    use run::template::{render, Data, Value};
+    let (open, close) = match data.first().map(|b| b % 3) {
+        Some(1) => ("[[", "]]"),
+        Some(2) => ("<%", "%>"),
+        _ => ("{{", "}}"),
+    };
+    let src = String::from_utf8_lossy(data.get(1..).unwrap_or_default());
+    let args = BTreeMap::from([
+        ("name".to_string(), Value::Str("it's \"x\"".into())),
+        ("force".to_string(), Value::Bool(true)),
+        ("count".to_string(), Value::Int(-3)),
+    ]);
+    let env = BTreeMap::from([("HOME".to_string(), "/home/u".to_string())]);
+    let data = Data {
+        args: &args,
+        env: &env,
+        cwd: "/tmp",
+        home: "/home/u",
+    };
+    let rendered = render(&src, open, close, &data);
+    if !src.contains(open) {
+        assert_eq!(
+            rendered.ok().as_deref(),
+            Some(&*src),
+            "text without actions changed"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Every target's body on every file of its seed corpus (`corpus/<target>/`), which
     /// also holds the inputs that once crashed: the smoke CI runs without libFuzzer.
     #[test]
     fn seed_corpus() {
-        let targets: [(&str, fn(&[u8])); 8] = [
+        let targets: [(&str, fn(&[u8])); 9] = [
             ("token", super::token),
             ("jwt_claims", super::jwt_claims),
             ("credentials_file", super::credentials_file),
@@ -184,6 +218,7 @@ mod tests {
             ("rest_replies", super::rest_replies),
             ("callback_query", super::callback_query),
             ("spec", super::spec),
+            ("template", super::template),
         ];
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
         for (name, body) in targets {

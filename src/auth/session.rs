@@ -127,19 +127,33 @@ pub(crate) fn send(
     path: &str,
     json: Option<&serde_json::Value>,
 ) -> Result<(Reply, Active)> {
-    send_to(app, method, &app.url(path), json)
+    send_with(app, method, path, json, &[])
 }
 
-/// [`send`] to a whole URL, which the caller has checked is on the API's origin (an OIDC
-/// `userinfo_endpoint` from the checked metadata).
+/// [`send`] with extra request headers (e.g. `If-None-Match`).
+pub(crate) fn send_with(
+    app: &App,
+    method: Method,
+    path: &str,
+    json: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Result<(Reply, Active)> {
+    send_to(app, method, &app.url(path), json, headers)
+}
+
+/// [`send_with`] to a whole URL, which the caller has checked is on the API's origin (an
+/// OIDC `userinfo_endpoint` from the checked metadata).
 pub(crate) fn send_to(
     app: &App,
     method: Method,
     url: &str,
     json: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
 ) -> Result<(Reply, Active)> {
     let active = active(app)?;
-    let reply = app.client.send(method, url, Some(&active.token), json)?;
+    let reply = app
+        .client
+        .send_with(method, url, Some(&active.token), json, headers)?;
     if reply.status == 401 && active.source == Source::Env {
         let why = serde_json::from_str::<my_api::ApiErrorResponse>(&reply.body)
             .map(|e| e.error.message)
@@ -151,7 +165,9 @@ pub(crate) fn send_to(
             if creds.kind == CredentialKind::Session && creds.refresh_token.is_some() {
                 let (creds, location) = refresh(app, creds, true)?;
                 let active = stored(creds, location);
-                let reply = app.client.send(method, url, Some(&active.token), json)?;
+                let reply =
+                    app.client
+                        .send_with(method, url, Some(&active.token), json, headers)?;
                 return Ok((reply, active));
             }
         }

@@ -7,6 +7,7 @@ use crate::auth::{device, discovery, session};
 use crate::cli::LoginArgs;
 use crate::error::{Error, Result};
 use crate::out;
+use my_api::CredentialKind;
 use std::io::{BufRead, IsTerminal};
 
 pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
@@ -65,6 +66,12 @@ fn finish(app: &App, tokens: crate::auth::Tokens, email: Option<String>, json: b
         ));
     }
     let ctx = super::context::infer_after_login(app);
+    if !json {
+        if let Some(ctx) = &ctx {
+            out::note(format!("Context: {}.", super::context::describe(ctx)));
+        }
+    }
+    let synced = synced_after_login(app, json);
     if json {
         out::json(&serde_json::json!({
             "email": who,
@@ -72,9 +79,8 @@ fn finish(app: &App, tokens: crate::auth::Tokens, email: Option<String>, json: b
             "api_url": app.api_url(),
             "store": crate::auth::session::Source::Stored(location).as_str(),
             "context": ctx.as_ref().map(super::context::context_json),
+            "sync": synced,
         }));
-    } else if let Some(ctx) = &ctx {
-        out::note(format!("Context: {}.", super::context::describe(ctx)));
     }
     Ok(())
 }
@@ -143,6 +149,18 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         let _lock = app.store.lock()?;
         app.store.save(app.api_url(), &mut creds)?
     };
+    if !args.json {
+        out::note(format!(
+            "Stored the {} for {}. Credentials stored in the {}.",
+            me.credential.kind.describe(),
+            holder,
+            location.describe()
+        ));
+    }
+    // An organization key belongs to no person, so it has no catalog to sync.
+    let synced = (me.credential.kind != CredentialKind::OrganizationKey)
+        .then(|| synced_after_login(app, args.json))
+        .flatten();
     if args.json {
         out::json(&serde_json::json!({
             "email": me.email,
@@ -151,14 +169,8 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
             "kind": me.credential.kind,
             "expires_at": me.credential.expires_at,
             "store": session::Source::Stored(location).as_str(),
+            "sync": synced,
         }));
-    } else {
-        out::note(format!(
-            "Stored the {} for {}. Credentials stored in the {}.",
-            me.credential.kind.describe(),
-            holder,
-            location.describe()
-        ));
     }
     Ok(())
 }
@@ -185,6 +197,16 @@ fn migrate(app: &App, json: bool) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Syncs the active profile's catalog once signed in: its summary for `--json`, a line on
+/// stderr otherwise (a failure is only a warning).
+fn synced_after_login(app: &App, json: bool) -> Option<serde_json::Value> {
+    let synced = super::library::sync_after_login(app)?;
+    if !json {
+        out::note(synced.describe());
+    }
+    Some(synced.json())
 }
 
 fn prompt_email() -> Result<String> {

@@ -1,9 +1,10 @@
 //! `my cli status`: API URL, login state and where the credential comes from, session
-//! expiry, last sync and the cached command count. Reads local state only (no network), so
-//! it answers at once.
+//! expiry, the active profile with its last sync, cached command count and libraries. Reads
+//! local state only (no network, no spec bodies), so it answers at once.
 
 use crate::app::{rfc3339, App};
 use crate::auth::session::Source;
+use crate::catalog::{self, Read, Summary};
 use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::out;
@@ -38,6 +39,21 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
     let plaintext = matches!(source, Some(Source::Stored(Location::File)));
     // A keyring that answers now could take the plaintext copy (asked only then: ~10 ms).
     let can_migrate = plaintext && app.store.keyring_answers();
+    let profile = catalog::active_profile(&app.settings, None)?;
+    let summary = match &profile.slug {
+        Some(slug) => match Summary::read(&app.settings.config_dir, slug)? {
+            Read::Found(s) => Some(s),
+            Read::Missing => None,
+            Read::Corrupt(why) => {
+                out::note(format!(
+                    "warning: {why}: run `my library sync` to fetch it again"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let last_sync = summary.as_ref().map(|s| display_time(&s.synced_at));
     if args.json {
         out::json(&serde_json::json!({
             "api_url": app.api_url(),
@@ -52,8 +68,12 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
             "kind": kind,
             "session_expires_at": creds.and_then(|c| c.session_expires_at).map(rfc3339),
             "last_refresh_at": server.last_refresh_at.map(rfc3339),
-            "last_sync_at": server.last_sync_at.map(rfc3339),
-            "cached_commands": server.cached_commands.unwrap_or(0),
+            "profile": profile.slug,
+            "profile_source": profile.source.as_str(),
+            "last_sync_at": summary.as_ref().map(|s| &s.synced_at),
+            "cached_commands": summary.as_ref().map_or(0, |s| s.commands),
+            "libraries": summary.as_ref().map_or(0, |s| s.libraries),
+            "library_commands": summary.as_ref().map_or(0, |s| s.library_commands),
             "context": super::context::context_json(&server.context),
         }));
         return Ok(());
@@ -97,20 +117,57 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
     if let Some(t) = server.last_refresh_at {
         out::line(format!("Last refresh:    {}", rfc3339(t)));
     }
+    out::line(format!("Profile:         {}", profile.describe()));
     out::line(format!(
         "Last sync:       {}",
-        server
-            .last_sync_at
-            .map(rfc3339)
-            .unwrap_or_else(|| "never".into())
+        last_sync.as_deref().unwrap_or("never")
     ));
     out::line(format!(
         "Cached commands: {}",
-        server.cached_commands.unwrap_or(0)
+        summary.as_ref().map_or(0, |s| s.commands)
+    ));
+    out::line(format!(
+        "Libraries:       {}",
+        summary.as_ref().map_or_else(
+            || "0".to_string(),
+            |s| format!(
+                "{} ({})",
+                s.libraries,
+                catalog::commands(s.library_commands)
+            )
+        )
     ));
     out::line(format!(
         "Context:         {}",
         super::context::describe(&server.context)
     ));
     Ok(())
+}
+
+/// `2026-11-29T19:04:33.123Z` → `2026-11-29 19:04:33 UTC`; anything else as it is.
+fn display_time(rfc3339: &str) -> String {
+    match rfc3339.get(..19) {
+        Some(s) if rfc3339.len() > 19 && s.as_bytes()[10] == b'T' => {
+            format!("{} UTC", s.replacen('T', " ", 1))
+        }
+        _ => rfc3339.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_time;
+
+    #[test]
+    fn sync_times_are_shown_to_the_second() {
+        assert_eq!(
+            display_time("2026-11-29T19:04:33.123Z"),
+            "2026-11-29 19:04:33 UTC"
+        );
+        assert_eq!(
+            display_time("2026-11-29T19:04:33Z"),
+            "2026-11-29 19:04:33 UTC"
+        );
+        assert_eq!(display_time("soon"), "soon");
+    }
 }

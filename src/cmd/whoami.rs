@@ -94,7 +94,7 @@ fn fetch(app: &App) -> Result<(Who, session::Active)> {
             let Some(userinfo) = discovery::userinfo_endpoint(&app.client, app.api_url())? else {
                 return Err(not_found);
             };
-            let (reply, active) = session::send_to(app, Method::Get, &userinfo, None)?;
+            let (reply, active) = session::send_to(app, Method::Get, &userinfo, None, &[])?;
             Ok((reply.ok_json()?, active))
         }
         other => other,

@@ -33,18 +33,32 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 ///
 /// On any error the temp file is removed and `path` is left as it was.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, true)
+}
+
+/// [`write_atomic`] without the fsyncs, for cache files that are checked when read and
+/// fetched again when lost (the catalog cache): a crash may lose the write, or leave an
+/// empty file that the check refuses, but a reader never sees half of one. Syncing is what
+/// made a 1,000-file cache write take seconds.
+pub(crate) fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let (tmp, file) = create_temp(dir, path)?;
-    let written = write_and_rename(file, &tmp, path, bytes);
+    let written = write_and_rename(file, &tmp, path, bytes, sync);
     if written.is_err() {
         // Best effort: the error that matters is the one being returned.
         let _ = fs::remove_file(&tmp);
     }
     written?;
-    sync_dir(dir)?;
+    if sync {
+        sync_dir(dir)?;
+    }
     sweep_stale_temps(dir, path);
     Ok(())
 }
@@ -119,13 +133,21 @@ fn create_temp(dir: &Path, path: &Path) -> Result<(PathBuf, File)> {
     ))
 }
 
-fn write_and_rename(mut file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_and_rename(
+    mut file: File,
+    tmp: &Path,
+    path: &Path,
+    bytes: &[u8],
+    sync: bool,
+) -> Result<()> {
     let context = || format!("cannot write {}", path.display());
     // The umask can only narrow the creation mode, but set it exactly anyway so the result
     // does not depend on the caller's umask.
     set_file_mode(&file, FILE_MODE).map_err(|e| Error::io(context(), e))?;
     file.write_all(bytes).map_err(|e| Error::io(context(), e))?;
-    file.sync_all().map_err(|e| Error::io(context(), e))?;
+    if sync {
+        file.sync_all().map_err(|e| Error::io(context(), e))?;
+    }
     drop(file);
     fs::rename(tmp, path).map_err(|e| Error::io(context(), e))
 }

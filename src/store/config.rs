@@ -1,5 +1,6 @@
-//! Non-secret settings and per-server state in `<dir>/config.json`: the chosen API URL, and
-//! when each server was last refreshed and synced.
+//! Non-secret settings and per-server state in `<dir>/config.json`: the chosen API URL, the
+//! active profile, and per server when it was last refreshed, the context and which profile
+//! each API token resolved to.
 //!
 //! Kept apart from the credentials so it can be read and rewritten freely (no keyring, no
 //! lock needed for a read). Keys this build does not know survive a rewrite, so an older
@@ -25,6 +26,9 @@ pub(crate) struct Config {
     /// The API URL to use when neither a flag nor `MY_API_URL` names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) api_url: Option<String>,
+    /// The profile `my cli profile set` chose; `default` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) active_profile: Option<String>,
     /// State per server, keyed by API URL.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) servers: BTreeMap<String, ServerState>,
@@ -39,12 +43,11 @@ pub(crate) struct ServerState {
     /// When the session was last refreshed (unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_refresh_at: Option<u64>,
-    /// When the command cache was last synced (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) last_sync_at: Option<u64>,
-    /// How many commands the cache holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cached_commands: Option<u64>,
+    /// The profile each API token's catalog resolved to, keyed by the token's display
+    /// prefix (`myc_3f12c4...`, never the secret): with `MY_API_TOKEN` and no explicit
+    /// profile, the token's scope decides and this remembers the answer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) token_profiles: BTreeMap<String, String>,
     /// The active context (`my use`), filled in after an interactive login.
     #[serde(default, skip_serializing_if = "Context::is_empty")]
     pub(crate) context: Context,
@@ -99,13 +102,13 @@ impl Config {
     /// Times are Unix seconds up to the year 9999 (RFC 3339 has four-digit years).
     fn check_dates(&self) -> std::result::Result<(), String> {
         for (url, state) in &self.servers {
-            for (name, value) in [
-                ("last_refresh_at", state.last_refresh_at),
-                ("last_sync_at", state.last_sync_at),
-            ] {
-                if value.is_some_and(|t| t > crate::app::MAX_TIME) {
-                    return Err(format!("servers.{url}.{name} is after the year 9999"));
-                }
+            if state
+                .last_refresh_at
+                .is_some_and(|t| t > crate::app::MAX_TIME)
+            {
+                return Err(format!(
+                    "servers.{url}.last_refresh_at is after the year 9999"
+                ));
             }
         }
         Ok(())
@@ -140,7 +143,8 @@ mod tests {
     fn a_missing_config_is_the_default() {
         let tmp = tempfile::tempdir().unwrap();
         let config = Config::load(&tmp.path().join("nothing-here")).unwrap();
-        assert!(config.api_url.is_none() && config.servers.is_empty() && config.extra.is_empty());
+        assert!(config.api_url.is_none() && config.active_profile.is_none());
+        assert!(config.servers.is_empty() && config.extra.is_empty());
     }
 
     #[test]
@@ -150,16 +154,20 @@ mod tests {
         fs::create_dir(&dir).unwrap();
         fs::write(
             dir.join(FILE_NAME),
-            r#"{"api_url":"https://a.test","theme":"dark",
-                "servers":{"https://a.test":{"last_sync_at":5,"etag":"w/1"}}}"#,
+            r#"{"api_url":"https://a.test","theme":"dark","active_profile":"work",
+                "servers":{"https://a.test":{"last_refresh_at":5,"etag":"w/1"}}}"#,
         )
         .unwrap();
 
         let mut config = Config::load(&dir).unwrap();
         assert_eq!(config.api_url.as_deref(), Some("https://a.test"));
-        assert_eq!(config.server("https://a.test").last_sync_at, Some(5));
-        assert!(config.server("https://b.test").last_sync_at.is_none());
-        config.server_mut("https://a.test").cached_commands = Some(12);
+        assert_eq!(config.active_profile.as_deref(), Some("work"));
+        assert_eq!(config.server("https://a.test").last_refresh_at, Some(5));
+        assert!(config.server("https://b.test").last_refresh_at.is_none());
+        config
+            .server_mut("https://a.test")
+            .token_profiles
+            .insert("myc_3f12c4...".into(), "ci".into());
         config.server_mut("https://b.test").last_refresh_at = Some(9);
         config.save(&dir).unwrap();
 
@@ -169,9 +177,14 @@ mod tests {
             json,
             serde_json::json!({
                 "api_url": "https://a.test",
+                "active_profile": "work",
                 "theme": "dark",
                 "servers": {
-                    "https://a.test": {"last_sync_at": 5, "cached_commands": 12, "etag": "w/1"},
+                    "https://a.test": {
+                        "last_refresh_at": 5,
+                        "token_profiles": {"myc_3f12c4...": "ci"},
+                        "etag": "w/1"
+                    },
                     "https://b.test": {"last_refresh_at": 9}
                 }
             })
@@ -194,11 +207,11 @@ mod tests {
     fn a_date_past_the_year_9999_is_a_clear_error() {
         // `my cli status` used to panic formatting it.
         let tmp = tempfile::tempdir().unwrap();
-        let json = r#"{"servers":{"http://x":{"last_sync_at":253402300800}}}"#;
+        let json = r#"{"servers":{"http://x":{"last_refresh_at":253402300800}}}"#;
         fs::write(tmp.path().join(FILE_NAME), json).unwrap();
         let err = Config::load(tmp.path()).unwrap_err().to_string();
         assert!(
-            err.contains("servers.http://x.last_sync_at is after the year 9999"),
+            err.contains("servers.http://x.last_refresh_at is after the year 9999"),
             "{err}"
         );
     }

@@ -2,6 +2,7 @@
 //! real SQLite file, real credential files and (in `keyring`) a real Secret Service.
 
 mod browser;
+mod catalog;
 mod chrome;
 mod context;
 mod errors;
@@ -9,6 +10,7 @@ mod hostile;
 mod keyring;
 mod lifecycle;
 mod refresh;
+mod run;
 mod security;
 mod tokens;
 mod util;

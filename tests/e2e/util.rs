@@ -559,3 +559,25 @@ impl Watched {
         }
     }
 }
+
+/// The example libraries shipped in the repository (`examples/libraries`).
+pub fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/libraries")
+}
+
+impl TestEnv {
+    /// A user with no server at all (spec files and local sources need none): the API URL
+    /// points at a closed port.
+    pub fn offline() -> TestEnv {
+        TestEnv {
+            home: tempfile::tempdir().unwrap(),
+            api_url: closed_port_url(),
+            vars: vec![("MY_CREDENTIAL_STORE".into(), "file".into())],
+        }
+    }
+
+    /// Runs `my ARGS…` with `dir` as the current folder.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.cmd(args).current_dir(dir).output().unwrap().into()
+    }
+}

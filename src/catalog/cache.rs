@@ -1,0 +1,422 @@
+//! The files of the local catalog, under `<config dir>/cache/`:
+//!
+//! - `profiles/<slug>/catalog.json`: `{"profile", "items", "etag", "synced_at"}`, one per
+//!   synced profile;
+//! - `specs/<command id>/<version>.json`: spec bodies, exactly the bytes the server sent,
+//!   shared by every profile (a version never changes, so its path is its identity).
+//!
+//! Every file is written atomically (0600, folders 0700), without fsync: what a crash loses
+//! or empties is refused when read and fetched again. Nothing read back is trusted: a
+//! catalog that does not parse or holds an unsafe id is reported as corrupt, and a spec body
+//! is checked against its `spec_hash` whenever it is read or written.
+
+use crate::error::{Error, Result};
+use crate::store::atomic::{ensure_private_dir, write_atomic_unsynced};
+use crate::store::json_error_detail;
+use my_api::catalog::{valid_slug, valid_spec_hash, CatalogItem};
+use my_api::spec::spec_hash;
+use serde::de::{Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+const CATALOG_FILE: &str = "catalog.json";
+/// Longest command id accepted as a folder name.
+const MAX_ID_LEN: usize = 128;
+
+/// `<config dir>/cache/profiles`.
+pub(crate) fn profiles_dir(config_dir: &Path) -> PathBuf {
+    config_dir.join("cache").join("profiles")
+}
+
+/// `<config dir>/cache/profiles/<slug>/catalog.json` (the slug must be valid).
+pub(crate) fn catalog_path(config_dir: &Path, profile: &str) -> PathBuf {
+    profiles_dir(config_dir).join(profile).join(CATALOG_FILE)
+}
+
+/// `<config dir>/cache/specs/<command id>/<version>.json` (the id must be safe, see
+/// [`check_items`]).
+pub(crate) fn spec_path(config_dir: &Path, item: &CatalogItem) -> PathBuf {
+    config_dir
+        .join("cache")
+        .join("specs")
+        .join(&item.command_id)
+        .join(format!("{}.json", item.version))
+}
+
+/// The cached catalog of one profile, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CatalogFile {
+    pub(crate) profile: String,
+    pub(crate) items: Vec<CatalogItem>,
+    /// The server's strong ETag, sent back as `If-None-Match`.
+    #[serde(default)]
+    pub(crate) etag: Option<String>,
+    /// RFC 3339 UTC (milliseconds) of the last successful sync, a 304 included.
+    pub(crate) synced_at: String,
+}
+
+/// What reading a cache file found.
+#[derive(Debug)]
+pub(crate) enum Read<T> {
+    Missing,
+    /// The file exists but cannot be trusted; the text says which file and why.
+    Corrupt(String),
+    Found(T),
+}
+
+impl<T> Read<T> {
+    /// `Found` as `Some`, `Missing` as `None`, `Corrupt` as the error that says to sync.
+    pub(crate) fn trusted(self) -> Result<Option<T>> {
+        match self {
+            Read::Missing => Ok(None),
+            Read::Corrupt(why) => Err(Error::Cache(format!(
+                "{why}: run `my library sync` to fetch it again"
+            ))),
+            Read::Found(t) => Ok(Some(t)),
+        }
+    }
+}
+
+impl CatalogFile {
+    /// Reads and checks the cached catalog of `profile`.
+    pub(crate) fn read(config_dir: &Path, profile: &str) -> Result<Read<CatalogFile>> {
+        let path = catalog_path(config_dir, profile);
+        let Some(bytes) = read_optional(&path)? else {
+            return Ok(Read::Missing);
+        };
+        let file: CatalogFile = match serde_json::from_slice(&bytes) {
+            Ok(file) => file,
+            Err(e) => return Ok(Read::Corrupt(corrupt(&path, &json_error_detail(&e)))),
+        };
+        if file.profile != profile {
+            return Ok(Read::Corrupt(corrupt(
+                &path,
+                &format!("it holds profile {:?}", file.profile),
+            )));
+        }
+        if let Err(why) = check_items(&file.items) {
+            return Ok(Read::Corrupt(corrupt(&path, &why)));
+        }
+        Ok(Read::Found(file))
+    }
+
+    /// Writes `cache/profiles/<profile>/catalog.json` atomically.
+    pub(crate) fn write(&self, config_dir: &Path) -> Result<()> {
+        let path = catalog_path(config_dir, &self.profile);
+        let bytes = serde_json::to_vec(self)
+            .map_err(|e| Error::Other(format!("cannot encode the catalog: {e}")))?;
+        write_private(&path, &bytes)
+    }
+}
+
+/// What `my cli status` shows of a cached catalog, read without keeping the items: it
+/// stays fast with thousands of commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) synced_at: String,
+    pub(crate) commands: usize,
+    pub(crate) libraries: usize,
+    pub(crate) library_commands: usize,
+}
+
+impl Summary {
+    pub(crate) fn read(config_dir: &Path, profile: &str) -> Result<Read<Summary>> {
+        #[derive(Deserialize)]
+        struct Counted {
+            synced_at: String,
+            #[serde(deserialize_with = "count_items")]
+            items: Counts,
+        }
+        let path = catalog_path(config_dir, profile);
+        let Some(bytes) = read_optional(&path)? else {
+            return Ok(Read::Missing);
+        };
+        Ok(match serde_json::from_slice::<Counted>(&bytes) {
+            Ok(c) => Read::Found(Summary {
+                synced_at: c.synced_at,
+                commands: c.items.commands,
+                libraries: c.items.libraries.len(),
+                library_commands: c.items.library_commands,
+            }),
+            Err(e) => Read::Corrupt(corrupt(&path, &json_error_detail(&e))),
+        })
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    commands: usize,
+    libraries: BTreeSet<(Option<String>, String)>,
+    library_commands: usize,
+}
+
+/// Counts the items and their distinct libraries; every other field is skipped unparsed.
+fn count_items<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Counts, D::Error> {
+    #[derive(Deserialize)]
+    struct Item {
+        #[serde(default)]
+        library: Option<Library>,
+    }
+    #[derive(Deserialize)]
+    struct Library {
+        #[serde(default)]
+        owner: Option<String>,
+        slug: String,
+    }
+    struct Counter;
+    impl<'de> Visitor<'de> for Counter {
+        type Value = Counts;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of catalog items")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Counts, A::Error> {
+            let mut counts = Counts::default();
+            while let Some(item) = seq.next_element::<Item>()? {
+                counts.commands += 1;
+                if let Some(lib) = item.library {
+                    counts.library_commands += 1;
+                    counts.libraries.insert((lib.owner, lib.slug));
+                }
+            }
+            Ok(counts)
+        }
+    }
+    d.deserialize_seq(Counter)
+}
+
+/// The profiles with a cached catalog, sorted.
+pub(crate) fn cached_profiles(config_dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(profiles_dir(config_dir)) else {
+        return Vec::new();
+    };
+    let mut slugs: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|s| valid_slug(s) && catalog_path(config_dir, s).is_file())
+        .collect();
+    slugs.sort();
+    slugs
+}
+
+/// Forgets the cached catalog of a profile (its spec bodies stay: others may share them).
+pub(crate) fn remove_profile(config_dir: &Path, profile: &str) -> Result<()> {
+    let dir = profiles_dir(config_dir).join(profile);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io(format!("cannot remove {}", dir.display()), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks what the cache will use as paths and hashes: command ids are safe folder names,
+/// spec hashes are lowercase hex SHA-256. The same check guards server answers and files
+/// read back.
+pub(crate) fn check_items(items: &[CatalogItem]) -> std::result::Result<(), String> {
+    for item in items {
+        let id = &item.command_id;
+        let safe = !id.is_empty()
+            && id.len() <= MAX_ID_LEN
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !safe {
+            return Err(format!("command id {id:?} is not a safe name"));
+        }
+        if !valid_spec_hash(&item.spec_hash) {
+            return Err(format!(
+                "the spec_hash of {:?} is not a lowercase hex SHA-256",
+                item.slug
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The cached body of `item`'s spec when it is there and matches its hash. A body that does
+/// not match is removed, so the next sync fetches it again, and reported.
+pub(crate) fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>>> {
+    let path = spec_path(config_dir, item);
+    let Some(bytes) = read_optional(&path)? else {
+        return Ok(None);
+    };
+    let got = spec_hash(&bytes);
+    if got != item.spec_hash {
+        // Best effort: the mismatch is the error that matters.
+        let _ = fs::remove_file(&path);
+        return Err(Error::Cache(format!(
+            "the cached spec of {:?} (v{}) does not match its SHA-256 (expected {}, found {got}) and was removed: run `my library sync` to fetch it again",
+            item.slug, item.version, item.spec_hash
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+/// Stores a spec body already checked against `item.spec_hash`.
+pub(crate) fn write_spec(config_dir: &Path, item: &CatalogItem, bytes: &[u8]) -> Result<()> {
+    write_private(&spec_path(config_dir, item), bytes)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        ensure_private_dir(dir)?;
+    }
+    write_atomic_unsynced(path, bytes)
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+fn corrupt(path: &Path, detail: &str) -> String {
+    format!(
+        "the cached catalog {} is corrupt ({detail})",
+        path.display()
+    )
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::store::atomic::tests::mode;
+    use my_api::catalog::CatalogLibrary;
+
+    fn item(id: &str, slug: &str, body: &[u8], library: Option<&str>) -> CatalogItem {
+        CatalogItem {
+            command_id: id.into(),
+            slug: slug.into(),
+            name: slug.into(),
+            description: String::new(),
+            aliases: vec![],
+            version: 1,
+            spec_hash: spec_hash(body),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            library: library.map(|l| CatalogLibrary {
+                owner: None,
+                slug: l.into(),
+                aliases: vec![],
+            }),
+        }
+    }
+
+    fn file(items: Vec<CatalogItem>) -> CatalogFile {
+        CatalogFile {
+            profile: "work".into(),
+            items,
+            etag: Some("\"abc\"".into()),
+            synced_at: "2026-01-01T00:00:00.000Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_catalog_round_trips_privately_and_summarizes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let items = vec![
+            item("cmd_1", "mine", b"1", None),
+            item("cmd_2", "apply", b"2", Some("kubernetes")),
+            item("cmd_3", "logs", b"3", Some("kubernetes")),
+            item("cmd_4", "deploy", b"4", Some("ops")),
+        ];
+        let f = file(items);
+        f.write(tmp.path()).unwrap();
+        let path = catalog_path(tmp.path(), "work");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        match CatalogFile::read(tmp.path(), "work").unwrap() {
+            Read::Found(back) => assert_eq!(back, f),
+            other => panic!("{other:?}"),
+        }
+        match Summary::read(tmp.path(), "work").unwrap() {
+            Read::Found(s) => assert_eq!(
+                s,
+                Summary {
+                    synced_at: f.synced_at.clone(),
+                    commands: 4,
+                    libraries: 2,
+                    library_commands: 3
+                }
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            CatalogFile::read(tmp.path(), "other").unwrap(),
+            Read::Missing
+        ));
+        assert_eq!(cached_profiles(tmp.path()), ["work"]);
+        remove_profile(tmp.path(), "work").unwrap();
+        assert!(cached_profiles(tmp.path()).is_empty());
+    }
+
+    #[test]
+    fn corrupt_catalogs_are_reported_never_trusted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = catalog_path(tmp.path(), "work");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let unsafe_id = serde_json::to_string(&file(vec![item("../x", "a", b"", None)])).unwrap();
+        let other_profile = serde_json::to_string(&CatalogFile {
+            profile: "default".into(),
+            ..file(vec![])
+        })
+        .unwrap();
+        for bytes in [
+            "{\"profile\":".to_string(),
+            "[]".into(),
+            unsafe_id,
+            other_profile,
+        ] {
+            fs::write(&path, &bytes).unwrap();
+            let read = CatalogFile::read(tmp.path(), "work").unwrap();
+            let Read::Corrupt(why) = read else {
+                panic!("trusted {bytes}: {read:?}")
+            };
+            assert!(why.contains(&path.display().to_string()), "{why}");
+            let e = CatalogFile::read(tmp.path(), "work")
+                .unwrap()
+                .trusted()
+                .unwrap_err();
+            assert!(e.to_string().contains("my library sync"), "{e}");
+        }
+        fs::write(&path, "{\"synced_at\":\"x\",\"items\":{}}").unwrap();
+        assert!(matches!(
+            Summary::read(tmp.path(), "work").unwrap(),
+            Read::Corrupt(_)
+        ));
+    }
+
+    #[test]
+    fn a_spec_that_does_not_match_its_hash_is_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let it = item("cmd_1", "deploy", b"{\"a\":1}", None);
+        assert_eq!(read_spec(tmp.path(), &it).unwrap(), None);
+        write_spec(tmp.path(), &it, b"{\"a\":1}").unwrap();
+        assert_eq!(
+            read_spec(tmp.path(), &it).unwrap().as_deref(),
+            Some(&b"{\"a\":1}"[..])
+        );
+        fs::write(spec_path(tmp.path(), &it), b"{\"a\":2}").unwrap();
+        let e = read_spec(tmp.path(), &it).unwrap_err();
+        assert!(
+            e.to_string().contains("does not match") && e.to_string().contains("my library sync"),
+            "{e}"
+        );
+        assert!(!spec_path(tmp.path(), &it).exists());
+    }
+
+    #[test]
+    fn unsafe_ids_and_bad_hashes_are_refused() {
+        assert!(check_items(&[item("cmd_1-a", "x", b"", None)]).is_ok());
+        for id in ["", "..", "a/b", "a.b", &"a".repeat(129)] {
+            assert!(check_items(&[item(id, "x", b"", None)]).is_err(), "{id}");
+        }
+        let mut bad = item("cmd_1", "x", b"", None);
+        bad.spec_hash = bad.spec_hash.to_uppercase();
+        assert!(check_items(&[bad]).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! The local catalog: which profile is active, the per-profile cache of catalog items and
+//! spec bodies under `<config dir>/cache/`, syncing it from the server, and the small read
+//! API that runs commands from it (`my cli run`), offline.
+//!
+//! Kept apart from the commands so that status, sync, login and run share one resolution
+//! of the active profile and one reading of the cache.
+
+mod cache;
+mod profile;
+pub(crate) mod remote;
+mod sync;
+
+pub(crate) use cache::{cached_profiles, remove_profile, Read, Summary};
+pub(crate) use profile::{active_profile, checked_slug, set_active, ActiveProfile, ProfileSource};
+pub(crate) use sync::{commands, sync, Synced};
+
+use crate::error::{Error, Result};
+use cache::CatalogFile;
+use my_api::catalog::{library_reference, CatalogItem};
+use std::path::{Path, PathBuf};
+
+/// The cached catalog of one profile, as the last sync left it.
+#[derive(Debug, Clone)]
+pub(crate) struct Catalog {
+    config_dir: PathBuf,
+    file: CatalogFile,
+}
+
+impl Catalog {
+    /// Loads the cached catalog of `profile`: an error that says to run `my library sync`
+    /// when there is none or it is corrupt.
+    pub(crate) fn load(config_dir: &Path, profile: &str) -> Result<Catalog> {
+        match CatalogFile::read(config_dir, profile)?.trusted()? {
+            Some(file) => Ok(Catalog {
+                config_dir: config_dir.to_path_buf(),
+                file,
+            }),
+            None => Err(Error::Cache(format!(
+                "no cached catalog for profile {profile:?}: run `my library sync`"
+            ))),
+        }
+    }
+
+    /// The profile this catalog belongs to.
+    pub(crate) fn profile(&self) -> &str {
+        &self.file.profile
+    }
+
+    /// Personal commands first, then library commands, each sorted by slug (as the server
+    /// sent them).
+    pub(crate) fn items(&self) -> &[CatalogItem] {
+        &self.file.items
+    }
+
+    /// RFC 3339 UTC of the last sync.
+    pub(crate) fn synced_at(&self) -> &str {
+        &self.file.synced_at
+    }
+
+    /// The libraries the catalog holds commands of, as `slug` or `owner/slug`, with how many
+    /// commands each has, sorted.
+    pub(crate) fn libraries(&self) -> Vec<(String, usize)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for item in &self.file.items {
+            if let Some(l) = &item.library {
+                *counts
+                    .entry(library_reference(l.owner.as_deref(), &l.slug))
+                    .or_insert(0) += 1;
+            }
+        }
+        counts.into_iter().collect()
+    }
+
+    /// The spec body of `item`, checked against its `spec_hash` (a body that does not match
+    /// is removed and reported; a missing one says to sync).
+    pub(crate) fn spec_bytes(&self, item: &CatalogItem) -> Result<Vec<u8>> {
+        cache::read_spec(&self.config_dir, item)?.ok_or_else(|| {
+            Error::Cache(format!(
+                "the spec of {:?} (v{}) is not cached: run `my library sync`",
+                item.slug, item.version
+            ))
+        })
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use my_api::catalog::CatalogItem;
+
+    #[test]
+    fn the_read_api_checks_what_it_hands_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = Catalog::load(tmp.path(), "work").unwrap_err();
+        assert!(
+            matches!(e, Error::Cache(_)) && e.to_string().contains("my library sync"),
+            "{e}"
+        );
+
+        let body = br#"{"kind":"command"}"#;
+        let item = CatalogItem {
+            command_id: "cmd_1".into(),
+            slug: "deploy".into(),
+            name: "Deploy".into(),
+            description: String::new(),
+            aliases: vec!["d".into()],
+            version: 2,
+            spec_hash: my_api::spec::spec_hash(body),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            library: None,
+        };
+        CatalogFile {
+            profile: "work".into(),
+            items: vec![item.clone()],
+            etag: None,
+            synced_at: "2026-01-01T00:00:00.000Z".into(),
+        }
+        .write(tmp.path())
+        .unwrap();
+        let catalog = Catalog::load(tmp.path(), "work").unwrap();
+        assert_eq!(catalog.profile(), "work");
+        assert_eq!(catalog.items(), std::slice::from_ref(&item));
+        let e = catalog.spec_bytes(&item).unwrap_err();
+        assert!(e.to_string().contains("not cached"), "{e}");
+        cache::write_spec(tmp.path(), &item, body).unwrap();
+        assert_eq!(catalog.spec_bytes(&item).unwrap(), body);
+    }
+}

@@ -1,0 +1,93 @@
+//! `my cli run` and `my <library> <command>`: find the spec, hand it to the runner. Also
+//! the libraries part of `my --help` and of `my <library>` alone.
+
+use crate::app::App;
+use crate::cli::RunArgs;
+use crate::error::{Error, Result};
+use crate::out;
+use crate::run;
+use crate::run::resolve::{self, Index};
+use crate::run::sources::Named;
+use crate::settings::Settings;
+
+pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
+    let opts = run::Options {
+        yes: args.yes,
+        dry_run: args.dry_run,
+    };
+    let (cmd, argv) = match &args.file {
+        Some(file) => (resolve::file(file)?, args.args),
+        None => {
+            let (target, rest) = args
+                .args
+                .split_first()
+                .ok_or_else(|| Error::Usage("`my cli run` needs a command".into()))?;
+            (Index::load(&app.settings)?.slug(target)?, rest.to_vec())
+        }
+    };
+    run::run(app, &cmd, &argv, opts)
+}
+
+/// `my LIBRARY [COMMAND [ARGS…]]`.
+pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
+    let index = Index::load(&app.settings)?;
+    let name = &words[0];
+    let Some(lib) = index.library(name) else {
+        return Err(Error::Usage(format!(
+            "unknown command {name:?}: it is neither a built-in command nor an installed library (`{} --help` lists both)",
+            crate::BIN
+        )));
+    };
+    let command = match words.get(1).map(String::as_str) {
+        None | Some("--help" | "-h" | "help") => {
+            out::line(format!(
+                "{}\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
+                lib.title(),
+                crate::BIN
+            ));
+            print_names(&lib.commands());
+            return Ok(());
+        }
+        Some(c) => c,
+    };
+    let cmd = index.library_command(name, command)?;
+    let mut argv = words[2..].to_vec();
+    let opts = run::take_own_flags(&cmd.spec, &mut argv);
+    run::run(app, &cmd, &argv, opts)
+}
+
+/// `my --help`: argh's text, then the installed libraries (when the config is readable).
+pub(crate) fn top_help(text: &str) {
+    out::line(text.trim_end());
+    let Ok(index) = Settings::resolve().and_then(|s| Index::load(&s)) else {
+        return;
+    };
+    let libs: Vec<Named> = index.libraries().iter().map(|l| l.named()).collect();
+    if !libs.is_empty() {
+        out::line("\nInstalled libraries (my LIBRARY COMMAND [ARGS…]):");
+        print_names(&libs);
+    }
+}
+
+/// `  slug (alias, …)  description` lines, the descriptions aligned.
+fn print_names(items: &[Named]) {
+    let rows: Vec<(String, &str)> = items
+        .iter()
+        .map(|n| {
+            let names = if n.aliases.is_empty() {
+                n.slug.clone()
+            } else {
+                format!("{} ({})", n.slug, n.aliases.join(", "))
+            };
+            (names, n.summary())
+        })
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (names, text) in rows {
+        out::line(format!("  {names:<width$}  {text}"));
+    }
+}

@@ -1,0 +1,616 @@
+//! The catalog end to end: profiles, registry libraries, personal commands, the sync with its
+//! ETag and hash checks, and the cache that `status` and the offline fallbacks read.
+
+use crate::util::*;
+use serde_json::Value;
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+
+const NOT_FOUND: i32 = 6;
+
+fn signed_in(server: &Server, email: &str) -> TestEnv {
+    let env = TestEnv::new(server);
+    env.login(server, email).ok();
+    env
+}
+
+/// A server whose registry holds the example libraries (kubernetes: 3 commands, ops: 2).
+fn server_with_examples() -> Server {
+    let server = Server::start(&[]);
+    server.admin(&["library", "import", &examples_dir().display().to_string()]);
+    server
+}
+
+/// The cached catalog of `profile`, if there is one.
+fn cached(env: &TestEnv, profile: &str) -> Option<Value> {
+    let path = catalog_file(env, profile);
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(serde_json::from_str(&text).expect("the cached catalog is JSON"))
+}
+
+fn catalog_file(env: &TestEnv, profile: &str) -> PathBuf {
+    env.config_dir()
+        .join("cache/profiles")
+        .join(profile)
+        .join("catalog.json")
+}
+
+fn spec_file(env: &TestEnv, item: &Value) -> PathBuf {
+    env.config_dir()
+        .join("cache/specs")
+        .join(item["command_id"].as_str().unwrap())
+        .join(format!("{}.json", item["version"]))
+}
+
+/// `library/slug` for library commands, `slug` for personal ones, sorted.
+fn names(catalog: &Value) -> Vec<String> {
+    let mut names: Vec<String> = catalog["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| match i["library"]["slug"].as_str() {
+            Some(lib) => format!("{lib}/{}", i["slug"].as_str().unwrap()),
+            None => i["slug"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn item<'a>(catalog: &'a Value, slug: &str) -> &'a Value {
+    catalog["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["slug"] == slug)
+        .unwrap_or_else(|| panic!("no {slug} in {catalog}"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes a personal command spec whose one step runs `run`; returns its path.
+fn write_spec(dir: &Path, slug: &str, run: &str) -> PathBuf {
+    let path = dir.join(format!("{slug}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "schemaVersion: 1\nkind: command\nmetadata:\n  name: {slug}\n  slug: {slug}\nsteps:\n  - name: only\n    run: [{run:?}]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `my cli token create ci --profile PROFILE --json`.
+fn scoped_token(env: &TestEnv, profile: &str) -> Value {
+    env.run(&[
+        "cli",
+        "token",
+        "create",
+        "ci",
+        "--profile",
+        profile,
+        "--json",
+    ])
+    .ok()
+    .json()
+}
+
+fn push(env: &TestEnv, file: &Path) -> Run {
+    env.run(&["cli", "push", "-f", &file.display().to_string()])
+}
+
+#[test]
+fn install_into_default_and_work_each_catalog_holds_its_own_then_uninstall() {
+    let server = server_with_examples();
+    let env = signed_in(&server, "ann@example.com");
+    // The sign-in synced the active profile: an empty catalog so far.
+    let first = cached(&env, "default").expect("login syncs the active profile");
+    assert_eq!(first["profile"], "default");
+    assert_eq!(first["items"], serde_json::json!([]));
+
+    let out = env.run(&["library", "install", "kubernetes"]).ok();
+    assert!(
+        out.stderr.contains("Installed kubernetes (3 commands)"),
+        "{}",
+        out.stderr
+    );
+    env.run(&["cli", "profile", "create", "work", "--name", "Work"])
+        .ok();
+    let out = env
+        .run(&["library", "install", "ops", "--profile", "work"])
+        .ok();
+    assert!(
+        out.stderr.contains("Installed ops (2 commands)"),
+        "{}",
+        out.stderr
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    push(&env, &write_spec(tmp.path(), "hello", "echo hello")).ok();
+    env.run(&["library", "sync"]).ok();
+    env.run(&["library", "sync", "--profile", "work"]).ok();
+
+    let default = cached(&env, "default").unwrap();
+    let work = cached(&env, "work").unwrap();
+    assert_eq!(
+        names(&default),
+        [
+            "hello",
+            "kubernetes/logs",
+            "kubernetes/pods",
+            "kubernetes/port-forward"
+        ]
+    );
+    assert_eq!(names(&work), ["hello", "ops/deploy", "ops/disk"]);
+    assert!(default["etag"].is_string() && default["synced_at"].is_string());
+    // Every body is cached, byte for byte what its spec_hash says.
+    for catalog in [&default, &work] {
+        for item in catalog["items"].as_array().unwrap() {
+            let bytes = std::fs::read(spec_file(&env, item)).unwrap();
+            assert_eq!(sha256_hex(&bytes), item["spec_hash"], "{item}");
+        }
+    }
+    let listed = env.run(&["library", "list", "--json"]).ok().json();
+    assert_eq!(listed[0]["slug"], "kubernetes");
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    let out = env.run(&["library", "uninstall", "kubernetes"]).ok();
+    assert!(
+        out.stderr.contains("Uninstalled kubernetes"),
+        "{}",
+        out.stderr
+    );
+    env.run(&["library", "sync"]).ok();
+    assert_eq!(names(&cached(&env, "default").unwrap()), ["hello"]);
+    env.run(&["library", "sync", "--all"]).ok();
+    assert_eq!(
+        names(&cached(&env, "work").unwrap()),
+        ["hello", "ops/deploy", "ops/disk"],
+        "other profiles are not affected"
+    );
+}
+
+#[test]
+fn a_token_scoped_to_work_syncs_work_and_cannot_read_default() {
+    let server = server_with_examples();
+    let env = signed_in(&server, "tia@example.com");
+    env.run(&["cli", "profile", "create", "work"]).ok();
+    env.run(&["library", "install", "ops", "--profile", "work"])
+        .ok();
+    let created = scoped_token(&env, "work");
+    assert_eq!(created["profile"], "work");
+    let run = env.run(&["cli", "token", "create", "x", "--profile", "nope"]);
+    assert_eq!(run.code, NOT_FOUND, "{}", run.stderr);
+
+    // A fresh config folder, no MY_PROFILE: the token's scope decides.
+    let mut ci = TestEnv::new(&server);
+    ci.set("MY_API_TOKEN", created["token"].as_str().unwrap());
+    ci.run(&["library", "sync"]).ok();
+    assert_eq!(
+        names(&cached(&ci, "work").expect("work's catalog")),
+        ["ops/deploy", "ops/disk"]
+    );
+    assert!(cached(&ci, "default").is_none());
+    let status = ci.run(&["cli", "status"]).ok();
+    assert!(
+        status
+            .stdout
+            .contains("Profile:         work (MY_API_TOKEN)"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("Cached commands: 2"),
+        "{}",
+        status.stdout
+    );
+    let json = ci.run(&["cli", "status", "--json"]).ok().json();
+    assert_eq!(
+        (json["profile"].as_str(), json["cached_commands"].as_u64()),
+        (Some("work"), Some(2))
+    );
+
+    // The same token asking for another profile's catalog is refused.
+    let run = ci.run(&["library", "sync", "--profile", "default"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("scoped"), "{}", run.stderr);
+    ci.set("MY_PROFILE", "default");
+    assert_eq!(ci.run(&["library", "sync"]).code, 3);
+    assert!(cached(&ci, "default").is_none());
+}
+
+#[test]
+fn an_unchanged_catalog_is_a_304_and_a_new_version_shows_up() {
+    let server = Server::start(&[]);
+    let env = signed_in(&server, "vic@example.com");
+    let tmp = tempfile::tempdir().unwrap();
+    push(&env, &write_spec(tmp.path(), "hello", "echo one")).ok();
+    let synced = env.run(&["library", "sync", "--json"]).ok().json();
+    assert_eq!(
+        (
+            synced["changed"].as_bool(),
+            synced["fetched_specs"].as_u64()
+        ),
+        (Some(true), Some(1))
+    );
+    let before = cached(&env, "default").unwrap();
+    let bytes_before = std::fs::read(catalog_file(&env, "default")).unwrap();
+
+    let again = env.run(&["library", "sync"]).ok();
+    assert!(again.stderr.contains("up to date"), "{}", again.stderr);
+    let after = cached(&env, "default").unwrap();
+    assert_eq!(after["items"], before["items"]);
+    assert_eq!(after["etag"], before["etag"]);
+    assert_eq!(after["profile"], before["profile"]);
+    assert_ne!(
+        after["synced_at"], before["synced_at"],
+        "synced_at is rewritten"
+    );
+    assert_ne!(
+        std::fs::read(catalog_file(&env, "default")).unwrap(),
+        bytes_before
+    );
+
+    // The same request from outside, with that ETag: the server really answers 304.
+    let token = env.stored()["access_token"].as_str().unwrap().to_string();
+    let r = browser()
+        .get(format!("{}/v1/catalog?profile=default", server.url))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("If-None-Match", before["etag"].as_str().unwrap())
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 304);
+
+    let out = push(&env, &write_spec(tmp.path(), "hello", "echo two")).ok();
+    assert!(out.stderr.contains("hello v2"), "{}", out.stderr);
+    let synced = env.run(&["library", "sync", "--json"]).ok().json();
+    assert_eq!(synced["changed"], true);
+    let v2 = cached(&env, "default").unwrap();
+    let (old, new) = (item(&before, "hello"), item(&v2, "hello"));
+    assert_eq!(
+        (old["version"].as_u64(), new["version"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_ne!(old["spec_hash"], new["spec_hash"]);
+    let body = std::fs::read(spec_file(&env, new)).unwrap();
+    assert_eq!(sha256_hex(&body), new["spec_hash"]);
+    assert!(String::from_utf8(body).unwrap().contains("echo two"));
+}
+
+#[test]
+fn a_spec_body_that_does_not_match_its_hash_is_refused_and_not_cached() {
+    let server = Server::start(&[]);
+    let env = signed_in(&server, "eve@example.com");
+    let tmp = tempfile::tempdir().unwrap();
+    push(&env, &write_spec(tmp.path(), "hello", "echo hello")).ok();
+    // Tamper with the stored body behind the server's back (its spec_hash stays).
+    let status = std::process::Command::new("sqlite3")
+        .arg(server.db())
+        .arg(r#"UPDATE command_versions SET spec = CAST('{"tampered":true}' AS BLOB)"#)
+        .status()
+        .expect("sqlite3 runs (scripts/deps.sh test installs it)");
+    assert!(status.success());
+
+    let run = env.run(&["library", "sync"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refused the spec of \"hello\""),
+        "{}",
+        run.stderr
+    );
+    let specs = env.config_dir().join("cache/specs");
+    let cached_specs = std::fs::read_dir(&specs).map_or(0, |d| d.count());
+    assert_eq!(cached_specs, 0, "nothing of the tampered body is cached");
+    assert_eq!(
+        cached(&env, "default").unwrap()["items"],
+        serde_json::json!([]),
+        "the catalog is left as the last good sync wrote it"
+    );
+}
+
+#[test]
+fn status_profiles_and_libraries_work_offline_from_the_cache() {
+    let mut server = server_with_examples();
+    let env = signed_in(&server, "off@example.com");
+    env.run(&["library", "install", "kubernetes"]).ok();
+    env.run(&["cli", "profile", "create", "work"]).ok();
+    server.stop();
+
+    let status = env.run(&["cli", "status"]).ok();
+    let line = |label: &str| {
+        status
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in {}", status.stdout))
+            .to_string()
+    };
+    assert_eq!(line("Profile:"), "Profile:         default");
+    assert!(!line("Last sync:").contains("never"), "{}", status.stdout);
+    assert_eq!(line("Cached commands:"), "Cached commands: 3");
+    assert_eq!(line("Libraries:"), "Libraries:       1 (3 commands)");
+
+    let list = env.run(&["cli", "profile", "list"]).ok();
+    assert!(
+        list.stdout.contains("* default (cached)"),
+        "{}",
+        list.stdout
+    );
+    let show = env.run(&["cli", "profile", "show"]).ok();
+    assert!(
+        show.stdout.contains("(cached)") && show.stdout.contains("kubernetes"),
+        "{}",
+        show.stdout
+    );
+    let libs = env.run(&["library", "list"]).ok();
+    assert!(libs.stdout.contains("kubernetes"), "{}", libs.stdout);
+
+    // A cached profile is switched to without the server; an unchecked one with a warning.
+    env.run(&["cli", "profile", "set", "default"]).ok();
+    let set = env.run(&["cli", "profile", "set", "work"]).ok();
+    assert!(set.stderr.contains("could not check"), "{}", set.stderr);
+    let status = env.run(&["cli", "status", "--json"]).ok().json();
+    assert_eq!(
+        (
+            status["profile"].as_str(),
+            status["profile_source"].as_str()
+        ),
+        (Some("work"), Some("config"))
+    );
+    assert_eq!(env.run(&["library", "sync"]).code, 4);
+}
+
+#[test]
+fn bad_input_is_named_and_unknown_names_are_not_found() {
+    let server = server_with_examples();
+    let env = signed_in(&server, "bad@example.com");
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("nosteps", "metadata: {name: X, slug: nosteps}\n", "steps"),
+        (
+            "badslug",
+            "metadata: {name: X, slug: Bad}\nsteps: [{name: a, run: [x]}]\n",
+            "metadata.slug",
+        ),
+        (
+            "extra",
+            "metadata: {name: X, slug: extra}\nsteps: [{name: a, run: [x]}]\nfoo: 1\n",
+            "unknown field \"foo\"",
+        ),
+    ];
+    for (file, body, named) in cases {
+        let path = tmp.path().join(format!("{file}.yaml"));
+        std::fs::write(&path, format!("schemaVersion: 1\nkind: command\n{body}")).unwrap();
+        let run = push(&env, &path);
+        assert_eq!(run.code, 2, "{file}: {}", run.stderr);
+        assert!(run.stderr.contains(named), "{file}: {}", run.stderr);
+    }
+
+    for args in [
+        &["library", "install", "nope"][..],
+        &["library", "info", "nope"],
+        &["library", "install", "kubernetes", "--profile", "nope"],
+        &["library", "sync", "--profile", "nope"],
+        &["cli", "profile", "show", "nope"],
+        &["cli", "profile", "set", "nope"],
+        &["cli", "profile", "delete", "nope"],
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code, NOT_FOUND, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("not found"), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("\"nope\""), "{args:?}: {}", run.stderr);
+    }
+    let run = env.run(&["library", "install", "https://github.com/a/b.git"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("git URLs are not supported here; use `my source add …` instead"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.run(&["library", "sync", "--all", "--profile", "x"])
+            .code,
+        2
+    );
+    assert_eq!(env.run(&["cli", "profile", "create", "Bad"]).code, 2);
+    assert_eq!(env.run(&["cli", "profile", "delete", "default"]).code, 2);
+
+    // A corrupt cache is reported, never trusted, and the next sync replaces it.
+    env.run(&["library", "install", "kubernetes"]).ok();
+    std::fs::write(
+        catalog_file(&env, "default"),
+        "{\"profile\": \"default\", \"items\": [",
+    )
+    .unwrap();
+    let status = env.run(&["cli", "status"]).ok();
+    assert!(status.stderr.contains("corrupt"), "{}", status.stderr);
+    assert!(
+        status.stdout.contains("Cached commands: 0"),
+        "{}",
+        status.stdout
+    );
+    let sync = env.run(&["library", "sync"]).ok();
+    assert!(
+        sync.stderr.contains("corrupt") && sync.stderr.contains("syncing it again"),
+        "{}",
+        sync.stderr
+    );
+    assert_eq!(names(&cached(&env, "default").unwrap()).len(), 3);
+}
+
+#[test]
+fn profiles_create_set_and_delete() {
+    let server = Server::start(&[]);
+    let env = signed_in(&server, "pat@example.com");
+    env.run(&["cli", "profile", "create", "work", "--name", "Work"])
+        .ok();
+    let run = env.run(&["cli", "profile", "create", "work"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("already"), "{}", run.stderr);
+
+    let list = env.run(&["cli", "profile", "list"]).ok();
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with('*') && l.contains("default")),
+        "{}",
+        list.stdout
+    );
+    env.run(&["cli", "profile", "set", "work"]).ok();
+    let list = env.run(&["cli", "profile", "list", "--json"]).ok().json();
+    let active: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["active"] == true)
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(active, ["work"]);
+    let show = env.run(&["cli", "profile", "show"]).ok();
+    assert!(show.stdout.contains("work (active)"), "{}", show.stdout);
+
+    // Scoped tokens block the delete until --force, which revokes them.
+    let token = scoped_token(&env, "work")["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = env.run(&["cli", "profile", "delete", "work"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    env.run(&["library", "sync"]).ok();
+    assert!(cached(&env, "work").is_some());
+    let out = env
+        .run(&["cli", "profile", "delete", "work", "--force"])
+        .ok();
+    assert!(out.stderr.contains("default again"), "{}", out.stderr);
+    assert!(cached(&env, "work").is_none(), "its cache goes with it");
+    let status = env.run(&["cli", "status", "--json"]).ok().json();
+    assert_eq!(
+        (
+            status["profile"].as_str(),
+            status["profile_source"].as_str()
+        ),
+        (Some("default"), Some("default"))
+    );
+    let mut ci = TestEnv::new(&server);
+    ci.set("MY_API_TOKEN", &token);
+    assert_eq!(
+        ci.run(&["cli", "whoami"]).code,
+        3,
+        "the scoped token is revoked"
+    );
+}
+
+#[test]
+fn registry_search_info_and_release() {
+    let server = server_with_examples();
+    let env = signed_in(&server, "rel@example.com");
+    let found = env
+        .run(&["library", "search", "kube", "--json"])
+        .ok()
+        .json();
+    let slugs: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["kubernetes"]);
+    let info = env.run(&["library", "info", "kubernetes"]).ok();
+    assert!(
+        info.stdout.contains("port-forward") && info.stdout.contains("Kubernetes"),
+        "{}",
+        info.stdout
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("mycli.yaml"),
+        "schemaVersion: 1\nname: mine\nlibraries:\n  tools:\n    name: Tools\n    path: tools\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.join("tools")).unwrap();
+    write_spec(&dir.join("tools"), "hello", "echo hello");
+    let d = dir.display().to_string();
+    let plan = env
+        .run(&[
+            "library",
+            "release",
+            "1.0.0",
+            "--dir",
+            &d,
+            "--dry-run",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(plan[0]["library"], "tools");
+    assert_eq!(plan[0]["commands"], 1);
+    assert_eq!(env.run(&["library", "info", "rel/tools"]).code, NOT_FOUND);
+
+    let released = env
+        .run(&["library", "release", "v1.0.0", "--dir", &d, "--json"])
+        .ok()
+        .json();
+    let reference = format!(
+        "{}/tools",
+        released[0]["library"]["owner"].as_str().unwrap()
+    );
+    let info = env
+        .run(&["library", "info", &reference, "--json"])
+        .ok()
+        .json();
+    assert_eq!(info["latest_version"], "1.0.0");
+    assert_eq!(info["commands"][0]["slug"], "hello");
+    let again = env.run(&["library", "release", "1.0.0", "--dir", &d]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert_eq!(env.run(&["library", "release", "1.0", "--dir", &d]).code, 2);
+
+    // A spec that does not match its file name is refused before anything is sent.
+    write_spec(&dir.join("tools"), "other", "echo x");
+    std::fs::rename(dir.join("tools/other.yaml"), dir.join("tools/renamed.yaml")).unwrap();
+    let run = env.run(&["library", "release", "1.1.0", "--dir", &d]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("metadata.slug"), "{}", run.stderr);
+}
+
+#[test]
+fn init_writes_a_starter_that_pushes() {
+    let server = Server::start(&[]);
+    let env = signed_in(&server, "ivy@example.com");
+    let tmp = tempfile::tempdir().unwrap();
+    env.run_in(tmp.path(), &["cli", "init", "greet"]).ok();
+    assert!(tmp.path().join("greet.yaml").is_file());
+    let again = env.run_in(tmp.path(), &["cli", "init", "greet"]);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    env.run_in(tmp.path(), &["cli", "init", "greet", "--force"])
+        .ok();
+    env.run_in(tmp.path(), &["cli", "init"]).ok();
+    let pushed = env
+        .run_in(tmp.path(), &["cli", "push", "--json"])
+        .ok()
+        .json();
+    assert_eq!(pushed[0]["command"]["slug"], "hello");
+    let pushed = env
+        .run_in(
+            tmp.path(),
+            &["cli", "push", "--dir", ".", "-m", "both", "--json"],
+        )
+        .ok()
+        .json();
+    let slugs: Vec<&str> = pushed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["command"]["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["hello", "greet"]);
+}
