@@ -36,8 +36,9 @@ demo: build
 test: build test-deps
 	scripts/with-keyring.sh $(CARGO) test $(CARGOFLAGS) --workspace
 
-# Sizes, start-up, an authenticated command against curl, magic link → signed in
-# (docs/BENCHMARKS.md: `scripts/bench.sh --write docs/BENCHMARKS.md`).
+# Sizes, start-up, an authenticated command against curl, magic link → signed in, the
+# catalog, the server's throughput with wrk (docs/BENCHMARKS.md: `scripts/bench.sh --write
+# docs/BENCHMARKS.md`). Installs hyperfine and wrk when missing (scripts/deps.sh bench).
 bench: release
 	scripts/bench.sh
 

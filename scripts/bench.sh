@@ -9,9 +9,12 @@
 #      same request, `my cli status` with those 1,000 commands cached
 #   6. running a one-step command (`my cli run`, `my <library> <command>`) against the shell
 #      it starts, with 1,000 commands in a local source and in the catalog
-# Steps 3 to 5 run against a throwaway release my-server on 127.0.0.1 (temp SQLite file).
+#   7. throughput (wrk): the metadata document as the floor, GET /v1/me with a session JWT
+#      and with an API token, and the write path POST /oauth/device_authorization
+# Steps 3 to 5 and 7 run against a throwaway release my-server on 127.0.0.1 (temp SQLite file).
 #
-# Usage: scripts/bench.sh [--write FILE] [--note TEXT] [--runs N] [--logins N] [--no-static]
+# Usage: scripts/bench.sh [--write FILE] [--note TEXT] [--runs N] [--logins N] [--syncs N]
+#                         [--no-static] [--wrk-secs N]
 #   --write FILE  also write the markdown to FILE (e.g. docs/BENCHMARKS.md); nothing else is
 #                 ever written outside the temp dir and target/static
 #   --note TEXT   a line printed under the heading (e.g. the conditions of the run)
@@ -19,8 +22,10 @@
 #   --logins N    timed sign-ins (default 10)
 #   --syncs N     timed full syncs of the 1,000-command catalog (default 5)
 #   --no-static   skip the static build
+#   --wrk-secs N  seconds of each GET throughput run (default 10; the write path runs 2N)
 # `make bench` builds the release binaries first (make release), then runs this script.
-# Exits non-zero only when a step cannot run at all (missing binary, hyperfine, server).
+# Exits non-zero only when a step cannot run at all (missing binary, hyperfine, wrk, server).
+# hyperfine and wrk come from the distribution through `scripts/deps.sh bench` when missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,6 +37,7 @@ warmup=20
 logins=10
 syncs=5
 static=1
+wrk_secs=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --write) write_to=${2:?--write needs a file}; shift 2 ;;
@@ -40,12 +46,18 @@ while [ $# -gt 0 ]; do
     --logins) logins=${2:?--logins needs a number}; shift 2 ;;
     --syncs) syncs=${2:?--syncs needs a number}; shift 2 ;;
     --no-static) static=0; shift ;;
+    --wrk-secs) wrk_secs=${2:?--wrk-secs needs a number}; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see $0 --help)" >&2; exit 2 ;;
   esac
 done
-case "$runs$logins$syncs" in *[!0-9]*) echo "--runs, --logins and --syncs take a number" >&2; exit 2 ;; esac
-if [ "$runs" -lt 1 ] || [ "$logins" -lt 1 ] || [ "$syncs" -lt 1 ]; then echo "--runs, --logins and --syncs must be at least 1" >&2; exit 2; fi
+case "$runs$logins$syncs$wrk_secs" in
+  *[!0-9]*) echo "--runs, --logins, --syncs and --wrk-secs take a number" >&2; exit 2 ;;
+esac
+if [ "$runs" -lt 1 ] || [ "$logins" -lt 1 ] || [ "$syncs" -lt 1 ] || [ "$wrk_secs" -lt 1 ]; then
+  echo "--runs, --logins, --syncs and --wrk-secs must be at least 1" >&2
+  exit 2
+fi
 
 MY=target/release/my
 SERVER=target/release-server/my-server
@@ -58,6 +70,9 @@ TARGET_START_MS=1
 TARGET_RATIO=1.2
 TARGET_LOGIN_MS=100
 TARGET_RUN_OVERHEAD_MS=3
+TARGET_GET_RPS=20000
+TARGET_GET_P99_MS=5
+TARGET_WRITE_P99_MS=50
 
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -67,18 +82,9 @@ for f in "$MY" "$SERVER"; do
 done
 command -v curl >/dev/null 2>&1 || die "curl is missing: run \`scripts/deps.sh build\`"
 
-# hyperfine, from the distribution, installed the way scripts/deps.sh installs packages.
-if ! command -v hyperfine >/dev/null 2>&1; then
-  command -v apt-get >/dev/null 2>&1 || die "hyperfine is missing (install it with your package manager)"
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo "installing: hyperfine" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends hyperfine >&2; then
-    "${sudo[@]}" apt-get update -q >&2
-    "${sudo[@]}" apt-get install -y -q --no-install-recommends hyperfine >&2
-  fi
-  command -v hyperfine >/dev/null 2>&1 || die "hyperfine could not be installed"
+# hyperfine and wrk, from the distribution, when missing.
+if ! command -v hyperfine >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
+  scripts/deps.sh bench || die "hyperfine and wrk are needed (scripts/deps.sh bench)"
 fi
 
 work=$(mktemp -d)
@@ -149,7 +155,7 @@ fi
 # --- a server, and one real sign-in -----------------------------------------------------
 say "Start my-server (release) on a temporary SQLite file"
 "$SERVER" --listen 127.0.0.1:0 --db "$work/bench.db" --mail-dir "$work/mail" \
-  --access-ttl 1h --rate-limit 100000 --device-interval 30s \
+  --access-ttl 1h --rate-limit 4000000000 --device-interval 30s \
   >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 200); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.05; done
@@ -331,6 +337,52 @@ read -r echo_med echo_mean echo_sd echo_min echo_max < <(row "$work/run.csv" 6)
 run_overhead=$(awk -v a="$run_med" -v b="$sh_med" 'BEGIN { printf "%.2f", a - b }')
 catalog_overhead=$(awk -v a="$cat_med" -v b="$echo_med" 'BEGIN { printf "%.2f", a - b }')
 
+# --- 7. throughput ---------------------------------------------------------------------
+say "Throughput: wrk, 2 threads (metadata, /v1/me with a JWT and an API token, the write path)"
+# An API token of the signed-in user, created by the CLI; like the JWT it only ever sits in a
+# header file that the wrk script reads.
+(
+  umask 077
+  "$MY" cli token create bench-wrk --json |
+    sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/Authorization: Bearer \1/p' >"$work/token.header"
+)
+[ -s "$work/token.header" ] || die "my cli token create printed no token"
+curl -fsS -H @"$work/token.header" "$url/v1/me" >/dev/null || die "curl with the API token failed"
+# wrk_run NAME CONNECTIONS SECONDS PATH: one wrk run (the request from BENCH_* variables);
+# sets NAME_rps NAME_p50 NAME_p99 NAME_max (ms) NAME_over (requests over 1 s), NAME_bad
+# (answers other than 2xx/3xx) and NAME_err (socket errors and timeouts).
+wrk_run() {
+  local name=$1 out=$work/wrk-$1.txt n secs bad err p50 p99 max over
+  wrk -t2 -c"$2" -d"$3"s --timeout 10s --latency -s scripts/bench-wrk.lua "$url$4" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed on $4"; }
+  read -r n secs bad err p50 p99 max over < <(sed -n 's/^result //p' "$out")
+  [ -n "$over" ] || { cat "$out" >&2; die "no result line from wrk on $4"; }
+  printf -v "${name}_rps" '%s' "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
+  printf -v "${name}_p50" '%s' "$(awk -v v="$p50" 'BEGIN { printf "%.2f", v / 1000 }')"
+  printf -v "${name}_p99" '%s' "$(awk -v v="$p99" 'BEGIN { printf "%.2f", v / 1000 }')"
+  printf -v "${name}_max" '%s' "$(awk -v v="$max" 'BEGIN { printf "%.2f", v / 1000 }')"
+  printf -v "${name}_over" '%s' "$over"
+  printf -v "${name}_bad" '%s' "$bad"
+  printf -v "${name}_err" '%s' "$err"
+  echo "  $4: $n requests in ${secs}s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, non-2xx $bad, errors $err" >&2
+}
+write_secs=$((wrk_secs * 2))
+BENCH_METHOD=GET wrk_run meta 32 "$wrk_secs" /.well-known/oauth-authorization-server
+BENCH_METHOD=GET BENCH_AUTH_FILE=$work/auth.header wrk_run jwt 32 "$wrk_secs" /v1/me
+BENCH_METHOD=GET BENCH_AUTH_FILE=$work/token.header wrk_run token 32 "$wrk_secs" /v1/me
+BENCH_METHOD=POST BENCH_BODY="client_id=my-cli&scope=openid" wrk_run write 16 "$write_secs" /oauth/device_authorization
+# at_least VALUE TARGET: "ok" when VALUE >= TARGET, else how far under.
+at_least() {
+  awk -v v="$1" -v t="$2" 'BEGIN { if (v >= t) print "ok"; else printf "under (%.2f× the target)\n", v / t }'
+}
+# clean NAME: "" when every answer of that run was 2xx/3xx without socket errors, else a warning.
+clean() {
+  local bad err
+  bad=${1}_bad err=${1}_err
+  [ "${!bad}" -eq 0 ] && [ "${!err}" -eq 0 ] && return 0
+  echo " (**${!bad} non-2xx answers, ${!err} socket errors**)"
+}
+
 # --- report -----------------------------------------------------------------------------
 fmt() { awk -v v="$1" 'BEGIN { printf "%.2f", v }'; }
 load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
@@ -345,7 +397,7 @@ report() {
   [ -z "$note" ] || { echo "> **Note:** $note"; echo; }
   echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); load average"
   echo "$load_start at the start, $load_end at the end (1, 5, 15 min);"
-  echo "$(rustc --version 2>/dev/null || echo 'rustc ?'), $(hyperfine --version), $(curl --version | head -n1 | cut -d' ' -f1-2)."
+  echo "$(rustc --version 2>/dev/null || echo 'rustc ?'), $(hyperfine --version), $(curl --version | head -n1 | cut -d' ' -f1-2), $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)."
   echo
   echo "## Results"
   echo
@@ -371,6 +423,16 @@ report() {
   echo "| \`my cli status\` with 1,000 cached commands, median | $(fmt "$st2_med") ms | ~ \`my --version\` ($(fmt "$v2_med") ms) | $(verdict "$st2_med" "$(awk -v v="$v2_med" 'BEGIN { print v * 1.2 }')") |"
   echo "| \`my cli run noop\` over \`sh -c true\` (1,000-command source), median | $run_overhead ms | ≤ $TARGET_RUN_OVERHEAD_MS ms | $(verdict "$run_overhead" "$TARGET_RUN_OVERHEAD_MS") |"
   echo "| \`my cli run c0001\` over \`sh -c 'echo 0001'\` (1,000-command catalog), median | $catalog_overhead ms | ≤ $TARGET_RUN_OVERHEAD_MS ms | $(verdict "$catalog_overhead" "$TARGET_RUN_OVERHEAD_MS") |"
+  echo
+  echo
+  echo "### Throughput (wrk, 2 threads)"
+  echo
+  echo "| run | req/s | p50 | p99 | max | target | |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| metadata document (floor), 32 connections | $meta_rps | $meta_p50 ms | $meta_p99 ms | $meta_max ms | — | $(clean meta) |"
+  echo "| \`GET /v1/me\`, session JWT, 32 connections | $jwt_rps | $jwt_p50 ms | $jwt_p99 ms | $jwt_max ms | ≥ $TARGET_GET_RPS req/s, p99 ≤ $TARGET_GET_P99_MS ms | $(at_least "$jwt_rps" "$TARGET_GET_RPS"), p99 $(verdict "$jwt_p99" "$TARGET_GET_P99_MS")$(clean jwt) |"
+  echo "| \`GET /v1/me\`, API token, 32 connections | $token_rps | $token_p50 ms | $token_p99 ms | $token_max ms | ≥ $TARGET_GET_RPS req/s, p99 ≤ $TARGET_GET_P99_MS ms | $(at_least "$token_rps" "$TARGET_GET_RPS"), p99 $(verdict "$token_p99" "$TARGET_GET_P99_MS")$(clean token) |"
+  echo "| \`POST /oauth/device_authorization\`, 16 connections | $write_rps | $write_p50 ms | $write_p99 ms | $write_max ms | p99 ≤ $TARGET_WRITE_P99_MS ms, none over 1 s | p99 $(verdict "$write_p99" "$TARGET_WRITE_P99_MS"), $write_over over 1 s$(clean write) |"
   echo
   echo "MB = 1,000,000 bytes. Megabyte figures are rounded before they are compared with the targets."
   echo
@@ -436,7 +498,7 @@ report() {
   echo "  hyperfine compares \`my cli whoami --json\` with \`curl -fsS -H @header URL/v1/me\`, the header"
   echo "  file holding the same access token (read from \`credentials.json\`, so it is never in argv)."
   echo "- **Magic link → signed in**: $logins sign-ins with distinct emails (server started with"
-  echo "  \`--rate-limit 100000 --device-interval 30s\`, so only the CLI's loopback wake-up can finish"
+  echo "  \`--rate-limit 4000000000 --device-interval 30s\`, so only the CLI's loopback wake-up can finish"
   echo "  them in time). For each, \`my cli login --email … --no-browser\` runs in the background, the"
   echo "  mailed link's page is fetched for its CSRF token, and the clock runs from sending the Confirm"
   echo "  POST (\`curl -L\`, which follows the redirect to the CLI's loopback port as a browser does) to"
@@ -463,6 +525,15 @@ report() {
   echo "  (+92,608), 2,940,176 with YAML too (+251,848 in all; serde_norway and its libyaml translation"
   echo "  +159,240). serde-saphyr, the pure-Rust alternative, cost ~500 KB against ~100 KB for"
   echo "  serde_norway in a minimal release binary."
+  echo "- **Throughput**: \`wrk -t2 --timeout 10s\` with \`scripts/bench-wrk.lua\` (which reads the"
+  echo "  Authorization header from a file and reports the latency percentiles, the maximum, the"
+  echo "  requests over 1 s and the answers other than 2xx/3xx), against the same server: the"
+  echo "  metadata document (no database) as the floor, then \`GET /v1/me\` with the sign-in's JWT and"
+  echo "  with an API token (\`my cli token create\`), $wrk_secs s each from 32 connections; then"
+  echo "  \`POST /oauth/device_authorization\` (a write transaction per request) for $write_secs s from 16"
+  echo "  connections. The server runs with \`--rate-limit 4000000000\`, so the write path is"
+  echo "  measured, not 429s; a run with other answers says so in its row. wrk shares the machine's"
+  echo "  cores with the server."
   echo "- \`$true_bin\` is timed with the start-up commands as the floor: what starting any"
   echo "  process costs on the machine at that moment."
   echo "- The figures compared with the targets are medians. Run on an idle machine for figures"
@@ -476,7 +547,7 @@ report() {
   echo '```'
   echo
   echo "This page is written by \`scripts/bench.sh --write docs/BENCHMARKS.md\`; edit the script, not the page."
-  echo "\`scripts/bench.sh --help\` lists the options (\`--runs\`, \`--logins\`, \`--syncs\`, \`--no-static\`, \`--note\`)."
+  echo "\`scripts/bench.sh --help\` lists the options (\`--runs\`, \`--logins\`, \`--syncs\`, \`--no-static\`, \`--wrk-secs\`, \`--note\`)."
 }
 report >"$work/report.md"
 cat "$work/report.md"

@@ -86,6 +86,17 @@ struct Args {
     /// without one the header is ignored
     #[argh(option)]
     trusted_proxy: Vec<String>,
+    /// time a client has to send a request's line and headers, from connecting or from its
+    /// previous response; also ends idle keep-alive connections (default 10s)
+    #[argh(option, from_str_fn(parse_duration))]
+    header_timeout: Option<u64>,
+    /// time a client has to send a request's body once its headers are in (default 30s)
+    #[argh(option, from_str_fn(parse_duration))]
+    body_timeout: Option<u64>,
+    /// open connections at most; past it, clients wait (default 1024, and always below
+    /// the open-file limit)
+    #[argh(option)]
+    max_connections: Option<usize>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -432,6 +443,9 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
                 })
             })
             .collect::<Result<_, _>>()?,
+        header_timeout: args.header_timeout.unwrap_or(d.header_timeout),
+        body_timeout: args.body_timeout.unwrap_or(d.body_timeout),
+        max_connections: args.max_connections.unwrap_or(d.max_connections),
     };
     settings.check().map_err(usage)?;
     Ok(Mode::Serve(settings))
@@ -563,6 +577,9 @@ mod tests {
         assert_eq!(s.min_token_ttl, 3600);
         assert_eq!(s.last_used_interval, 60);
         assert_eq!(s.long_poll, 25);
+        assert_eq!(s.header_timeout, 10);
+        assert_eq!(s.body_timeout, 30);
+        assert_eq!(s.max_connections, 1024);
     }
 
     #[test]
@@ -590,6 +607,12 @@ mod tests {
             "2s",
             "--code-ttl",
             "2s",
+            "--header-timeout",
+            "3s",
+            "--body-timeout",
+            "1m",
+            "--max-connections",
+            "50",
         ]);
         assert_eq!(s.listen, "127.0.0.1:0");
         assert_eq!(s.access_ttl, 1);
@@ -602,6 +625,9 @@ mod tests {
         assert_eq!(s.last_used_interval, 0);
         assert_eq!(s.long_poll, 2);
         assert_eq!(s.code_ttl, 2);
+        assert_eq!(s.header_timeout, 3);
+        assert_eq!(s.body_timeout, 60);
+        assert_eq!(s.max_connections, 50);
     }
 
     #[test]

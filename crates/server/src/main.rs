@@ -37,9 +37,9 @@ use std::io::{self, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-/// Threads serving requests, each with its own database connection: a slow client
-/// holds up one of them, not the server. Long polls of the logs may hold at most
-/// `app::MAX_LONG_POLLS` of them.
+/// Threads answering requests, each with its own database connection. Requests reach
+/// them fully read (`serve`), so a slow client never holds one; long polls of the logs
+/// may hold at most `app::MAX_LONG_POLLS` of them.
 const WORKERS: usize = 32;
 
 fn main() -> ExitCode {
@@ -114,10 +114,11 @@ fn run_server(settings: Settings) -> Result<(), String> {
     let key = first
         .migrate(secrets::random_bytes::<32>(), clock::now_secs())
         .map_err(cannot_open)?;
-    let mut dbs = vec![first];
+    let mut dbs = Vec::with_capacity(WORKERS);
     for _ in 1..WORKERS {
-        dbs.push(Db::open(&settings.db).map_err(cannot_open)?);
+        dbs.push(first.sibling().map_err(cannot_open)?);
     }
+    dbs.push(first);
     mail::prepare_outbox(&settings.mail_dir).map_err(|e| {
         format!(
             "cannot create mail folder {}: {e}",
@@ -141,7 +142,8 @@ fn run_server(settings: Settings) -> Result<(), String> {
     let _ = stdout.flush();
     drop(stdout);
 
-    let sweeper = Db::open(&settings.db).map_err(cannot_open)?;
+    // A sibling: its deletions queue with the workers' writes on the shared writer.
+    let sweeper = dbs[0].sibling().map_err(cannot_open)?;
     start_sweep(sweeper, settings.sweep_interval)?;
 
     let app = App::new(settings.clone(), issuer, key);

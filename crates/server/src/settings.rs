@@ -14,6 +14,8 @@ pub(crate) const USER_CODE_GUESS_LIMIT: u32 = 10;
 pub(crate) const USER_CODE_GUESS_GLOBAL_LIMIT: u32 = 100;
 /// Sign-in mails one device or browser sign-in request may send per window.
 pub(crate) const MAILS_PER_REQUEST: u32 = 3;
+/// Largest `--max-connections` accepted.
+const MAX_CONNECTIONS: usize = 1_000_000;
 /// Longest `--code-ttl` accepted.
 const MAX_CODE_TTL_SECS: u64 = 600;
 /// The database file when none is named.
@@ -50,6 +52,12 @@ pub(crate) struct Settings {
     pub(crate) print_links: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    /// From a connection's start, or its previous response, to a complete request head.
+    pub(crate) header_timeout: u64,
+    /// From a complete request head to a complete body.
+    pub(crate) body_timeout: u64,
+    /// Open connections at most (the front keeps it below the open-file limit).
+    pub(crate) max_connections: usize,
 }
 
 impl Default for Settings {
@@ -77,12 +85,16 @@ impl Default for Settings {
             sweep_interval: 600,
             print_links: false,
             trusted_proxies: Vec::new(),
+            header_timeout: 10,
+            body_timeout: 30,
+            max_connections: 1024,
         }
     }
 }
 
 impl Settings {
-    /// Checks the values no flag parser can: lifetimes above zero, a short code lifetime.
+    /// Checks the values no flag parser can: lifetimes and timeouts above zero, a short
+    /// code lifetime, a connection cap in range.
     /// The error is a usage message naming the flag.
     pub(crate) fn check(&self) -> Result<(), String> {
         for (flag, value) in [
@@ -93,10 +105,15 @@ impl Settings {
             ("--session-ttl", self.session_ttl),
             ("--session-max", self.session_max),
             ("--sweep-interval", self.sweep_interval),
+            ("--header-timeout", self.header_timeout),
+            ("--body-timeout", self.body_timeout),
         ] {
             if value == 0 {
                 return Err(format!("{flag} must be longer than 0s"));
             }
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(format!("--max-connections must be 1 to {MAX_CONNECTIONS}"));
         }
         // RFC 6749 §4.1.2: a maximum lifetime of 10 minutes is recommended.
         if self.code_ttl > MAX_CODE_TTL_SECS {

@@ -235,7 +235,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "SELECT u.id, u.email, u.username FROM web_sessions w JOIN users u ON u.id = w.user_id
-                 WHERE w.id_hash = ?1 AND w.revoked_at IS NULL AND w.expires_at > ?2",
+                 WHERE w.id_hash = CAST(?1 AS TEXT) AND w.revoked_at IS NULL AND w.expires_at > ?2",
             )?
             .query_row(params![id_hash, now], |r| {
                 Ok(User {

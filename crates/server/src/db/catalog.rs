@@ -172,7 +172,7 @@ impl Tx<'_> {
              v.created_at
              FROM commands c
              JOIN command_versions v ON v.command_id = c.id AND v.version = c.latest_version
-             WHERE c.owner_user_id = ?1 AND c.deleted_at IS NULL
+             WHERE c.owner_user_id = CAST(?1 AS TEXT) AND c.deleted_at IS NULL
              ORDER BY c.slug",
         )?;
         let rows = statement.query_map([user_id], command_row)?;
@@ -190,7 +190,7 @@ impl Tx<'_> {
              JOIN release_commands rc ON rc.release_id = pl.release_id
              JOIN commands c ON c.id = rc.command_id
              JOIN command_versions v ON v.command_id = rc.command_id AND v.version = rc.version
-             WHERE pl.profile_id = ?1
+             WHERE pl.profile_id = CAST(?1 AS TEXT)
              ORDER BY c.slug, u.username IS NOT NULL, u.username, l.slug",
         )?;
         let rows = statement.query_map([profile_id], library_command_row)?;

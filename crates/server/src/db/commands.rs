@@ -138,7 +138,7 @@ impl Tx<'_> {
                 "SELECT c.id, c.slug, v.name, v.description, v.aliases, v.version, v.spec_hash,
                  v.created_at
                  FROM commands c JOIN command_versions v ON v.command_id = c.id
-                 WHERE c.id = ?1 AND v.version = ?2",
+                 WHERE c.id = CAST(?1 AS TEXT) AND v.version = CAST(?2 AS INTEGER)",
             )?
             .query_row(params![id, version], command_row)
             .optional()

@@ -163,7 +163,8 @@ impl Tx<'_> {
     /// A library's releases, newest first.
     pub(crate) fn releases(&self, library_id: &str) -> DbResult<Vec<ReleaseRow>> {
         let mut statement = self.tx.prepare_cached(&format!(
-            "SELECT {RELEASE_COLUMNS} FROM releases WHERE library_id = ?1 {RELEASE_ORDER}"
+            "SELECT {RELEASE_COLUMNS} FROM releases WHERE library_id = CAST(?1 AS TEXT)
+             {RELEASE_ORDER}"
         ))?;
         let rows = statement.query_map([library_id], release_row)?;
         rows.collect()
@@ -173,7 +174,7 @@ impl Tx<'_> {
     pub(crate) fn latest_release(&self, library_id: &str) -> DbResult<Option<ReleaseRow>> {
         self.tx
             .prepare_cached(&format!(
-                "SELECT {RELEASE_COLUMNS} FROM releases WHERE library_id = ?1
+                "SELECT {RELEASE_COLUMNS} FROM releases WHERE library_id = CAST(?1 AS TEXT)
                  {RELEASE_ORDER} LIMIT 1"
             ))?
             .query_row([library_id], release_row)
@@ -230,7 +231,7 @@ impl Tx<'_> {
              FROM release_commands rc
              JOIN commands c ON c.id = rc.command_id
              JOIN command_versions v ON v.command_id = rc.command_id AND v.version = rc.version
-             WHERE rc.release_id = ?1
+             WHERE rc.release_id = CAST(?1 AS TEXT)
              ORDER BY c.slug",
         )?;
         let rows = statement.query_map([release_id], command_row)?;

@@ -76,8 +76,8 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "SELECT o.id, o.name, o.slug FROM organizations o
-                 JOIN memberships m ON m.org_id = o.id AND m.user_id = ?1
-                 WHERE o.id = ?2 OR o.slug = ?2",
+                 JOIN memberships m ON m.org_id = o.id AND m.user_id = CAST(?1 AS TEXT)
+                 WHERE o.id = CAST(?2 AS TEXT) OR o.slug = CAST(?2 AS TEXT)",
             )?
             .query_row([user_id, key], organization_row)
             .optional()
@@ -87,7 +87,8 @@ impl Tx<'_> {
     pub(crate) fn organizations_of(&self, user_id: &str) -> DbResult<Vec<Organization>> {
         let mut statement = self.tx.prepare_cached(
             "SELECT o.id, o.name, o.slug FROM organizations o
-             JOIN memberships m ON m.org_id = o.id WHERE m.user_id = ?1 ORDER BY o.slug",
+             JOIN memberships m ON m.org_id = o.id WHERE m.user_id = CAST(?1 AS TEXT)
+             ORDER BY o.slug",
         )?;
         let rows = statement.query_map([user_id], organization_row)?;
         rows.collect()
@@ -188,7 +189,7 @@ impl Tx<'_> {
         let mut statement = self.tx.prepare_cached(
             "SELECT e.name, e.project_id FROM environments e
              JOIN projects p ON p.id = e.project_id
-             WHERE p.org_id = ?1 AND (?2 IS NULL OR p.id = ?2)
+             WHERE p.org_id = CAST(?1 AS TEXT) AND (?2 IS NULL OR p.id = ?2)
              ORDER BY p.slug, e.name",
         )?;
         let rows = statement.query_map(params![org_id, project_id], |row| {

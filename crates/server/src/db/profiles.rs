@@ -79,7 +79,7 @@ impl Tx<'_> {
     /// The user's profiles, `default` first, then by slug.
     pub(crate) fn profiles(&self, user_id: &str) -> DbResult<Vec<ProfileRow>> {
         let mut statement = self.tx.prepare_cached(&format!(
-            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = ?1
+            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = CAST(?1 AS TEXT)
              ORDER BY is_default DESC, slug"
         ))?;
         let rows = statement.query_map([user_id], profile_row)?;
@@ -131,7 +131,7 @@ impl Tx<'_> {
              JOIN libraries l ON l.id = pl.library_id
              LEFT JOIN users u ON u.id = l.owner_user_id
              JOIN releases r ON r.id = pl.release_id
-             WHERE pl.profile_id = ?1
+             WHERE pl.profile_id = CAST(?1 AS TEXT)
              ORDER BY u.username IS NOT NULL, u.username, l.slug",
         )?;
         let rows = statement.query_map([profile_id], |row| {

@@ -1,31 +1,54 @@
-//! SQL for rate limits: one row per counted event, by kind and key (a client address, a
-//! lower-cased email), forgotten once older than the window.
+//! SQL for rate limits: for each kind and key (a client address, a lower-cased email), how
+//! many events happened in each 10-second slot, forgotten once the window has passed.
+//!
+//! A check reads at most the window's slots (60 rows for 10 minutes), whatever a client
+//! sends: a log with one row per event grew with every request allowed and was counted in
+//! full on each one. The window starts after the slot that `since` falls in, so an event
+//! counts for 590 to 600 s of a 600 s window, and the oldest counted one leaves it at most
+//! the window's length from now (what `Retry-After` promises).
 
 use super::{DbResult, Tx};
 use rusqlite::params;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Seconds in one slot.
+const SLOT_SECS: i64 = 10;
+
+/// The latest slot in which this process swept the expired slots of every key.
+static SWEPT: AtomicI64 = AtomicI64::new(i64::MIN);
+
+/// The slot `at` (unix seconds) falls in.
+fn slot(at: i64) -> i64 {
+    at.div_euclid(SLOT_SECS)
+}
 
 impl Tx<'_> {
-    // ---- rate limits -------------------------------------------------------------
-
-    /// Events of `kind` for `key` at or after `since`.
+    /// Events of `kind` for `key` in the slots after the one `since` falls in.
     pub(crate) fn rate_count(&self, kind: &str, key: &str, since: i64) -> DbResult<u32> {
-        self.tx
+        let events: i64 = self
+            .tx
             .prepare_cached(
-                "SELECT COUNT(*) FROM rate_events WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+                "SELECT COALESCE(SUM(events), 0) FROM rate_counts
+                 WHERE kind = ?1 AND key = ?2 AND slot > ?3",
             )?
-            .query_row(params![kind, key, since], |r| r.get(0))
+            .query_row(params![kind, key, slot(since)], |r| r.get(0))?;
+        Ok(u32::try_from(events).unwrap_or(u32::MAX))
     }
 
-    /// When the oldest event of `kind` for `key` at or after `since` happened.
+    /// When the oldest slot that `rate_count` counts from `since` began: its events stop
+    /// counting once the window starts after it (for `Retry-After`).
     pub(crate) fn rate_oldest(&self, kind: &str, key: &str, since: i64) -> DbResult<Option<i64>> {
-        self.tx
+        let oldest: Option<i64> = self
+            .tx
             .prepare_cached(
-                "SELECT MIN(at) FROM rate_events WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+                "SELECT MIN(slot) FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot > ?3",
             )?
-            .query_row(params![kind, key, since], |r| r.get(0))
+            .query_row(params![kind, key, slot(since)], |r| r.get(0))?;
+        Ok(oldest.map(|slot| slot * SLOT_SECS))
     }
 
-    /// Records one event and forgets events of `kind` older than `forget_before`.
+    /// Records one event at `at` and forgets the slots before that of `forget_before`:
+    /// this key's now, every key's (of this kind) with the first event of a new slot.
     pub(crate) fn rate_record(
         &self,
         kind: &str,
@@ -33,12 +56,21 @@ impl Tx<'_> {
         at: i64,
         forget_before: i64,
     ) -> DbResult<()> {
+        let forget = slot(forget_before);
         self.tx
-            .prepare_cached("DELETE FROM rate_events WHERE kind = ?1 AND at < ?2")?
-            .execute(params![kind, forget_before])?;
+            .prepare_cached("DELETE FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot < ?3")?
+            .execute(params![kind, key, forget])?;
         self.tx
-            .prepare_cached("INSERT INTO rate_events (kind, key, at) VALUES (?1, ?2, ?3)")?
-            .execute(params![kind, key, at])?;
+            .prepare_cached(
+                "INSERT INTO rate_counts (kind, key, slot, events) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (kind, key, slot) DO UPDATE SET events = events + 1",
+            )?
+            .execute(params![kind, key, slot(at)])?;
+        if SWEPT.fetch_max(slot(at), Ordering::Relaxed) < slot(at) {
+            self.tx
+                .prepare_cached("DELETE FROM rate_counts WHERE kind = ?1 AND slot < ?2")?
+                .execute(params![kind, forget])?;
+        }
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! SQL for the periodic sweep: deleting what can never be used again — expired device
 //! requests, magic links, authorization requests and codes, ended web sessions, dead
-//! sessions with their refresh tokens, and rate-limit events past their window — and the
+//! sessions with their refresh tokens, and rate-limit counts past their window — and the
 //! row counts `my-server admin stats` prints.
 
 use super::{DbResult, Tx};
@@ -9,7 +9,7 @@ use super::{DbResult, Tx};
 pub(crate) type Swept = Vec<(&'static str, usize)>;
 
 /// Deletions in an order that keeps every foreign key satisfied; `?1` is now, `?2` the
-/// oldest rate-limit event still counted.
+/// oldest moment whose rate-limit events still count (its slot is kept).
 const SWEEP: &[(&str, &str)] = &[
     (
         "magic_links",
@@ -48,7 +48,10 @@ const SWEEP: &[(&str, &str)] = &[
          AND id NOT IN (SELECT session_id FROM authorization_codes
                         WHERE session_id IS NOT NULL)",
     ),
-    ("rate_events", "DELETE FROM rate_events WHERE at < ?2"),
+    (
+        "rate_counts",
+        "DELETE FROM rate_counts WHERE slot < ?2 / 10",
+    ),
 ];
 
 /// The tables `admin stats` counts.
@@ -63,7 +66,7 @@ const COUNTED: &[&str] = &[
     "refresh_tokens",
     "api_tokens",
     "signing_keys",
-    "rate_events",
+    "rate_counts",
 ];
 
 impl Tx<'_> {

@@ -111,14 +111,16 @@ impl Tx<'_> {
 
     pub(crate) fn api_token_by_hash(&self, token_hash: &str) -> DbResult<Option<ApiToken>> {
         self.tx
-            .prepare_cached(&format!("{TOKEN_SELECT} WHERE t.token_hash = ?1"))?
+            .prepare_cached(&format!(
+                "{TOKEN_SELECT} WHERE t.token_hash = CAST(?1 AS TEXT)"
+            ))?
             .query_row([token_hash], token_row)
             .optional()
     }
 
     pub(crate) fn api_token(&self, id: &str) -> DbResult<Option<ApiToken>> {
         self.tx
-            .prepare_cached(&format!("{TOKEN_SELECT} WHERE t.id = ?1"))?
+            .prepare_cached(&format!("{TOKEN_SELECT} WHERE t.id = CAST(?1 AS TEXT)"))?
             .query_row([id], token_row)
             .optional()
     }
@@ -189,7 +191,7 @@ impl Tx<'_> {
     pub(crate) fn tokens_visible_to(&self, user_id: &str) -> DbResult<Vec<ApiToken>> {
         let mut statement = self.tx.prepare_cached(&format!(
             "{TOKEN_SELECT} WHERE t.revoked_at IS NULL AND (
-                 (t.kind = 'personal' AND t.user_id = ?1)
+                 (t.kind = 'personal' AND t.user_id = CAST(?1 AS TEXT))
                  OR t.org_id IN (SELECT org_id FROM memberships WHERE user_id = ?1))
              ORDER BY t.created_at, t.rowid"
         ))?;
@@ -200,7 +202,7 @@ impl Tx<'_> {
     /// Unrevoked access keys of one organization, oldest first.
     pub(crate) fn organization_keys(&self, org_id: &str) -> DbResult<Vec<ApiToken>> {
         let mut statement = self.tx.prepare_cached(&format!(
-            "{TOKEN_SELECT} WHERE t.revoked_at IS NULL AND t.org_id = ?1
+            "{TOKEN_SELECT} WHERE t.revoked_at IS NULL AND t.org_id = CAST(?1 AS TEXT)
              ORDER BY t.created_at, t.rowid"
         ))?;
         let rows = statement.query_map([org_id], token_row)?;

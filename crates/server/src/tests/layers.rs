@@ -71,6 +71,14 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The crate's `src/` folder and every `.rs` file in it.
+fn crate_sources() -> (PathBuf, Vec<PathBuf>) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    (src, files)
+}
+
 /// The file's top-level module (`domain` for `domain/caller.rs`), and for an endpoint its
 /// family (`oauth` for `endpoints/oauth/token.rs`, `magic` for `endpoints/magic.rs`).
 fn place(relative: &Path) -> (String, Option<String>) {
@@ -135,9 +143,7 @@ fn violations(relative: &Path, code: &str) -> Vec<String> {
 
 #[test]
 fn every_arrow_points_down() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
+    let (src, files) = crate_sources();
     assert!(files.len() > 30, "read only {} files", files.len());
     let mut wrong = Vec::new();
     for file in files {
@@ -195,4 +201,60 @@ fn the_checker_sees_bad_arrows() {
     assert_eq!(check("newthing.rs", "").len(), 1);
     // Comments are not imports.
     assert!(check("web/mod.rs", "//! see crate::routes").is_empty());
+}
+
+/// Crates of the HTTP front: only `serve.rs` may name them.
+const HTTP_CRATES: &[&str] = &[
+    "hyper",
+    "hyper_util",
+    "http_body_util",
+    "tokio",
+    "tiny_http",
+];
+
+/// The HTTP crates `code` names in a path (`hyper::…`, `use tokio::…`), outside comments.
+fn http_crates_named(code: &str) -> Vec<&'static str> {
+    let mut named = Vec::new();
+    for line in code.lines().map(str::trim_start) {
+        if line.starts_with("//") {
+            continue;
+        }
+        for krate in HTTP_CRATES {
+            let found = line.match_indices(&format!("{krate}::")).any(|(at, _)| {
+                !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+            });
+            if found && !named.contains(krate) {
+                named.push(*krate);
+            }
+        }
+    }
+    named
+}
+
+#[test]
+fn only_serve_knows_the_http_library() {
+    let (src, files) = crate_sources();
+    let mut wrong = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let named = http_crates_named(&fs::read_to_string(&file).unwrap());
+        // This file names them in its own examples below.
+        let allowed = [Path::new("serve.rs"), Path::new("tests/layers.rs")];
+        if !allowed.contains(&relative) && !named.is_empty() {
+            wrong.push(format!("{}: {}", relative.display(), named.join(", ")));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the HTTP library outside serve.rs:\n{}",
+        wrong.join("\n")
+    );
+    // The checker itself: paths are caught, comments and look-alikes are not.
+    assert_eq!(http_crates_named("use hyper::body::Bytes;"), ["hyper"]);
+    assert_eq!(
+        http_crates_named("let r = tokio::runtime::Builder::new_current_thread();"),
+        ["tokio"]
+    );
+    assert!(http_crates_named("//! hyper::Request is translated in serve").is_empty());
+    assert!(http_crates_named("use crate::web::not_hyper::X;").is_empty());
 }
