@@ -5,6 +5,7 @@
 #   make static       a fully static `my` (target/static/…/release-cli/my)
 #   make completions  regenerate the committed man pages and shell completions in dist/
 #   make install      PREFIX=/usr/local DESTDIR=  (needs no cargo once built: run `make release` first)
+#   make fuzz         every fuzz target for FUZZ_SECONDS (default 60) under libFuzzer (nightly, cargo-fuzz)
 #
 # For packagers (see README.md, "Packaging"):
 #   SYSTEM_LIBS=1   link the system libdbus and SQLite (pkg-config: dbus-1, sqlite3 >= 3.45.3, the
@@ -51,7 +52,7 @@ DIST_MAN := dist/man/$(BIN).1 dist/man/my-server.1
 DIST_COMPLETIONS := dist/completions/$(BIN).bash dist/completions/_$(BIN) dist/completions/$(BIN).fish
 
 .PHONY: all build release static deps dev-deps test-deps demo test test-static test-offline bench screenshots \
-	check fmt clippy install uninstall vendor clean
+	check fmt clippy completions install uninstall vendor clean fuzz fuzz-smoke
 
 all: release
 
@@ -114,6 +115,24 @@ bench: release
 screenshots: test-deps build
 	MY_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots scripts/with-keyring.sh \
 		$(CARGO) test $(CARGOFLAGS) -p mycli --test e2e -- --exact browser::web_login_in_a_real_browser_then_one_click_authorize
+
+# Fuzzing (fuzz/): every parser that sees outside input. New inputs go to
+# fuzz/target/corpus/<target> (the committed seeds in fuzz/corpus/ stay as they are), crashes
+# to fuzz/artifacts/<target>: copy one into fuzz/corpus/<target> to keep it as a regression.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := token jwt_claims credentials_file config_file oauth_replies rest_replies callback_query spec template
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "make fuzz needs cargo-fuzz (cargo install cargo-fuzz --locked) and a nightly toolchain" >&2; exit 1; }
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p target/corpus/$$t && \
+		$(CARGO) +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+# The same targets' bodies on their seed corpus (which keeps every past crash), on stable
+# and without libFuzzer: what CI runs.
+fuzz-smoke:
+	$(CARGO) test $(CARGOFLAGS) --manifest-path fuzz/Cargo.toml --lib --no-default-features
 
 check: deps
 	$(CARGO) fmt --all -- --check

@@ -1,6 +1,8 @@
 //! The HTTP client: blocking ureq with timeouts on every request, proxies from the
-//! environment, the system trust store. It sees a bearer token when given one and nothing
-//! else of the credentials; a redirect never carries the Authorization header.
+//! environment (never for loopback hosts), the system trust store. It sees a bearer token
+//! when given one and nothing else of the credentials; a redirect never carries the
+//! Authorization header. An idempotent request that fails on a kept-alive connection the
+//! server just closed is retried once on a fresh one.
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -16,7 +18,7 @@ pub(crate) struct Reply {
     pub(crate) body: String,
     /// The `ETag` header, for conditional requests.
     pub(crate) etag: Option<String>,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl std::fmt::Debug for Reply {
@@ -93,7 +95,18 @@ pub(crate) enum Method {
 }
 
 pub(crate) struct Client {
+    /// Through the proxy named in the environment, if any.
     agent: ureq::Agent,
+    /// Never through a proxy: for loopback hosts, which a proxy would only see into.
+    direct: ureq::Agent,
+}
+
+/// Whether a request may be sent twice: a retry must not repeat an effect (a refresh token
+/// rotates once, a token is created once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Once,
+    Never,
 }
 
 impl Client {
@@ -109,20 +122,45 @@ impl Client {
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
             .build();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(total))
-            .timeout_connect(Some(Duration::from_secs(10).min(total)))
-            .user_agent(USER_AGENT)
-            .tls_config(tls)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
-            .build()
-            .new_agent();
-        Client { agent }
+        let config = |proxy: Option<ureq::Proxy>| {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(total))
+                .timeout_connect(Some(Duration::from_secs(10).min(total)))
+                .user_agent(USER_AGENT)
+                .tls_config(tls.clone())
+                .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+                // One idle connection per host: after a failure on it, a retry is fresh.
+                .max_idle_connections_per_host(1)
+                .proxy(proxy)
+                .build()
+                .new_agent()
+        };
+        Client {
+            agent: config(ureq::Proxy::try_from_env()),
+            direct: config(None),
+        }
+    }
+
+    fn agent(&self, url: &str) -> &ureq::Agent {
+        if url::Url::parse(url).is_ok_and(|u| is_loopback(&u)) {
+            &self.direct
+        } else {
+            &self.agent
+        }
     }
 
     pub(crate) fn get(&self, url: &str, bearer: Option<&Secret>) -> Result<Reply> {
         self.send(Method::Get, url, bearer, None)
+    }
+
+    /// A GET that does not follow redirects (OAuth metadata: a redirect could name endpoints
+    /// on another origin). A 3xx comes back as the reply.
+    pub(crate) fn get_no_redirect(&self, url: &str) -> Result<Reply> {
+        self.with_retry(Retry::Once, url, || {
+            let req = self.agent(url).get(url).config().max_redirects(0).build();
+            with_headers(req, None, &[]).call()
+        })
     }
 
     /// A REST request with an optional JSON body.
@@ -148,31 +186,67 @@ impl Client {
         let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
         let auth = auth.as_deref();
         let body = || json.map(|j| j.to_string()).unwrap_or_default();
-        let res = match method {
-            Method::Get => with_headers(self.agent.get(url), auth, headers).call(),
-            Method::Delete => with_headers(self.agent.delete(url), auth, headers).call(),
-            Method::Post => with_headers(self.agent.post(url), auth, headers)
-                .header("Content-Type", "application/json")
-                .send(body()),
-            Method::Patch => with_headers(self.agent.patch(url), auth, headers)
-                .header("Content-Type", "application/json")
-                .send(body()),
+        let agent = self.agent(url);
+        let retry = match method {
+            Method::Get | Method::Delete => Retry::Once,
+            Method::Post | Method::Patch => Retry::Never,
         };
-        Self::finish(url, res)
+        self.with_retry(retry, url, || match method {
+            Method::Get => with_headers(agent.get(url), auth, headers).call(),
+            Method::Delete => with_headers(agent.delete(url), auth, headers).call(),
+            Method::Post => with_headers(agent.post(url), auth, headers)
+                .header("Content-Type", "application/json")
+                .send(body()),
+            Method::Patch => with_headers(agent.patch(url), auth, headers)
+                .header("Content-Type", "application/json")
+                .send(body()),
+        })
     }
 
-    /// A form-encoded POST (what OAuth endpoints require).
+    /// A form-encoded POST (what OAuth endpoints require), sent once.
     pub(crate) fn post_form(
         &self,
         url: &str,
         form: &[(&str, &str)],
         bearer: Option<&Secret>,
     ) -> Result<Reply> {
-        let mut req = self.agent.post(url).header("Accept", "application/json");
-        if let Some(token) = bearer {
-            req = req.header("Authorization", format!("Bearer {}", token.expose()));
+        self.form(url, form, bearer, Retry::Never)
+    }
+
+    /// A form-encoded POST that is harmless to send twice (a device-flow poll, a
+    /// revocation): retried once when the connection broke under it.
+    pub(crate) fn post_form_idempotent(&self, url: &str, form: &[(&str, &str)]) -> Result<Reply> {
+        self.form(url, form, None, Retry::Once)
+    }
+
+    fn form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        bearer: Option<&Secret>,
+        retry: Retry,
+    ) -> Result<Reply> {
+        let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
+        self.with_retry(retry, url, || {
+            with_headers(self.agent(url).post(url), auth.as_deref(), &[])
+                .send_form(form.iter().copied())
+        })
+    }
+
+    /// Sends, and with `Retry::Once` sends again once when the connection broke under the
+    /// request: a server (Node's default is 5 s) may close an idle kept-alive connection just
+    /// as the request goes out on it. ureq has dropped the broken connection, and keeps at
+    /// most one idle per host, so the second attempt opens a fresh one.
+    fn with_retry(
+        &self,
+        retry: Retry,
+        url: &str,
+        send: impl Fn() -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Reply> {
+        match send() {
+            Err(e) if retry == Retry::Once && is_broken_connection(&e) => Self::finish(url, send()),
+            res => Self::finish(url, res),
         }
-        Self::finish(url, req.send_form(form.iter().copied()))
     }
 
     fn finish(
@@ -198,6 +272,38 @@ impl Client {
             etag,
             url: url.to_string(),
         })
+    }
+}
+
+/// The connection went away under the request (reset, closed, or cut off mid-reply).
+fn is_broken_connection(e: &ureq::Error) -> bool {
+    use std::io::ErrorKind::*;
+    match e {
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+        ),
+        ureq::Error::Protocol(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether a URL's host is this machine: 127.0.0.0/8, ::1 or `localhost`. Plain `http://`
+/// is only accepted for these, and they never go through a proxy.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether two URLs share scheme, host and port (default ports made explicit).
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin().is_tuple() && a.origin() == b.origin(),
+        _ => false,
     }
 }
 
@@ -242,7 +348,23 @@ pub(crate) fn origin(url: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::origin;
+    use super::{is_loopback, origin, same_origin};
+
+    #[test]
+    fn origins_and_loopback_hosts() {
+        assert!(same_origin("https://a.b/x", "https://A.b:443/y?z"));
+        assert!(!same_origin("https://a.b", "http://a.b"));
+        assert!(!same_origin("http://127.0.0.1:1/", "http://127.0.0.1:2/"));
+        assert!(!same_origin(
+            "http://127.0.0.1:1@evil.test/",
+            "http://127.0.0.1:1/"
+        ));
+        assert!(!same_origin("file:///etc/passwd", "file:///etc/passwd"));
+        let lo = |u: &str| is_loopback(&url::Url::parse(u).unwrap());
+        assert!(lo("http://127.0.0.1:7780") && lo("http://[::1]:1/") && lo("http://LOCALHOST/"));
+        assert!(lo("http://127.2.3.4/"));
+        assert!(!lo("http://10.0.0.1/") && !lo("http://127.0.0.1.evil.test/"));
+    }
 
     #[test]
     fn origin_of_urls() {

@@ -420,6 +420,9 @@ pub(crate) struct LoginArgs {
     /// read an API token or access key from stdin and store it
     #[argh(switch)]
     pub(crate) with_token: bool,
+    /// move the stored credentials from the plaintext file into the OS keyring (no sign-in)
+    #[argh(switch)]
+    pub(crate) migrate: bool,
     /// print the result as JSON
     #[argh(switch)]
     pub(crate) json: bool,

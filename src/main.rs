@@ -20,7 +20,21 @@ use std::process::ExitCode;
 pub(crate) const BIN: &str = "my";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `args_os`: `env::args` panics on an argument that is not UTF-8.
+    let args: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect::<Result<_, _>>()
+    {
+        Ok(args) => args,
+        Err(bad) => {
+            eprintln!(
+                "{BIN}: the argument {} is not valid UTF-8",
+                out::sanitize(&bad.to_string_lossy())
+            );
+            return ExitCode::from(error::EXIT_USAGE);
+        }
+    };
     if matches!(args.as_slice(), [a] if a == "--version" || a == "-V") {
         out::line(format!("{BIN} {}", env!("CARGO_PKG_VERSION")));
         return ExitCode::SUCCESS;
@@ -33,7 +47,7 @@ fn main() -> ExitCode {
                 out::line(early.output.trim_end());
                 ExitCode::SUCCESS
             } else {
-                eprintln!("{BIN}: {}", early.output.trim_end());
+                eprintln!("{BIN}: {}", out::sanitize(early.output.trim_end()));
                 ExitCode::from(error::EXIT_USAGE)
             };
         }
@@ -41,7 +55,8 @@ fn main() -> ExitCode {
     match cmd::run(parsed) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{BIN}: {e}");
+            // Messages may quote what a server sent: one line, no terminal escapes.
+            eprintln!("{BIN}: {}", out::one_line(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

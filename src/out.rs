@@ -1,5 +1,9 @@
 //! Writing to stdout (data) and stderr (messages), and asking on the terminal. A closed
 //! stdout pipe (`my … | head`) ends the process quietly instead of panicking.
+//!
+//! Everything printed here goes through [`sanitize`]: much of it quotes what a server sent
+//! (error messages, user codes, URLs, names), and a server must not be able to drive the
+//! reader's terminal (`ESC]52` clipboard writes, `ESC]8` hidden links, `ESC[2J`).
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -7,6 +11,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 /// Prints one line of data on stdout.
 pub(crate) fn line(text: impl std::fmt::Display) {
+    let text = sanitize(&text.to_string());
     let mut out = io::stdout().lock();
     if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush()) {
         exit_on_closed_pipe(e);
@@ -23,7 +28,29 @@ pub(crate) fn json(value: &impl Serialize) {
 
 /// Prints a message for the person on stderr.
 pub(crate) fn note(text: impl std::fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{text}");
+    let _ = writeln!(io::stderr().lock(), "{}", sanitize(&text.to_string()));
+}
+
+/// Text for a terminal: control characters other than tab and newline (ESC, BEL, CR, the C1
+/// controls such as CSI) and the bidirectional overrides become U+FFFD, so no escape sequence
+/// and no hidden reordering reaches the reader.
+pub(crate) fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if (c.is_control() && c != '\t' && c != '\n') || bidi {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// [`sanitize`]d text on one line: newlines become spaces (an error message is one line
+/// whatever the server put in it).
+pub(crate) fn one_line(text: &str) -> String {
+    sanitize(&text.replace(['\n', '\t'], " "))
 }
 
 /// Prints rows under a header, each column as wide as its widest cell; a note instead when
@@ -67,7 +94,7 @@ pub(crate) fn ask(question: &str, no_terminal: Error) -> Result<String> {
     if !stdin.is_terminal() {
         return Err(no_terminal);
     }
-    eprint!("{question}");
+    eprint!("{}", sanitize(question));
     let _ = io::stderr().flush();
     let mut answer = String::new();
     stdin
@@ -87,7 +114,18 @@ fn exit_on_closed_pipe(e: io::Error) {
 
 #[cfg(test)]
 mod tests {
-    use super::aligned;
+    use super::{aligned, one_line, sanitize};
+
+    #[test]
+    fn control_characters_cannot_reach_the_terminal() {
+        assert_eq!(sanitize("ok\tfine\nnext"), "ok\tfine\nnext");
+        assert_eq!(sanitize("\u{1b}[2Jgone"), "\u{fffd}[2Jgone");
+        assert_eq!(
+            sanitize("\u{1b}]52;c;aGk=\u{7}\u{9b}1m\r\u{202e}x"),
+            "\u{fffd}]52;c;aGk=\u{fffd}\u{fffd}1m\u{fffd}\u{fffd}x"
+        );
+        assert_eq!(one_line("a\nb\u{1b}"), "a b\u{fffd}");
+    }
 
     #[test]
     fn columns_are_as_wide_as_their_widest_cell() {

@@ -95,7 +95,8 @@ fn config_dir() -> Result<PathBuf> {
     }
 }
 
-/// Accepts `http(s)://host[:port][/path]`, drops a trailing slash.
+/// Accepts `https://host[:port][/path]`, or `http://` for a loopback host only (anything
+/// else would send tokens in the clear); drops a trailing slash.
 pub(crate) fn normalize_api_url(url: &str) -> std::result::Result<String, &'static str> {
     let url = url.trim().trim_end_matches('/');
     let rest = url
@@ -105,6 +106,12 @@ pub(crate) fn normalize_api_url(url: &str) -> std::result::Result<String, &'stat
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() || host.contains(['?', '#', ' ', '@']) {
         return Err("it has no valid host");
+    }
+    let parsed = url::Url::parse(url).map_err(|_| "it has no valid host")?;
+    if parsed.scheme() == "http" && !crate::api::is_loopback(&parsed) {
+        return Err(
+            "plain http:// is only allowed for 127.0.0.1, [::1] and localhost: use https://",
+        );
     }
     Ok(url.to_string())
 }
@@ -126,5 +133,9 @@ mod tests {
         assert!(normalize_api_url("ftp://x").is_err());
         assert!(normalize_api_url("http://").is_err());
         assert!(normalize_api_url("127.0.0.1:7780").is_err());
+        // Tokens never travel in the clear beyond this machine.
+        assert!(normalize_api_url("http://api.my.cloud").is_err());
+        assert!(normalize_api_url("http://127.0.0.1.evil.test").is_err());
+        assert!(normalize_api_url("http://[::1]:7780").is_ok());
     }
 }

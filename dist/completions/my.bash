@@ -6,7 +6,7 @@ _my_words() {
     case $1 in
     'my') echo cli use orgs projects environments logs library source completion --help ;;
     'my cli') echo login logout whoami status token profile push init run history show --help ;;
-    'my cli login') echo --email --web --no-browser --token --with-token --json --help ;;
+    'my cli login') echo --email --web --no-browser --token --with-token --migrate --json --help ;;
     'my cli logout') echo --json --help ;;
     'my cli whoami') echo --json --help ;;
     'my cli status') echo --json --help ;;

@@ -85,6 +85,7 @@ complete -c my -n '__my_at '\''my cli login'\''' -l web -d 'sign in in a browser
 complete -c my -n '__my_at '\''my cli login'\''' -l no-browser -d 'never open a browser; only print the URL'
 complete -c my -n '__my_at '\''my cli login'\''' -l token -r -F -d 'store this API token or access key instead of signing in (visible in `ps`: prefer --with-token)'
 complete -c my -n '__my_at '\''my cli login'\''' -l with-token -d 'read an API token or access key from stdin and store it'
+complete -c my -n '__my_at '\''my cli login'\''' -l migrate -d 'move the stored credentials from the plaintext file into the OS keyring (no sign-in)'
 complete -c my -n '__my_at '\''my cli login'\''' -l json -d 'print the result as JSON'
 complete -c my -n '__my_at '\''my cli logout'\''' -l json -d 'print the result as JSON'
 complete -c my -n '__my_at '\''my cli whoami'\''' -l json -d 'print the result as JSON (with the kind of credential and its expiry)'

@@ -4,7 +4,7 @@
 
 use crate::api::Client;
 use crate::auth::loopback::{self, Loopback};
-use crate::auth::{oauth_failure, Tokens};
+use crate::auth::{oauth_failure, random_b64, Tokens};
 use crate::error::{Error, Result};
 use crate::out;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,25 +16,26 @@ use std::time::Duration;
 
 const CALLBACK_PATH: &str = "/callback";
 
-/// How long the CLI waits for the browser (the server's authorization requests live 10 min).
-fn timeout() -> Duration {
-    std::env::var("MY_LOGIN_TIMEOUT")
-        .ok()
+/// How long the CLI waits for the browser (the server's authorization requests live 10 min);
+/// `MY_LOGIN_TIMEOUT` seconds, 1 to 86400, overrides it.
+fn timeout() -> Result<Duration> {
+    let Some(raw) = std::env::var_os("MY_LOGIN_TIMEOUT") else {
+        return Ok(Duration::from_secs(600));
+    };
+    raw.to_str()
         .and_then(|s| s.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(Duration::from_secs(600), Duration::from_secs)
+        .filter(|s| (1..=86_400).contains(s))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            Error::Usage(
+                "MY_LOGIN_TIMEOUT must be a whole number of seconds from 1 to 86400".into(),
+            )
+        })
 }
 
 /// base64url(SHA-256(verifier)), no padding (RFC 7636 §4.2).
 pub(crate) fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-fn random_b64(bytes: usize) -> Result<String> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf)
-        .map_err(|e| Error::Other(format!("the OS random number generator failed: {e}")))?;
-    Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
 /// What the person chose about opening a browser.
@@ -111,11 +112,12 @@ pub(crate) fn sign_in(
     req: Request,
     open: Open,
 ) -> Result<Outcome> {
+    let timeout = timeout()?;
     out::note(format!(
         "Open this URL in a browser to sign in:\n\n    {}\n",
         req.url
     ));
-    if open == Open::Try && !crate::auth::try_open_browser(&req.url) {
+    if open == Open::Try && !crate::auth::try_open_browser(&req.url, &meta.issuer) {
         return Ok(Outcome::NoBrowser);
     }
     out::note("Waiting for the browser… (press Ctrl-C to cancel)");
@@ -152,10 +154,10 @@ pub(crate) fn sign_in(
         *result.borrow_mut() = Some(Err(err));
         Some(page)
     };
-    if req.listener.wait(timeout(), accept).is_none() {
+    if req.listener.wait(timeout, accept).is_none() {
         return Err(Error::Login(format!(
             "no answer from the browser within {} s: run `my cli login --web` again, or `my cli login` for the email sign-in",
-            timeout().as_secs()
+            timeout.as_secs()
         )));
     }
     match result.into_inner() {

@@ -5,6 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+/// The longest single wait handed to tiny_http, which adds it to the clock itself.
+const DAY: Duration = Duration::from_secs(86_400);
+
 /// Query parameters of a callback, percent-decoded.
 pub(crate) type Query = Vec<(String, String)>;
 
@@ -13,6 +16,15 @@ pub(crate) fn param<'q>(query: &'q Query, name: &str) -> Option<&'q str> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// A request target's path and its percent-decoded query parameters.
+pub(crate) fn split(target: &str) -> (&str, Query) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    (path, query)
 }
 
 pub(crate) struct Loopback {
@@ -51,13 +63,16 @@ impl Loopback {
         timeout: Duration,
         accept: impl Fn(&Query) -> Option<String>,
     ) -> Option<Query> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too large for the clock waits as long as the clock can count.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             if left.is_zero() {
                 return None;
             }
-            let request = match self.server.recv_timeout(left) {
+            let request = match self.server.recv_timeout(left.min(DAY)) {
                 Ok(Some(r)) => r,
                 Ok(None) => return None,
                 Err(_) => {
@@ -66,14 +81,11 @@ impl Loopback {
                 }
             };
             let url = request.url().to_string();
-            let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+            let (path, query) = split(&url);
             if path != self.path || *request.method() != tiny_http::Method::Get {
                 let _ = request.respond(page(404, "Not found", "Nothing here."));
                 continue;
             }
-            let query: Query = form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
             match accept(&query) {
                 Some(html) => {
                     let _ = request.respond(html_response(200, html));

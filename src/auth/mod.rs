@@ -10,9 +10,11 @@ pub(crate) mod jwt;
 pub(crate) mod loopback;
 pub(crate) mod session;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::out;
 use crate::secret::Secret;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 
 /// Why a browser cannot be opened here, if it cannot: CI, an SSH session, or (on Linux and
 /// BSD) no graphical display.
@@ -31,8 +33,17 @@ pub(crate) fn no_display_reason() -> Option<&'static str> {
 }
 
 /// Tries to open `url` in a browser (honouring `BROWSER`); says on stderr when it cannot.
-/// Returns whether a browser was started. The URL must already have been printed.
-pub(crate) fn try_open_browser(url: &str) -> bool {
+/// Returns whether a browser was started. The URL must already have been printed. Only an
+/// http(s) URL on the issuer's origin is opened: a server must not make the CLI open
+/// `file://…`, a custom scheme, or a page elsewhere.
+pub(crate) fn try_open_browser(url: &str, issuer: &str) -> bool {
+    let http = url.starts_with("https://") || url.starts_with("http://");
+    if !http || !crate::api::same_origin(url, issuer) {
+        out::note(format!(
+            "Not opening a browser: the server named a page outside {issuer}."
+        ));
+        return false;
+    }
     if let Some(why) = no_display_reason() {
         out::note(format!("Not opening a browser: {why}."));
         return false;
@@ -44,6 +55,15 @@ pub(crate) fn try_open_browser(url: &str) -> bool {
             false
         }
     }
+}
+
+/// `bytes` random bytes from the OS, base64url without padding (PKCE verifier, state, the
+/// device flow's callback path).
+pub(crate) fn random_b64(bytes: usize) -> Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Other(format!("the OS random number generator failed: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
 /// Tokens from a completed sign-in.

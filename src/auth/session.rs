@@ -138,11 +138,22 @@ pub(crate) fn send_with(
     json: Option<&serde_json::Value>,
     headers: &[(&str, &str)],
 ) -> Result<(Reply, Active)> {
-    let url = app.url(path);
+    send_to(app, method, &app.url(path), json, headers)
+}
+
+/// [`send_with`] to a whole URL, which the caller has checked is on the API's origin (an
+/// OIDC `userinfo_endpoint` from the checked metadata).
+pub(crate) fn send_to(
+    app: &App,
+    method: Method,
+    url: &str,
+    json: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Result<(Reply, Active)> {
     let active = active(app)?;
     let reply = app
         .client
-        .send_with(method, &url, Some(&active.token), json, headers)?;
+        .send_with(method, url, Some(&active.token), json, headers)?;
     if reply.status == 401 && active.source == Source::Env {
         let why = serde_json::from_str::<my_api::ApiErrorResponse>(&reply.body)
             .map(|e| e.error.message)
@@ -156,7 +167,7 @@ pub(crate) fn send_with(
                 let active = stored(creds, location);
                 let reply =
                     app.client
-                        .send_with(method, &url, Some(&active.token), json, headers)?;
+                        .send_with(method, url, Some(&active.token), json, headers)?;
                 return Ok((reply, active));
             }
         }
@@ -249,10 +260,16 @@ pub(crate) fn session_credentials(
 ) -> Credentials {
     let t = now();
     let claims = crate::auth::jwt::claims(tokens.access_token.expose()).unwrap_or_default();
+    // Server numbers are clamped: a huge `exp` or `expires_in` must not overflow later.
     Credentials {
         kind: CredentialKind::Session,
-        access_expires_at: claims.exp.or(tokens.expires_in.map(|s| t + s)),
-        session_expires_at: tokens.refresh_token_expires_in.map(|s| t + s),
+        access_expires_at: claims
+            .exp
+            .map(|exp| exp.min(crate::app::MAX_TIME))
+            .or(tokens.expires_in.map(|s| crate::app::after(t, s))),
+        session_expires_at: tokens
+            .refresh_token_expires_in
+            .map(|s| crate::app::after(t, s)),
         user_id: claims.sub.or(user_id),
         email: claims.email.or(email),
         access_token: tokens.access_token,

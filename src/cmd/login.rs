@@ -16,6 +16,9 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
             "MY_API_TOKEN is set and takes precedence over a stored login: run `unset MY_API_TOKEN` first to use `my cli login`".into(),
         ));
     }
+    if args.migrate {
+        return migrate(app, args.json);
+    }
     if args.token.is_some() || args.with_token {
         return store_token(app, &args);
     }
@@ -168,6 +171,30 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
             "store": session::Source::Stored(location).as_str(),
             "sync": synced,
         }));
+    }
+    Ok(())
+}
+
+/// `--migrate`: move the credentials from the plaintext file into the OS keyring.
+fn migrate(app: &App, json: bool) -> Result<()> {
+    let moved = {
+        let _lock = app.store.lock()?;
+        app.store.migrate_to_keyring(app.api_url())?
+    };
+    if json {
+        out::json(&serde_json::json!({ "api_url": app.api_url(), "migrated": moved }));
+    } else if moved {
+        out::note(format!(
+            "Moved the credentials for {} into the OS keyring and removed them from {}.",
+            app.api_url(),
+            app.store.credentials_path().display()
+        ));
+    } else {
+        out::note(format!(
+            "{} holds no credentials for {}; nothing to move.",
+            app.store.credentials_path().display(),
+            app.api_url()
+        ));
     }
     Ok(())
 }

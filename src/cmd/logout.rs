@@ -60,7 +60,7 @@ fn revoke(app: &App, token: &crate::secret::Secret) -> Result<()> {
         ("token_type_hint", "refresh_token"),
         ("client_id", my_api::CLIENT_ID),
     ];
-    let reply = app.client.post_form(&endpoint, &form, None)?;
+    let reply = app.client.post_form_idempotent(&endpoint, &form)?;
     if reply.is_success() {
         Ok(())
     } else {

@@ -121,23 +121,10 @@ fn print_lines(lines: &[LogLine], json: bool) {
         if json {
             out::line(serde_json::json!({ "seq": l.seq, "time": l.time, "message": l.message }));
         } else {
-            out::line(format!("{}  {}", l.time, sanitize(&l.message)));
+            // One log line stays one line on the terminal.
+            out::line(format!("{}  {}", l.time, out::one_line(&l.message)));
         }
     }
-}
-
-/// Log text is whatever was appended: control characters (terminal escapes) are replaced so
-/// a line cannot rewrite the reader's terminal.
-fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 /// `--follow` runs until Ctrl-C, which is how it is meant to end: exit 0, not 130.
@@ -152,16 +139,5 @@ fn exit_quietly_on_interrupt() {
             libc::SIGINT,
             on_interrupt as *const () as libc::sighandler_t,
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sanitize;
-
-    #[test]
-    fn control_characters_cannot_reach_the_terminal() {
-        assert_eq!(sanitize("ok\tfine"), "ok\tfine");
-        assert_eq!(sanitize("\u{1b}[2Jgone"), "\u{fffd}[2Jgone");
     }
 }

@@ -37,6 +37,8 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
         StoreChoice::File => "file",
     };
     let plaintext = matches!(source, Some(Source::Stored(Location::File)));
+    // A keyring that answers now could take the plaintext copy (asked only then: ~10 ms).
+    let can_migrate = plaintext && app.store.keyring_answers();
     let profile = catalog::active_profile(&app.settings, None)?;
     let summary = match &profile.slug {
         Some(slug) => match Summary::read(&app.settings.config_dir, slug)? {
@@ -61,6 +63,7 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
             "store": store,
             "plaintext_file": plaintext,
             "credentials_file": plaintext.then(|| app.store.credentials_path()),
+            "can_migrate_to_keyring": can_migrate,
             "email": creds.and_then(|c| c.email.clone()),
             "kind": kind,
             "session_expires_at": creds.and_then(|c| c.session_expires_at).map(rfc3339),
@@ -103,6 +106,9 @@ pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
         None => format!("none (store: {store})"),
     };
     out::line(format!("Credentials:     {where_}"));
+    if can_migrate {
+        out::note("An OS keyring is available now: run `my cli login --migrate` to move the credentials there.");
+    }
     if let Some(c) = creds {
         if let Some(exp) = c.session_expires_at {
             out::line(format!("Session expires: {}", rfc3339(exp)));

@@ -175,7 +175,8 @@ fn open_new_private(path: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).create_new(true).open(path)
 }
 
-/// Opens (creating it 0600 if needed) a file that is only ever locked, never written.
+/// Opens (creating it 0600 if needed) the lock file, never through a symbolic link: a
+/// link planted there could make us create or lock a file elsewhere.
 #[cfg(unix)]
 pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -185,7 +186,96 @@ pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
         .create(true)
         .truncate(false)
         .mode(FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
+}
+
+/// Reads a private file without following a symbolic link at its name; `None` when it
+/// does not exist. Also returns who may read it, for the caller to warn about.
+#[cfg(unix)]
+pub(crate) fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path);
+    let mut file = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if is_symlink_error(&e) => {
+            return Err(Error::Store(format!(
+                "{} is a symbolic link; credentials are never read through one: replace it with the file itself",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let exposure = Exposure {
+        mode: meta.mode() & 0o7777,
+        other_owner: (meta.uid() != me).then_some(meta.uid()),
+    };
+    Ok(Some((bytes, exposure)))
+}
+
+/// The error an `O_NOFOLLOW` open gives when the name is a symbolic link.
+#[cfg(unix)]
+pub(crate) fn is_symlink_error(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn is_symlink_error(_e: &io::Error) -> bool {
+    false
+}
+
+#[cfg(not(unix))]
+pub(crate) fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some((
+            bytes,
+            Exposure {
+                mode: FILE_MODE,
+                other_owner: None,
+            },
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Who besides us may read a file: its permission bits and, if not us, its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exposure {
+    pub(crate) mode: u32,
+    pub(crate) other_owner: Option<u32>,
+}
+
+impl Exposure {
+    /// One warning line about `path`, or `None` when only we can read it.
+    pub(crate) fn warning(self, path: &Path) -> Option<String> {
+        match self.other_owner {
+            Some(uid) => Some(format!(
+                "warning: {} belongs to another user (uid {uid}); it may not be yours: remove it and sign in again",
+                path.display()
+            )),
+            None if self.mode & 0o077 != 0 => Some(format!(
+                "warning: {} is readable by others (mode {:04o}); run `chmod 600 {}` (the next sign-in narrows it)",
+                path.display(),
+                self.mode,
+                path.display()
+            )),
+            None => None,
+        }
+    }
 }
 
 #[cfg(not(unix))]

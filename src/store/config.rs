@@ -89,10 +89,29 @@ impl Config {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
-        serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-            path,
-            detail: json_error_detail(&e),
-        })
+        Config::parse(&bytes).map_err(|detail| Error::Corrupt { path, detail })
+    }
+
+    /// A config from the file's bytes, or what is wrong with them.
+    pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<Config, String> {
+        let config: Config = serde_json::from_slice(bytes).map_err(|e| json_error_detail(&e))?;
+        config.check_dates()?;
+        Ok(config)
+    }
+
+    /// Times are Unix seconds up to the year 9999 (RFC 3339 has four-digit years).
+    fn check_dates(&self) -> std::result::Result<(), String> {
+        for (url, state) in &self.servers {
+            if state
+                .last_refresh_at
+                .is_some_and(|t| t > crate::app::MAX_TIME)
+            {
+                return Err(format!(
+                    "servers.{url}.last_refresh_at is after the year 9999"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Writes `<dir>/config.json` atomically (mode 0600, folder 0700).
@@ -173,6 +192,28 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join(FILE_NAME)), 0o600);
         assert_eq!(names(&dir), [FILE_NAME]);
+    }
+
+    #[test]
+    fn unknown_numbers_survive_a_rewrite_exactly() {
+        // Found by fuzzing (config_file): without float_roundtrip a large float drifted.
+        let json = br#"{"srve1erservers": 1111111111111111111111111}"#;
+        let config = Config::parse(json).unwrap();
+        let again = Config::parse(&serde_json::to_vec(&config).unwrap()).unwrap();
+        assert_eq!(again.extra, config.extra);
+    }
+
+    #[test]
+    fn a_date_past_the_year_9999_is_a_clear_error() {
+        // `my cli status` used to panic formatting it.
+        let tmp = tempfile::tempdir().unwrap();
+        let json = r#"{"servers":{"http://x":{"last_refresh_at":253402300800}}}"#;
+        fs::write(tmp.path().join(FILE_NAME), json).unwrap();
+        let err = Config::load(tmp.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("servers.http://x.last_refresh_at is after the year 9999"),
+            "{err}"
+        );
     }
 
     #[test]

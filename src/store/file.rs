@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{ensure_private_dir, write_atomic};
+use super::atomic::{ensure_private_dir, read_private, write_atomic};
 use super::{json_error_detail, Credentials};
 use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The file name inside the config folder.
 pub(crate) const FILE_NAME: &str = "credentials.json";
@@ -78,33 +79,23 @@ impl FileStore {
         Ok(true)
     }
 
-    /// All entries; empty when the file does not exist. A file with wider permissions than
-    /// 0600 is still read (refusing would lock people out); the next write narrows it.
+    /// All entries; empty when the file does not exist. A symbolic link is refused. A file
+    /// with wider permissions than 0600, or owned by someone else, is still read (refusing
+    /// would lock people out) with a warning, once per process; the next write narrows it.
     fn read(&self) -> Result<BTreeMap<String, Credentials>> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(Error::io(format!("cannot read {}", self.path.display()), e)),
+        let Some((bytes, exposure)) = read_private(&self.path)? else {
+            return Ok(BTreeMap::new());
         };
-        let corrupt = |detail: String| Error::Corrupt {
+        if let Some(warning) = exposure.warning(&self.path) {
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                crate::out::note(warning);
+            }
+        }
+        parse(&bytes).map_err(|detail| Error::Corrupt {
             path: self.path.clone(),
             detail,
-        };
-        let version = serde_json::from_slice::<VersionOnly>(&bytes)
-            .map_err(|e| corrupt(json_error_detail(&e)))?
-            .version;
-        match version {
-            Some(VERSION) => {}
-            Some(v) => {
-                return Err(corrupt(format!(
-                    "unsupported version {v}; this my reads version {VERSION}"
-                )))
-            }
-            None => return Err(corrupt("missing field `version`".into())),
-        }
-        let file: CredentialsFile =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(json_error_detail(&e)))?;
-        Ok(file.credentials)
+        })
     }
 
     /// Writes all entries, or removes the file once the last one is gone so that signing
@@ -130,6 +121,25 @@ impl FileStore {
         ensure_private_dir(&self.dir)?;
         write_atomic(&self.path, &bytes)
     }
+}
+
+/// The entries of a credentials file's bytes, or what is wrong with them (never quoting a
+/// value: the file's strings are tokens).
+pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Credentials>, String> {
+    let version = serde_json::from_slice::<VersionOnly>(bytes)
+        .map_err(|e| json_error_detail(&e))?
+        .version;
+    match version {
+        Some(VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "unsupported version {v}; this my reads version {VERSION}"
+            ))
+        }
+        None => return Err("missing field `version`".into()),
+    }
+    let file: CredentialsFile = serde_json::from_slice(bytes).map_err(|e| json_error_detail(&e))?;
+    Ok(file.credentials)
 }
 
 #[cfg(all(test, unix))]
@@ -283,6 +293,36 @@ mod tests {
         fs::write(store.path(), bytes).unwrap();
         let err = store.get("u").unwrap_err().to_string();
         assert!(!err.contains("myc_leak") && !err.contains("tok-x"), "{err}");
+    }
+
+    #[test]
+    fn a_symbolic_link_is_refused_and_its_target_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::new(tmp.path());
+        let elsewhere = tmp.path().join("elsewhere.json");
+        fs::write(&elsewhere, br#"{"version":1,"credentials":{}}"#).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, store.path()).unwrap();
+        let err = store.get("u").unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert!(store.put("u", &creds("tok")).is_err());
+        assert_eq!(
+            fs::read(&elsewhere).unwrap(),
+            br#"{"version":1,"credentials":{}}"#
+        );
+    }
+
+    #[test]
+    fn wide_modes_and_other_owners_are_named() {
+        use crate::store::atomic::Exposure;
+        let p = Path::new("/c.json");
+        let warn = |mode, other_owner| Exposure { mode, other_owner }.warning(p);
+        assert_eq!(warn(0o600, None), None);
+        assert!(warn(0o644, None)
+            .unwrap()
+            .contains("readable by others (mode 0644)"));
+        assert!(warn(0o600, Some(0))
+            .unwrap()
+            .contains("another user (uid 0)"));
     }
 
     #[test]

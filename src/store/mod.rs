@@ -9,52 +9,28 @@
 
 pub(crate) mod atomic;
 pub(crate) mod config;
+mod credentials;
 mod file;
 mod keyring;
+
+pub(crate) use self::credentials::{json_error_detail, Credentials};
 
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use self::file::FileStore;
 use self::keyring::{Keyring, KeyringError, SERVICE};
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 
-/// Lock file next to the credentials; only ever locked, never written.
+/// Lock file next to the credentials. Its holder writes its PID into it, so a process that
+/// waits too long can say who holds it.
 const LOCK_FILE: &str = "credentials.lock";
-
-/// One stored credential, for one API URL. Serialized as compact JSON into the keyring (a
-/// Windows keyring entry holds at most 2,560 bytes, so nothing else goes in here) and as an
-/// entry of the credentials file. `Debug` is safe to print: the secrets redact themselves.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Credentials {
-    /// Session, personal API token or organization key.
-    pub(crate) kind: my_api::CredentialKind,
-    /// The access JWT of a session, or the API token itself.
-    pub(crate) access_token: Secret,
-    /// Sessions only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) refresh_token: Option<Secret>,
-    /// When the access token expires (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) access_expires_at: Option<u64>,
-    /// When the session ends for good (unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) session_expires_at: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) email: Option<String>,
-    /// Set by [`CredentialStore::save`] (unix milliseconds); the newer copy wins when the
-    /// keyring and the file disagree.
-    #[serde(default)]
-    pub(crate) saved_at_ms: u64,
-}
+/// How long [`CredentialStore::lock`] waits for another process: longer than a refresh
+/// takes with every timeout spent (30 s HTTP, 3 s keyring). `MY_LOCK_TIMEOUT` overrides it.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The value of `MY_CREDENTIAL_STORE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,16 +242,99 @@ impl CredentialStore {
         }
     }
 
-    /// Takes the exclusive lock on `<dir>/credentials.lock` (created 0600, folder 0700),
-    /// waiting as long as another process holds it.
+    /// Takes the exclusive lock on `<dir>/credentials.lock` (created 0600, folder 0700,
+    /// never through a symbolic link). Waits a bounded time for another process: one
+    /// suspended with Ctrl-Z mid-refresh must not hang every later run. The error then
+    /// names the holder's PID.
     pub(crate) fn lock(&self) -> Result<LockGuard> {
+        self.lock_within(lock_timeout()?)
+    }
+
+    fn lock_within(&self, timeout: Duration) -> Result<LockGuard> {
+        use std::fs::TryLockError;
+        use std::io::{Read, Seek, Write};
         atomic::ensure_private_dir(&self.dir)?;
         let path = self.dir.join(LOCK_FILE);
-        let file = atomic::open_lock_file(&path)
-            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-        file.lock()
-            .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
+        let mut file = atomic::open_lock_file(&path).map_err(|e| {
+            if atomic::is_symlink_error(&e) {
+                Error::Store(format!(
+                    "{} is a symbolic link; remove it (my never follows one there)",
+                    path.display()
+                ))
+            } else {
+                Error::io(format!("cannot open {}", path.display()), e)
+            }
+        })?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if started.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    let holder = match holder.trim().parse::<u32>() {
+                        Ok(pid) => format!("another my process (PID {pid})"),
+                        Err(_) => "another my process".to_string(),
+                    };
+                    return Err(Error::Store(format!(
+                        "{holder} has held {} for {} s: if it is stopped (Ctrl-Z), resume it with `fg` or end it, then try again",
+                        path.display(),
+                        timeout.as_secs()
+                    )));
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::io(format!("cannot lock {}", path.display()), e))
+                }
+            }
+        }
+        // Best effort: the PID is only for the message of whoever waits too long.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "{}", std::process::id()));
         Ok(LockGuard { _file: file })
+    }
+
+    /// Moves the credentials for `api_url` from the file into the keyring: writes the
+    /// keyring entry, reads it back and compares, and only then removes the file's copy.
+    /// `Ok(false)` when the file holds none. Any failure leaves the file as it was. The
+    /// caller holds the lock.
+    pub(crate) fn migrate_to_keyring(&self, api_url: &str) -> Result<bool> {
+        if self.choice == StoreChoice::File {
+            return Err(Error::Usage(
+                "MY_CREDENTIAL_STORE=file keeps credentials in the file: unset it to use the keyring".into(),
+            ));
+        }
+        let Some(creds) = self.file.get(api_url)? else {
+            return Ok(false);
+        };
+        let entry = keyring_entry(&creds)?;
+        let kept = |why: String| {
+            Error::Store(format!(
+                "{why}; the credentials stay in {}",
+                self.file.path().display()
+            ))
+        };
+        self.keyring.set(api_url, entry.clone()).map_err(|e| {
+            kept(format!(
+                "the OS keyring could not store the credentials ({e})"
+            ))
+        })?;
+        match self.keyring.get(api_url) {
+            Ok(Some(back)) if back == entry => {}
+            Ok(_) => return Err(kept("the OS keyring did not return what was stored".into())),
+            Err(e) => return Err(kept(format!("the OS keyring could not be read back ({e})"))),
+        }
+        self.file.remove(api_url)?;
+        Ok(true)
+    }
+
+    /// Whether an OS keyring answers now (auto mode only; never in file mode).
+    pub(crate) fn keyring_answers(&self) -> bool {
+        self.choice == StoreChoice::Auto && self.keyring.probe().is_ok()
     }
 
     /// `<dir>/credentials.json`, whether or not it exists.
@@ -294,6 +353,20 @@ impl CredentialStore {
         }
         Ok(())
     }
+}
+
+/// `MY_LOCK_TIMEOUT` seconds (1 to 3600), else [`LOCK_TIMEOUT`].
+fn lock_timeout() -> Result<Duration> {
+    let Some(raw) = std::env::var_os("MY_LOCK_TIMEOUT") else {
+        return Ok(LOCK_TIMEOUT);
+    };
+    raw.to_str()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            Error::Usage("MY_LOCK_TIMEOUT must be a whole number of seconds from 1 to 3600".into())
+        })
 }
 
 /// The copy to use when the keyring and the file may both have credentials for one API URL:
@@ -341,24 +414,6 @@ fn fail_closed(e: KeyringError) -> Error {
     ))
 }
 
-/// A JSON parse error as text that never quotes the input: serde_json quotes a string value
-/// of the wrong type, and a string in a credentials file may be a token. Syntax errors and
-/// missing fields say nothing about values, so they keep serde's words.
-pub(crate) fn json_error_detail(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let text = e.to_string();
-    match e.classify() {
-        Category::Data if !text.starts_with("missing field") => {
-            format!(
-                "unexpected value at line {} column {}",
-                e.line(),
-                e.column()
-            )
-        }
-        _ => text,
-    }
-}
-
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -369,6 +424,7 @@ fn now_ms() -> u64 {
 mod tests {
     use super::keyring::testing::{Broken, BrokenStore};
     use super::*;
+    use crate::secret::Secret;
     use crate::store::atomic::tests::{mode, names};
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
@@ -635,6 +691,75 @@ mod tests {
         h.store.delete(A).unwrap();
         assert!(h.store.load(A).unwrap().is_none());
         assert!(!h.file().path().exists());
+    }
+
+    #[test]
+    fn migrate_moves_the_file_copy_into_the_keyring_after_reading_it_back() {
+        let h = Harness::in_memory(StoreChoice::Auto);
+        h.file().put(A, &creds("tok-a", 7)).unwrap();
+        h.file().put(B, &creds("tok-b", 7)).unwrap();
+        assert!(h.store.keyring_answers());
+        assert!(h.store.migrate_to_keyring(A).unwrap());
+        assert_eq!(
+            token(&h.store.load(A).unwrap()),
+            Some(("tok-a", Location::Keyring))
+        );
+        assert!(h.file().get(A).unwrap().is_none());
+        assert!(
+            h.file().get(B).unwrap().is_some(),
+            "another URL's entry stays"
+        );
+        assert!(
+            !h.store.migrate_to_keyring(A).unwrap(),
+            "nothing left to move"
+        );
+    }
+
+    #[test]
+    fn migrate_keeps_the_file_when_the_keyring_refuses() {
+        let h = Harness::with_store(StoreChoice::Auto, BrokenStore::shared(Broken::Locked));
+        h.file().put(A, &creds("tok-a", 7)).unwrap();
+        assert!(!h.store.keyring_answers());
+        let err = h.store.migrate_to_keyring(A).unwrap_err().to_string();
+        assert!(err.contains("the credentials stay in"), "{err}");
+        assert!(h.file().get(A).unwrap().is_some());
+        let h = Harness::in_memory(StoreChoice::File);
+        assert!(!h.store.keyring_answers());
+        assert!(matches!(
+            h.store.migrate_to_keyring(A),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn a_lock_held_too_long_is_an_error_naming_the_holder() {
+        let h = Harness::in_memory(StoreChoice::File);
+        let held = h.store.lock().unwrap();
+        let started = std::time::Instant::now();
+        let err = h
+            .store
+            .lock_within(Duration::from_secs(1))
+            .unwrap_err()
+            .to_string();
+        drop(held);
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert!(
+            err.contains(&format!("another my process (PID {})", std::process::id())),
+            "{err}"
+        );
+        let _again = h.store.lock().unwrap();
+    }
+
+    #[test]
+    fn a_symlinked_lock_file_is_refused() {
+        let h = Harness::in_memory(StoreChoice::File);
+        let dir = h.tmp.path().join("my");
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = h.tmp.path().join("elsewhere");
+        std::os::unix::fs::symlink(&target, dir.join(LOCK_FILE)).unwrap();
+        let err = h.store.lock().unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert!(!target.exists(), "the lock was created through the link");
     }
 
     #[test]

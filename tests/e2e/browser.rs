@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// Points BROWSER at a script that hands the URL to the test (written to a file), and
 /// pretends a display exists so the CLI tries to open it.
-fn fake_browser(env: &mut TestEnv) -> PathBuf {
+pub fn fake_browser(env: &mut TestEnv) -> PathBuf {
     let dir = env.home.path().join("browser");
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join("open-url");

@@ -5,7 +5,7 @@ use crate::util::*;
 use std::process::Command;
 
 #[track_caller]
-fn require_secret_service() {
+pub fn require_secret_service() {
     assert_eq!(
         std::env::var("MY_TEST_KEYRING").as_deref(),
         Ok("1"),
@@ -13,7 +13,7 @@ fn require_secret_service() {
     );
 }
 
-fn secret_tool_finds(api_url: &str) -> bool {
+pub fn secret_tool_finds(api_url: &str) -> bool {
     let out = Command::new("secret-tool")
         .args(["search", "--all", "service", "mycli", "username", api_url])
         .output()

@@ -7,6 +7,7 @@ mod chrome;
 mod context;
 mod dist;
 mod errors;
+mod hostile;
 mod keyring;
 mod lifecycle;
 mod refresh;

@@ -50,8 +50,10 @@ pub(crate) const CALLBACK_PATH: &str = "/callback";
 
 /// A loopback redirect URI as RFC 8252 §7.3 allows, narrowed to what our one client uses:
 /// `http://127.0.0.1:PORT/callback` or `http://[::1]:PORT/callback`, any port, never
-/// `localhost`, nothing after the path. Any other loopback URL could be some other local
-/// service that a redirect carrying a code (or a GET with side effects) should not reach.
+/// `localhost`, nothing after the path but one random segment of 16 to 64 base64url
+/// characters (the CLI's device flow adds one, so that forged wake-ups from other local
+/// processes find nothing). Any other loopback URL could be some other local service that
+/// a redirect carrying a code (or a GET with side effects) should not reach.
 pub(crate) fn valid_loopback_redirect(uri: &str) -> bool {
     if uri.len() > 2048
         || uri.chars().any(|c| {
@@ -68,7 +70,17 @@ pub(crate) fn valid_loopback_redirect(uri: &str) -> bool {
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let port_ok = (1..=5).contains(&digits) && rest[..digits].parse::<u16>().is_ok_and(|p| p != 0);
-    port_ok && &rest[digits..] == CALLBACK_PATH
+    let nonce_ok = |n: &str| {
+        (16..=64).contains(&n.len())
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let path_ok = match rest[digits..].strip_prefix(CALLBACK_PATH) {
+        Some("") => true,
+        Some(tail) => tail.strip_prefix('/').is_some_and(nonce_ok),
+        None => false,
+    };
+    port_ok && path_ok
 }
 
 #[cfg(test)]
@@ -82,6 +94,7 @@ mod tests {
             "http://127.0.0.1:1/callback",
             "http://127.0.0.1:65535/callback",
             "http://[::1]:8080/callback",
+            "http://127.0.0.1:5000/callback/Zm9vYmFyYmF6cXV4MTIz",
         ] {
             assert!(valid_loopback_redirect(ok), "{ok}");
         }
@@ -93,6 +106,11 @@ mod tests {
             "http://127.0.0.1:5000",
             "http://127.0.0.1:5000/callback?x=1",
             "http://127.0.0.1:5000/callback/../admin",
+            "http://127.0.0.1:5000/callback/",
+            "http://127.0.0.1:5000/callback/short",
+            "http://127.0.0.1:5000/callback/Zm9vYmFyYmF6cXV4MTIz/x",
+            "http://127.0.0.1:5000/callbackZm9vYmFyYmF6cXV4MTIz",
+            "http://127.0.0.1:5000/callback/Zm9vYmFyYmF6cXV4MTIz?x",
             "http://127.0.0.1:631/admin",
             "http://127.0.0.1:5000/callback#frag",
             "http://127.0.0.1/cb",
