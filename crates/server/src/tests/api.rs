@@ -843,3 +843,34 @@ fn tokens_are_stored_hashed() {
     let stored = std::fs::read(h.dir.join("t.db")).unwrap();
     assert!(stored.windows(64).any(|w| w == hash.as_bytes()));
 }
+
+#[test]
+fn health_probes_need_no_token_and_readyz_asks_the_database() {
+    let mut h = Harness::new(&[]);
+    let probe = |h: &mut Harness, path: &str| {
+        call_with(
+            &h.app,
+            &mut h.db,
+            &Request::for_test("GET", path, None, None),
+        )
+    };
+    let healthz = probe(&mut h, routes::HEALTHZ);
+    assert_eq!(
+        (healthz.status, healthz.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+    let readyz = probe(&mut h, routes::READYZ);
+    assert_eq!(
+        (readyz.status, readyz.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+    assert_eq!(readyz.reply.header_value("Cache-Control"), Some("no-store"));
+
+    // A database that cannot answer (here: its schema is gone) is not ready; the process
+    // still is up.
+    let raw = rusqlite::Connection::open(h.dir.join("t.db")).unwrap();
+    raw.execute_batch("DROP TABLE server_secret").unwrap();
+    let readyz = probe(&mut h, routes::READYZ);
+    assert_eq!((readyz.status, readyz.code()), (503, "NOT_READY"));
+    assert_eq!(probe(&mut h, routes::HEALTHZ).status, 200);
+}
