@@ -9,6 +9,7 @@ mod errors;
 mod hostile;
 mod keyring;
 mod lifecycle;
+mod operations;
 mod refresh;
 mod run;
 mod security;

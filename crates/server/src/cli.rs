@@ -97,6 +97,10 @@ struct Args {
     /// the open-file limit)
     #[argh(option)]
     max_connections: Option<usize>,
+    /// after SIGTERM or SIGINT, how long requests in flight may take to finish before the
+    /// process exits (default 30s)
+    #[argh(option, from_str_fn(parse_duration))]
+    shutdown_timeout: Option<u64>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -446,6 +450,7 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         header_timeout: args.header_timeout.unwrap_or(d.header_timeout),
         body_timeout: args.body_timeout.unwrap_or(d.body_timeout),
         max_connections: args.max_connections.unwrap_or(d.max_connections),
+        shutdown_timeout: args.shutdown_timeout.unwrap_or(d.shutdown_timeout),
     };
     settings.check().map_err(usage)?;
     Ok(Mode::Serve(settings))

@@ -58,6 +58,8 @@ pub(crate) struct Settings {
     pub(crate) body_timeout: u64,
     /// Open connections at most (the front keeps it below the open-file limit).
     pub(crate) max_connections: usize,
+    /// After SIGTERM or SIGINT, how long requests in flight may take to finish.
+    pub(crate) shutdown_timeout: u64,
 }
 
 impl Default for Settings {
@@ -88,6 +90,7 @@ impl Default for Settings {
             header_timeout: 10,
             body_timeout: 30,
             max_connections: 1024,
+            shutdown_timeout: 30,
         }
     }
 }

@@ -1,0 +1,120 @@
+//! Running my-server in production: health probes, stopping on SIGTERM or SIGINT without
+//! dropping requests in flight, settings from the environment, request logs.
+
+use crate::util::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// Acme with project shop (production) and a member; returns an API token of the member.
+fn member_token(server: &Server) -> String {
+    let seed = server.dir.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        r#"{"organizations":[{"name":"Acme","slug":"acme","members":["ops@example.com"],
+            "projects":[{"name":"Shop","slug":"shop","environments":["production"]}]}]}"#,
+    )
+    .unwrap();
+    server.admin(&["seed", "--file", &seed.display().to_string()]);
+    let env = TestEnv::new(server);
+    env.login(server, "ops@example.com").ok();
+    let created = env.run(&["cli", "token", "create", "ops", "--json"]).ok();
+    created.json()["token"].as_str().unwrap().to_string()
+}
+
+fn address(server: &Server) -> String {
+    server.url.trim_start_matches("http://").to_string()
+}
+
+/// Starts `GET /v1/logs?…&follow=1` on its own connection; the thread returns the raw
+/// response (empty if the connection was cut) and when it ended.
+fn long_poll(server: &Server, token: &str) -> std::thread::JoinHandle<(String, Instant)> {
+    let mut stream = TcpStream::connect(address(server)).unwrap();
+    let request = format!(
+        "GET /v1/logs?organization=acme&project=shop&environment=production&after=0&follow=1 \
+         HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    std::thread::spawn(move || {
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        (response, Instant::now())
+    })
+}
+
+#[test]
+fn health_probes_answer_over_http() {
+    let server = Server::start(&[]);
+    for path in ["/healthz", "/readyz"] {
+        let (status, body) = get_page(&format!("{}{path}", server.url));
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["status"],
+            "ok"
+        );
+    }
+}
+
+#[test]
+fn sigterm_finishes_requests_in_flight_refuses_new_ones_and_exits_0() {
+    let mut server = Server::start(&["--long-poll", "3s", "--shutdown-timeout", "20s"]);
+    let token = member_token(&server);
+    let started = Instant::now();
+    let poll = long_poll(&server, &token);
+    // An idle keep-alive connection must not hold the stop up.
+    let idle = TcpStream::connect(address(&server)).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+
+    server.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        TcpStream::connect(address(&server)).is_err(),
+        "a new connection was accepted after SIGTERM"
+    );
+    let (response, answered) = poll.join().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    assert!(response.contains("\"lines\":[]"), "{response:?}");
+    assert!(
+        answered > signalled,
+        "the long poll was answered before the signal"
+    );
+    assert!(answered - started >= Duration::from_millis(2900));
+
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("still running");
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(8),
+        "the idle connection held the stop up"
+    );
+    let log = server.log();
+    assert!(log.contains("stopping: finishing"), "{log}");
+    assert!(log.lines().any(|l| l == "stopped"), "{log}");
+    drop(idle);
+}
+
+#[test]
+fn sigint_exits_0_at_the_shutdown_timeout_when_a_request_takes_longer() {
+    let mut server = Server::start(&["--long-poll", "20s", "--shutdown-timeout", "1s"]);
+    let token = member_token(&server);
+    let poll = long_poll(&server, &token);
+    std::thread::sleep(Duration::from_millis(700));
+    let signalled = Instant::now();
+    server.signal(libc::SIGINT);
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("still running");
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let (response, _) = poll.join().unwrap();
+    assert_eq!(response, "", "the cut request got an answer");
+    assert!(server
+        .log()
+        .contains("the shutdown timeout cut requests still in flight"));
+}
