@@ -118,3 +118,46 @@ fn sigint_exits_0_at_the_shutdown_timeout_when_a_request_takes_longer() {
         .log()
         .contains("the shutdown timeout cut requests still in flight"));
 }
+
+fn issuer(server: &Server) -> String {
+    let (_, body) = get_page(&format!(
+        "{}/.well-known/oauth-authorization-server",
+        server.url
+    ));
+    let metadata: serde_json::Value = serde_json::from_str(&body).unwrap();
+    metadata["issuer"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn flags_come_from_the_environment_and_a_flag_wins() {
+    let env = [("MY_SERVER_PUBLIC_URL", "http://env.example:8080/")];
+    let server = Server::start_with_env(&[], &env);
+    assert_eq!(issuer(&server), "http://env.example:8080");
+    let server = Server::start_with_env(&["--public-url", "http://flag.example"], &env);
+    assert_eq!(issuer(&server), "http://flag.example");
+
+    let out = std::process::Command::new(server_bin())
+        .env("MY_SERVER_ACCESS_TTL", "fast")
+        .env("MY_SERVER_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--access-ttl"), "{stderr}");
+    assert!(stderr.contains("MY_SERVER_ACCESS_TTL"), "{stderr}");
+}
+
+#[test]
+fn help_says_where_secrets_and_environment_settings_come_from() {
+    let out = std::process::Command::new(server_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("MY_SERVER_<OPTION>"), "{help}");
+    assert!(
+        help.contains("read only from files or the environment"),
+        "{help}"
+    );
+}

@@ -33,11 +33,22 @@ pub struct Server {
 impl Server {
     /// Starts a server with generous rate limits and the given extra flags.
     pub fn start(flags: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        Server::start_in(dir, "127.0.0.1:0", flags)
+        Server::start_with_env(flags, &[])
     }
 
-    fn start_in(dir: tempfile::TempDir, listen: &str, flags: &[&str]) -> Server {
+    /// Starts a server with the given extra flags and `MY_SERVER_*` variables (the
+    /// caller's own are removed).
+    pub fn start_with_env(flags: &[&str], env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(dir, "127.0.0.1:0", flags, env)
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        listen: &str,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut args: Vec<String> = vec![
             "--db".into(),
             dir.path().join("my.db").display().to_string(),
@@ -48,7 +59,12 @@ impl Server {
         ];
         args.extend(flags.iter().map(|s| s.to_string()));
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut child = Command::new(server_bin())
+        let mut command = Command::new(server_bin());
+        for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("MY_SERVER_")) {
+            command.env_remove(name);
+        }
+        let mut child = command
+            .envs(env.iter().copied())
             .arg("--listen")
             .arg(listen)
             .args(&args)
@@ -98,7 +114,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         assert!(last.is_some(), "port {listen} did not come free");
-        *self = Server::start_in(dir, &listen, &flags);
+        *self = Server::start_in(dir, &listen, &flags, &[]);
     }
 
     pub fn mail_dir(&self) -> PathBuf {

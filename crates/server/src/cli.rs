@@ -1,8 +1,14 @@
 //! The command line: argh structs, and `parse`, which turns arguments into a [`Mode`] —
 //! resolved [`Settings`] to serve with, or one checked admin task.
 //!
-//! Parsing is kept apart from doing: no I/O here, so every flag can be unit-tested, and
-//! usage errors map to exit code 2. Defaults and checks live in `settings`.
+//! Parsing is kept apart from doing: no I/O here (the environment comes in as a lookup
+//! function), so every flag can be unit-tested, and usage errors map to exit code 2.
+//! Defaults and checks live in `settings`.
+//!
+//! Every server flag can also be set in the environment as `MY_SERVER_<FLAG>`
+//! (`--mail-dir` → `MY_SERVER_MAIL_DIR`): the flags missing from the command line are
+//! filled from it before argh parses, so a flag always wins and every value passes the
+//! same parser and checks.
 
 use crate::admin::Task;
 use crate::settings::{normalize_public_url, parse_duration, Settings, DEFAULT_DB};
@@ -16,6 +22,12 @@ pub(crate) const BIN_NAME: &str = "my-server";
 #[derive(FromArgs, Debug)]
 /// The reference My Cloud API server: OAuth device flow and browser sign-in (PKCE) with
 /// magic links, refresh-token rotation, and the REST API, on SQLite.
+#[argh(
+    note = "Every option can also be set in the environment as MY_SERVER_<OPTION> \
+(--mail-dir: MY_SERVER_MAIL_DIR; a switch: 1 or 0; --trusted-proxy: a comma-separated \
+list); an option on the command line wins. Secrets are never options: they are read only \
+from files or the environment. The database also applies to `admin` commands."
+)]
 struct Args {
     /// address to listen on (default 127.0.0.1:7780; port 0 picks a free port)
     #[argh(option)]
@@ -392,21 +404,117 @@ pub(crate) struct EarlyExit {
     pub(crate) code: u8,
 }
 
-/// Parses `args` (the program name first) into a [`Mode`].
-pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
+/// How a flag is written when it comes from the environment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum EnvValue {
+    /// `--flag VALUE`.
+    One,
+    /// A switch: `1`/`true`/`yes` sets it, `0`/`false`/`no`/empty leaves it off.
+    Switch,
+    /// A repeatable option: a comma-separated list, one `--flag VALUE` each.
+    List,
+}
+
+/// Every flag of the server (not of `admin`'s subcommands), for the environment. A unit
+/// test keeps it equal to the flags `--help` lists.
+const ENV_FLAGS: &[(&str, EnvValue)] = &[
+    ("--listen", EnvValue::One),
+    ("--db", EnvValue::One),
+    ("--mail-dir", EnvValue::One),
+    ("--public-url", EnvValue::One),
+    ("--access-ttl", EnvValue::One),
+    ("--device-interval", EnvValue::One),
+    ("--link-ttl", EnvValue::One),
+    ("--device-ttl", EnvValue::One),
+    ("--code-ttl", EnvValue::One),
+    ("--session-ttl", EnvValue::One),
+    ("--session-max", EnvValue::One),
+    ("--refresh-grace", EnvValue::One),
+    ("--rate-limit", EnvValue::One),
+    ("--mail-rate-limit", EnvValue::One),
+    ("--mail-client-limit", EnvValue::One),
+    ("--mail-global-limit", EnvValue::One),
+    ("--min-token-ttl", EnvValue::One),
+    ("--last-used-interval", EnvValue::One),
+    ("--long-poll", EnvValue::One),
+    ("--sweep-interval", EnvValue::One),
+    ("--print-links", EnvValue::Switch),
+    ("--trusted-proxy", EnvValue::List),
+    ("--header-timeout", EnvValue::One),
+    ("--body-timeout", EnvValue::One),
+    ("--max-connections", EnvValue::One),
+    ("--shutdown-timeout", EnvValue::One),
+];
+
+/// `MY_SERVER_MAIL_DIR` for `--mail-dir`.
+pub(crate) fn env_name(flag: &str) -> String {
+    format!(
+        "MY_SERVER_{}",
+        flag.trim_start_matches('-')
+            .replace('-', "_")
+            .to_uppercase()
+    )
+}
+
+/// The flags `env` supplies that `args` lacks, to go before `args`, and the names of the
+/// variables they came from. The error names a variable whose value is not a switch's.
+fn from_environment(
+    args: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut flags = Vec::new();
+    let mut used = Vec::new();
+    for &(flag, kind) in ENV_FLAGS {
+        let name = env_name(flag);
+        let Some(value) = env(&name).filter(|_| !args.contains(&flag)) else {
+            continue;
+        };
+        match kind {
+            EnvValue::One => flags.extend([flag.to_string(), value]),
+            EnvValue::Switch => match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => flags.push(flag.to_string()),
+                "0" | "false" | "no" | "" => {}
+                _ => return Err(format!("{name} must be 1 or 0, not `{value}`")),
+            },
+            EnvValue::List => {
+                for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                    flags.extend([flag.to_string(), item.to_string()]);
+                }
+            }
+        }
+        used.push(name);
+    }
+    Ok((flags, used))
+}
+
+/// Parses `args` (the program name first) into a [`Mode`], filling the flags it lacks
+/// from `env` (a lookup of environment variables).
+pub(crate) fn parse(
+    args: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Mode, EarlyExit> {
     let name = BIN_NAME;
-    let rest = args.get(1..).unwrap_or_default();
-    let args = Args::from_args(&[name], rest).map_err(|exit| EarlyExit {
-        output: exit.output,
-        code: if exit.status.is_ok() { 0 } else { 2 },
-    })?;
     let usage = |message: String| EarlyExit {
         output: format!("{message}\nRun {name} --help for more information."),
         code: 2,
     };
+    let rest = args.get(1..).unwrap_or_default();
+    let (mut all, used) = from_environment(rest, env).map_err(usage)?;
+    all.extend(rest.iter().map(|a| a.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let args = Args::from_args(&[name], &all).map_err(|exit| {
+        let from_env = match (exit.status.is_ok(), used.is_empty()) {
+            (false, false) => format!("\n(set in the environment: {})", used.join(", ")),
+            _ => String::new(),
+        };
+        EarlyExit {
+            output: format!("{}{from_env}", exit.output),
+            code: if exit.status.is_ok() { 0 } else { 2 },
+        }
+    })?;
     if let Some(Command::Admin(admin)) = args.command {
         let (db, task) = admin_task(admin.command).map_err(usage)?;
-        let db = db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+        let db = db.or(args.db).unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
         return Ok(Mode::Admin { db, task });
     }
     let public_url = match args.public_url {
@@ -553,10 +661,102 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> 
 mod tests {
     use super::*;
 
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    /// An environment holding `vars`.
+    fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn serve_env(args: &[&str], vars: &[(&str, &str)]) -> Result<Settings, EarlyExit> {
+        let mut all = vec!["my-server"];
+        all.extend_from_slice(args);
+        match parse(&all, &env_of(vars))? {
+            Mode::Serve(settings) => Ok(settings),
+            other => panic!("expected serve mode, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_flag_reads_the_environment_and_a_flag_wins() {
+        let vars = [
+            ("MY_SERVER_LISTEN", "127.0.0.1:9"),
+            ("MY_SERVER_MAIL_DIR", "/var/mail/my"),
+            ("MY_SERVER_ACCESS_TTL", "2m"),
+            ("MY_SERVER_PRINT_LINKS", "1"),
+            ("MY_SERVER_TRUSTED_PROXY", "10.0.0.1, ::1"),
+            ("MY_SERVER_SHUTDOWN_TIMEOUT", "5s"),
+            ("MY_SERVER_RATE_LIMIT", "7"),
+        ];
+        let s = serve_env(&["--rate-limit", "8"], &vars).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9");
+        assert_eq!(s.mail_dir, PathBuf::from("/var/mail/my"));
+        assert_eq!(s.access_ttl, 120);
+        assert!(s.print_links);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.shutdown_timeout, 5);
+        assert_eq!(s.rate_limit, 8, "the flag wins over MY_SERVER_RATE_LIMIT");
+
+        let off = serve_env(&[], &[("MY_SERVER_PRINT_LINKS", "0")]).unwrap();
+        assert!(!off.print_links);
+
+        // A bad value is a usage error that says where it came from.
+        let err = serve_env(&[], &[("MY_SERVER_ACCESS_TTL", "fast")]).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(
+            err.output.contains("MY_SERVER_ACCESS_TTL"),
+            "{}",
+            err.output
+        );
+        let err = serve_env(&[], &[("MY_SERVER_PRINT_LINKS", "maybe")]).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(err
+            .output
+            .starts_with("MY_SERVER_PRINT_LINKS must be 1 or 0"));
+        let err = serve_env(&[], &[("MY_SERVER_CODE_TTL", "1h")]).unwrap_err();
+        assert!(err.output.starts_with("--code-ttl must be at most 10m"));
+
+        // Admin commands take the database from it too; their own --db wins.
+        let db = [("MY_SERVER_DB", "/srv/my.db")];
+        let admin = |args: &[&str]| match parse(args, &env_of(&db)) {
+            Ok(Mode::Admin { db, .. }) => db,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            admin(&["my-server", "admin", "stats"]),
+            PathBuf::from("/srv/my.db")
+        );
+        assert_eq!(
+            admin(&["my-server", "admin", "stats", "--db", "x.db"]),
+            PathBuf::from("x.db")
+        );
+    }
+
+    #[test]
+    fn the_environment_list_is_every_flag_help_shows() {
+        let help = parse(&["my-server", "--help"], &no_env).unwrap_err().output;
+        let shown: Vec<&str> = help
+            .lines()
+            .filter_map(|line| line.trim_start().strip_prefix("--"))
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|flag| !flag.starts_with("help"))
+            .collect();
+        let listed: Vec<&str> = ENV_FLAGS.iter().map(|(f, _)| &f[2..]).collect();
+        assert_eq!(shown, listed);
+        assert!(help.contains("MY_SERVER_<OPTION>"), "{help}");
+        assert!(help.contains("Secrets are never options"), "{help}");
+    }
+
     fn serve(args: &[&str]) -> Settings {
         let mut all = vec!["my-server"];
         all.extend_from_slice(args);
-        match parse(&all) {
+        match parse(&all, &no_env) {
             Ok(Mode::Serve(settings)) => settings,
             other => panic!("expected serve mode, got {other:?}"),
         }
@@ -655,10 +855,13 @@ mod tests {
             &["my-server", "--listen"],
             &["my-server", "admin"],
         ] {
-            let err = parse(bad).unwrap_err();
+            let err = parse(bad, &no_env).unwrap_err();
             assert_eq!(err.code, 2, "{bad:?}: {}", err.output);
         }
-        assert_eq!(parse(&["my-server", "--help"]).unwrap_err().code, 0);
+        assert_eq!(
+            parse(&["my-server", "--help"], &no_env).unwrap_err().code,
+            0
+        );
         assert!(serve(&["--print-links", "--public-url", "http://127.0.0.1:7780"]).print_links);
         assert!(!serve(&[]).print_links);
     }
@@ -666,7 +869,7 @@ mod tests {
     fn admin(args: &[&str]) -> (PathBuf, Task) {
         let mut all = vec!["my-server", "admin"];
         all.extend_from_slice(args);
-        match parse(&all) {
+        match parse(&all, &no_env) {
             Ok(Mode::Admin { db, task }) => (db, task),
             other => panic!("{args:?}: {other:?}"),
         }
@@ -826,7 +1029,7 @@ mod tests {
         ] {
             let mut all = vec!["my-server", "admin"];
             all.extend_from_slice(bad);
-            let err = parse(&all).unwrap_err();
+            let err = parse(&all, &no_env).unwrap_err();
             assert_eq!(err.code, 2, "{bad:?}: {}", err.output);
         }
     }

@@ -52,7 +52,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mode = match cli::parse(&args) {
+    let env = |name: &str| std::env::var(name).ok();
+    let mode = match cli::parse(&args, &env) {
         Ok(mode) => mode,
         Err(exit) => {
             if exit.code == 0 {

@@ -66,7 +66,7 @@ impl Harness {
                 args.extend([flag, value]);
             }
         }
-        let Ok(Mode::Serve(mut settings)) = cli::parse(&args) else {
+        let Ok(Mode::Serve(mut settings)) = cli::parse(&args, &|_| None) else {
             panic!("bad flags {flags:?}");
         };
         settings.db = db_path.clone();

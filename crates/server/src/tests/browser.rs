@@ -72,7 +72,7 @@ impl Harness {
         std::fs::create_dir_all(&dir).unwrap();
         let mut args = vec!["my-server"];
         args.extend_from_slice(flags);
-        let Ok(Mode::Serve(mut settings)) = cli::parse(&args) else {
+        let Ok(Mode::Serve(mut settings)) = cli::parse(&args, &|_| None) else {
             panic!("bad flags {flags:?}");
         };
         settings.db = dir.join("t.db");
