@@ -161,3 +161,55 @@ fn help_says_where_secrets_and_environment_settings_come_from() {
         "{help}"
     );
 }
+
+/// Every magic link in the server's outbox.
+fn mailed_links(server: &Server) -> Vec<String> {
+    let mut links = Vec::new();
+    for entry in std::fs::read_dir(server.mail_dir()).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let found = text.split_whitespace().filter(|w| w.contains("/magic/"));
+        links.extend(found.map(String::from));
+    }
+    links
+}
+
+#[test]
+fn json_log_has_one_object_per_request_and_no_secret() {
+    let server = Server::start(&["--log-format", "json", "--trusted-proxy", "127.0.0.1"]);
+    let token = member_token(&server);
+    let mut response = browser()
+        .get(&format!("{}/healthz?token=query-secret", server.url))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let _ = response.body_mut().read_to_string();
+
+    let log = server.log();
+    let requests: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect();
+    let probe = requests
+        .iter()
+        .find(|r| r["path"] == "/healthz")
+        .unwrap_or_else(|| panic!("no /healthz line in {log}"));
+    assert_eq!(probe["client"], "203.0.113.9", "{probe}");
+    assert_eq!(
+        (probe["method"].as_str(), probe["status"].as_u64()),
+        (Some("GET"), Some(200))
+    );
+    assert!(probe["ms"].is_u64() && probe["time"].as_str().unwrap().ends_with('Z'));
+    // The sign-in took several requests, the magic link's among them (its token cut off).
+    assert!(requests.len() >= 5, "{log}");
+    assert!(requests.iter().any(|r| r["path"] == "/magic/…"), "{log}");
+
+    let links = mailed_links(&server);
+    assert!(!links.is_empty());
+    let secret_token = links[0].rsplit('/').next().unwrap().to_string();
+    for secret in [token.as_str(), "query-secret", secret_token.as_str()] {
+        assert!(!log.contains(secret), "the log holds a secret: {log}");
+    }
+}

@@ -11,7 +11,7 @@
 //! same parser and checks.
 
 use crate::admin::Task;
-use crate::settings::{normalize_public_url, parse_duration, Settings, DEFAULT_DB};
+use crate::settings::{normalize_public_url, parse_duration, LogFormat, Settings, DEFAULT_DB};
 use crate::{mail, names};
 use argh::FromArgs;
 use std::path::PathBuf;
@@ -113,6 +113,11 @@ struct Args {
     /// process exits (default 30s)
     #[argh(option, from_str_fn(parse_duration))]
     shutdown_timeout: Option<u64>,
+    /// the log line of each request: text or json (one object per line: time, client,
+    /// method, path, status, milliseconds; never a query string, header or body)
+    /// (default text)
+    #[argh(option, from_str_fn(LogFormat::parse))]
+    log_format: Option<LogFormat>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -444,6 +449,7 @@ const ENV_FLAGS: &[(&str, EnvValue)] = &[
     ("--body-timeout", EnvValue::One),
     ("--max-connections", EnvValue::One),
     ("--shutdown-timeout", EnvValue::One),
+    ("--log-format", EnvValue::One),
 ];
 
 /// `MY_SERVER_MAIL_DIR` for `--mail-dir`.
@@ -559,6 +565,7 @@ pub(crate) fn parse(
         body_timeout: args.body_timeout.unwrap_or(d.body_timeout),
         max_connections: args.max_connections.unwrap_or(d.max_connections),
         shutdown_timeout: args.shutdown_timeout.unwrap_or(d.shutdown_timeout),
+        log_format: args.log_format.unwrap_or(d.log_format),
     };
     settings.check().map_err(usage)?;
     Ok(Mode::Serve(settings))
@@ -785,6 +792,8 @@ mod tests {
         assert_eq!(s.header_timeout, 10);
         assert_eq!(s.body_timeout, 30);
         assert_eq!(s.max_connections, 1024);
+        assert_eq!(s.shutdown_timeout, 30);
+        assert_eq!(s.log_format, LogFormat::Text);
     }
 
     #[test]
@@ -818,6 +827,8 @@ mod tests {
             "1m",
             "--max-connections",
             "50",
+            "--log-format",
+            "json",
         ]);
         assert_eq!(s.listen, "127.0.0.1:0");
         assert_eq!(s.access_ttl, 1);
@@ -833,6 +844,7 @@ mod tests {
         assert_eq!(s.header_timeout, 3);
         assert_eq!(s.body_timeout, 60);
         assert_eq!(s.max_connections, 50);
+        assert_eq!(s.log_format, LogFormat::Json);
     }
 
     #[test]
@@ -852,6 +864,7 @@ mod tests {
                 "https://my.example",
             ],
             &["my-server", "--rate-limit", "-1"],
+            &["my-server", "--log-format", "yaml"],
             &["my-server", "--listen"],
             &["my-server", "admin"],
         ] {

@@ -19,7 +19,9 @@
 //! connections close, requests in flight are answered within the shutdown timeout, then
 //! `run` returns and the process exits 0.
 
-use crate::settings::Settings;
+use crate::clock;
+use crate::domain::clients::forwarded_client;
+use crate::settings::{LogFormat, Settings};
 use crate::web::{log_path, Reply, Request};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -81,6 +83,9 @@ struct Shared {
     limits: Limits,
     /// The largest body a request with this method and path may carry.
     body_limit: fn(&str, &str) -> usize,
+    log_format: LogFormat,
+    /// Proxies whose `X-Forwarded-For` names the client the log line shows.
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Serves `listener` until SIGTERM or SIGINT: one worker thread per element of `states`
@@ -151,6 +156,8 @@ where
         jobs,
         limits,
         body_limit,
+        log_format: settings.log_format,
+        trusted_proxies: settings.trusted_proxies.clone(),
     });
     runtime.block_on(accept_loop(listener, shared, max_connections))
 }
@@ -281,6 +288,7 @@ async fn respond(
     let (head, body) = request.into_parts();
     let method = head.method.as_str().to_string();
     let path = head.uri.path().to_string();
+    let mut client = peer.ip().to_string();
     let reply = match read_body(shared, &head, body).await {
         Err(refusal) => refusal,
         Ok(body) => {
@@ -298,18 +306,28 @@ async fn respond(
                 query: head.uri.query().unwrap_or("").to_string(),
                 headers,
                 body,
-                ip: peer.ip().to_string(),
+                ip: client.clone(),
             };
+            if let Some(forwarded) = forwarded_client(&shared.trusted_proxies, &request) {
+                client = forwarded;
+            }
             dispatch(shared, request).await
         }
     };
-    log_line(&format!(
-        "{} {method} {} {} {}ms",
-        peer.ip(),
-        log_path(&path),
-        reply.status,
-        started.elapsed().as_millis()
-    ));
+    let (path, ms) = (log_path(&path), started.elapsed().as_millis());
+    log_line(&match shared.log_format {
+        LogFormat::Text => format!("{client} {method} {path} {} {ms}ms", reply.status),
+        // Only what the text line says: a query string, header or body may hold a secret.
+        LogFormat::Json => serde_json::json!({
+            "time": clock::rfc3339_millis(clock::now_millis()),
+            "client": client,
+            "method": method,
+            "path": path,
+            "status": reply.status,
+            "ms": ms,
+        })
+        .to_string(),
+    });
     response(reply)
 }
 

@@ -21,6 +21,26 @@ const MAX_CODE_TTL_SECS: u64 = 600;
 /// The database file when none is named.
 pub(crate) const DEFAULT_DB: &str = "my-server.db";
 
+/// How the front writes its log line per request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LogFormat {
+    /// `127.0.0.1 GET /v1/me 200 3ms`.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+impl LogFormat {
+    /// `text` or `json`.
+    pub(crate) fn parse(value: &str) -> Result<LogFormat, String> {
+        match value {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("invalid log format `{other}`: use text or json")),
+        }
+    }
+}
+
 /// Everything the server needs from its command line. Durations are whole seconds.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -60,6 +80,7 @@ pub(crate) struct Settings {
     pub(crate) max_connections: usize,
     /// After SIGTERM or SIGINT, how long requests in flight may take to finish.
     pub(crate) shutdown_timeout: u64,
+    pub(crate) log_format: LogFormat,
 }
 
 impl Default for Settings {
@@ -91,6 +112,7 @@ impl Default for Settings {
             body_timeout: 30,
             max_connections: 1024,
             shutdown_timeout: 30,
+            log_format: LogFormat::Text,
         }
     }
 }
