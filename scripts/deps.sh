@@ -3,12 +3,13 @@
 #   scripts/deps.sh build   # to compile: pkg-config and the libdbus headers (Secret Service); curl for the demo
 #   scripts/deps.sh test    # to test: a real Secret Service (gnome-keyring), secret-tool, headless Chromium + ChromeDriver,
 #                           # sqlite3 (a test tampers with the server's stored spec bytes)
+#                           # systemd (systemd-analyze checks dist/my-server.service)
 #   scripts/deps.sh bench   # for `make bench`: hyperfine (start-up) and wrk (throughput)
 set -euo pipefail
 
 case "${1:-}" in
   build) pkgs=(pkg-config libdbus-1-dev curl ca-certificates) ;;
-  test) pkgs=(dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3) ;;
+  test) pkgs=(dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3 systemd) ;;
   bench) pkgs=(hyperfine wrk) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

@@ -213,3 +213,100 @@ fn json_log_has_one_object_per_request_and_no_secret() {
         assert!(!log.contains(secret), "the log holds a secret: {log}");
     }
 }
+
+/// `dist/my-server.service`, with `ExecStart` pointing at the binary under test.
+fn service_unit() -> (String, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/my-server.service");
+    let unit = std::fs::read_to_string(path).unwrap();
+    let local = unit.replace(
+        "ExecStart=/usr/local/bin/my-server",
+        &format!("ExecStart={}", server_bin().display()),
+    );
+    assert_ne!(
+        unit, local,
+        "the unit no longer starts /usr/local/bin/my-server"
+    );
+    (unit, local)
+}
+
+#[test]
+fn the_systemd_unit_is_sandboxed_and_its_settings_start_the_server() {
+    let (unit, local) = service_unit();
+    for directive in [
+        "DynamicUser=yes",
+        "StateDirectory=my-server",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "NoNewPrivileges=yes",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+        "SystemCallFilter=@system-service",
+        "KillSignal=SIGTERM",
+    ] {
+        assert!(unit.lines().any(|l| l == directive), "missing {directive}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("my-server.service");
+    std::fs::write(&file, &local).unwrap();
+    let analyze = |args: &[&str]| {
+        let out = std::process::Command::new("systemd-analyze")
+            .args(args)
+            .arg(&file)
+            .output()
+            .expect("systemd-analyze (scripts/deps.sh test installs systemd)");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "systemd-analyze {args:?}: {text}");
+        text
+    };
+    analyze(&["verify"]);
+    let security = analyze(&["security", "--offline=true", "--threshold=20"]);
+    let score: f64 = security
+        .split("Overall exposure level for my-server.service: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in {security}"));
+    assert!(score <= 2.0, "exposure {score}: {security}");
+
+    // Its settings are real flags: the server starts on them (database, mail folder and
+    // address replaced by the test's), answers, and stops at SIGTERM with exit 0.
+    let env: Vec<(&str, &str)> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    assert!(env.len() >= 5 && env.iter().all(|(k, _)| k.starts_with("MY_SERVER_")));
+    let stop: u64 = env
+        .iter()
+        .find(|(k, _)| *k == "MY_SERVER_SHUTDOWN_TIMEOUT")
+        .unwrap()
+        .1
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    let stop_sec: u64 = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("TimeoutStopSec="))
+        .unwrap()
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    assert!(
+        stop_sec > stop,
+        "systemd would kill the server before it drains"
+    );
+    let mut server = Server::start_with_env(&[], &env);
+    let (status, _) = get_page(&format!("{}/readyz", server.url));
+    assert_eq!(status, 200);
+    server.signal(libc::SIGTERM);
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("still running");
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    assert!(
+        server.log().contains("\"path\":\"/readyz\""),
+        "{}",
+        server.log()
+    );
+}
