@@ -9,6 +9,7 @@ mod errors;
 mod hostile;
 mod keyring;
 mod lifecycle;
+mod mail_relay;
 mod operations;
 mod refresh;
 mod run;

@@ -521,6 +521,15 @@ impl TestEnv {
 }
 
 /// A port nothing listens on.
+/// The first line `child` prints on stdout (a server's address, a relay's port).
+pub fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_string()
+}
+
 pub fn closed_port_url() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();

@@ -11,7 +11,9 @@
 //! same parser and checks.
 
 use crate::admin::Task;
-use crate::settings::{normalize_public_url, parse_duration, LogFormat, Settings, DEFAULT_DB};
+use crate::settings::{
+    normalize_public_url, parse_duration, parse_smtp_url, LogFormat, Password, Settings, DEFAULT_DB,
+};
 use crate::{mail, names};
 use argh::FromArgs;
 use std::path::PathBuf;
@@ -118,6 +120,18 @@ struct Args {
     /// (default text)
     #[argh(option, from_str_fn(LogFormat::parse))]
     log_format: Option<LogFormat>,
+    /// send sign-in mail through this relay: smtp://[USER@]HOST[:PORT] (STARTTLS, port 587;
+    /// plain only to a loopback relay) or smtps://[USER@]HOST[:PORT] (TLS, port 465);
+    /// without it, mail is written to --mail-dir (development)
+    #[argh(option)]
+    smtp_url: Option<String>,
+    /// file holding the SMTP password; or set MY_SERVER_SMTP_PASSWORD (never a flag)
+    #[argh(option)]
+    smtp_password_file: Option<PathBuf>,
+    /// sender of sign-in mail, e.g. "My Cloud <no-reply@example.com>" (required with
+    /// --smtp-url)
+    #[argh(option)]
+    mail_from: Option<String>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -397,7 +411,7 @@ struct LibraryImportArgs {
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Mode {
-    Serve(Settings),
+    Serve(Box<Settings>),
     Admin { db: PathBuf, task: Task },
 }
 
@@ -450,7 +464,13 @@ const ENV_FLAGS: &[(&str, EnvValue)] = &[
     ("--max-connections", EnvValue::One),
     ("--shutdown-timeout", EnvValue::One),
     ("--log-format", EnvValue::One),
+    ("--smtp-url", EnvValue::One),
+    ("--smtp-password-file", EnvValue::One),
+    ("--mail-from", EnvValue::One),
 ];
+
+/// The SMTP password, when it does not come from a file.
+pub(crate) const SMTP_PASSWORD_ENV: &str = "MY_SERVER_SMTP_PASSWORD";
 
 /// `MY_SERVER_MAIL_DIR` for `--mail-dir`.
 pub(crate) fn env_name(flag: &str) -> String {
@@ -527,7 +547,36 @@ pub(crate) fn parse(
         Some(url) => Some(normalize_public_url(&url).map_err(usage)?),
         None => None,
     };
+    let smtp = match args.smtp_url {
+        None if args.smtp_password_file.is_some() => {
+            return Err(usage("--smtp-password-file needs --smtp-url".into()));
+        }
+        None => None,
+        Some(url) => {
+            let mut relay = parse_smtp_url(&url).map_err(usage)?;
+            relay.password_file = args.smtp_password_file;
+            if relay.password_file.is_none() {
+                relay.password = env(SMTP_PASSWORD_ENV).map(Password);
+            }
+            let has_password = relay.password_file.is_some() || relay.password.is_some();
+            if has_password && relay.user.is_none() {
+                return Err(usage(
+                    "an SMTP password needs a user: --smtp-url smtp://USER@HOST:PORT".into(),
+                ));
+            }
+            if args.mail_from.is_none() {
+                return Err(usage(
+                    "--smtp-url needs --mail-from \"Name <address@your.domain>\"".into(),
+                ));
+            }
+            Some(relay)
+        }
+    };
     let d = Settings::default();
+    let mail_from = match args.mail_from {
+        Some(from) => mail::check_mailbox(&from).map_err(usage)?,
+        None => d.mail_from,
+    };
     let settings = Settings {
         listen: args.listen.unwrap_or(d.listen),
         db: args.db.unwrap_or(d.db),
@@ -566,9 +615,11 @@ pub(crate) fn parse(
         max_connections: args.max_connections.unwrap_or(d.max_connections),
         shutdown_timeout: args.shutdown_timeout.unwrap_or(d.shutdown_timeout),
         log_format: args.log_format.unwrap_or(d.log_format),
+        smtp,
+        mail_from,
     };
     settings.check().map_err(usage)?;
-    Ok(Mode::Serve(settings))
+    Ok(Mode::Serve(Box::new(settings)))
 }
 
 /// Checks an admin command's arguments; the error is a usage message.
@@ -685,7 +736,7 @@ mod tests {
         let mut all = vec!["my-server"];
         all.extend_from_slice(args);
         match parse(&all, &env_of(vars))? {
-            Mode::Serve(settings) => Ok(settings),
+            Mode::Serve(settings) => Ok(*settings),
             other => panic!("expected serve mode, got {other:?}"),
         }
     }
@@ -746,6 +797,83 @@ mod tests {
     }
 
     #[test]
+    fn smtp_settings() {
+        use crate::settings::SmtpSecurity;
+        let from = ["--mail-from", "Ops <ops@example.com>"];
+        let relay = |url: &str, vars: &[(&str, &str)]| {
+            let mut args = vec!["--smtp-url", url];
+            args.extend(from);
+            serve_env(&args, vars).map(|s| s.smtp.unwrap())
+        };
+        let r = relay("smtp://mail.example.com", &[]).unwrap();
+        assert_eq!((r.port, r.security), (587, SmtpSecurity::StartTls));
+        let r = relay("smtps://mail.example.com", &[]).unwrap();
+        assert_eq!((r.port, r.security), (465, SmtpSecurity::Implicit));
+        let r = relay("smtp://mail.example.com:465", &[]).unwrap();
+        assert_eq!(r.security, SmtpSecurity::Implicit);
+        let r = relay("smtp://127.0.0.1:2525", &[]).unwrap();
+        assert_eq!(
+            (r.port, r.security),
+            (2525, SmtpSecurity::LoopbackPlainAllowed)
+        );
+        let r = relay("smtp://[::1]:25/", &[]).unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.security),
+            ("::1", SmtpSecurity::LoopbackPlainAllowed)
+        );
+        // The password comes from the environment, and never shows in Debug output.
+        let r = relay(
+            "smtp://ops@mail.example.com",
+            &[("MY_SERVER_SMTP_PASSWORD", "hunter2")],
+        );
+        let r = r.unwrap();
+        assert_eq!(r.user.as_deref(), Some("ops"));
+        assert_eq!(r.password.as_ref().map(|p| p.0.as_str()), Some("hunter2"));
+        assert!(!format!("{r:?}").contains("hunter2"));
+
+        for (args, message) in [
+            (
+                vec!["--smtp-url", "smtp://ops:hunter2@mail.example.com"],
+                "a password never goes in the URL",
+            ),
+            (vec!["--smtp-url", "http://mail.example.com"], "use smtp://"),
+            (
+                vec!["--smtp-url", "smtp://mail.example.com:99999"],
+                "the port",
+            ),
+            (
+                vec!["--smtp-url", "smtp://mail.example.com"],
+                "--smtp-url needs --mail-from",
+            ),
+            (
+                vec!["--smtp-password-file", "/x"],
+                "--smtp-password-file needs --smtp-url",
+            ),
+            (
+                vec!["--mail-from", "Ops <ops@example.com>\r\nBcc: x@y.z"],
+                "invalid --mail-from",
+            ),
+        ] {
+            let err = serve_env(&args, &[]).unwrap_err();
+            assert_eq!(err.code, 2, "{args:?}");
+            assert!(err.output.contains(message), "{args:?}: {}", err.output);
+            assert!(!err.output.contains("hunter2"), "{}", err.output);
+        }
+        let err = serve_env(
+            &[
+                "--smtp-url",
+                "smtp://mail.example.com",
+                "--mail-from",
+                "a@example.com",
+            ],
+            &[("MY_SERVER_SMTP_PASSWORD", "x")],
+        )
+        .unwrap_err();
+        assert!(err.output.contains("needs a user"), "{}", err.output);
+        assert_eq!(serve_env(&[], &[]).unwrap().smtp, None);
+    }
+
+    #[test]
     fn the_environment_list_is_every_flag_help_shows() {
         let help = parse(&["my-server", "--help"], &no_env).unwrap_err().output;
         let shown: Vec<&str> = help
@@ -764,7 +892,7 @@ mod tests {
         let mut all = vec!["my-server"];
         all.extend_from_slice(args);
         match parse(&all, &no_env) {
-            Ok(Mode::Serve(settings)) => settings,
+            Ok(Mode::Serve(settings)) => *settings,
             other => panic!("expected serve mode, got {other:?}"),
         }
     }

@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match mode {
-        Mode::Serve(settings) => run_server(settings),
+        Mode::Serve(settings) => run_server(*settings),
         Mode::Admin { db, task } => admin::run(&db, task),
     };
     match result {
@@ -137,6 +137,8 @@ fn run_server(settings: Settings) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
 
+    let app = App::new(settings.clone(), issuer, key)?;
+
     // The one line on stdout: tests and scripts read the URL from it.
     let mut stdout = io::stdout().lock();
     let _ = writeln!(stdout, "my-server listening on http://{addr}");
@@ -147,7 +149,6 @@ fn run_server(settings: Settings) -> Result<(), String> {
     let sweeper = dbs[0].sibling().map_err(cannot_open)?;
     start_sweep(sweeper, settings.sweep_interval)?;
 
-    let app = App::new(settings.clone(), issuer, key);
     serve::run(
         listener,
         &settings,

@@ -73,7 +73,7 @@ impl Harness {
         crate::db::ensure_private(&db_path).unwrap();
         let mut db = Db::open(&db_path).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
-        let app = Arc::new(App::new(settings, "http://127.0.0.1:1".to_string(), key));
+        let app = Arc::new(App::new(*settings, "http://127.0.0.1:1".to_string(), key).unwrap());
         Harness { app, db, dir }
     }
 

@@ -79,7 +79,7 @@ impl Harness {
         settings.mail_dir = dir.join("mail");
         let mut db = Db::open(&settings.db).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
-        let app = App::new(settings, ISSUER.to_string(), key);
+        let app = App::new(*settings, ISSUER.to_string(), key).unwrap();
         Harness { app, db, dir }
     }
 
