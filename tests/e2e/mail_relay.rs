@@ -205,4 +205,13 @@ fn a_relay_that_is_down_is_retried_then_the_sign_in_fails_with_503() {
         log.contains("try 3 of 3") && !log.contains("try 4"),
         "{log}"
     );
+
+    // The CLI says why, and exits 4 (server unavailable).
+    let run = TestEnv::new(&server).run(&["cli", "login", "--email", "bob@example.com"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "my: the server refused to start the sign-in: the sign-in email could not be sent \
+         (the mail relay is unavailable): try again in a minute"
+    );
 }
