@@ -12,8 +12,12 @@
 #   scripts/deps.sh test               # installs what the tests need: a real Secret Service
 #                                      # (gnome-keyring), secret-tool, headless Chromium +
 #                                      # ChromeDriver, sqlite3 (a test tampers with stored spec bytes),
-#                                      # zsh and fish (the completion scripts are checked in them)
-#   scripts/deps.sh bench              # installs what `make bench` compares with: hyperfine, gh, curl
+#                                      # zsh and fish (the completion scripts are checked in them),
+#                                      # systemd (systemd-analyze checks dist/my-server.service), and a
+#                                      # Python venv with aiosmtpd in target/smtp-venv (the real SMTP
+#                                      # relay of the mail tests)
+#   scripts/deps.sh bench              # installs what `make bench` needs: hyperfine (start-up), wrk
+#                                      # (throughput), gh (compared with), curl
 #
 # Installing is for CI and test machines (make test, make bench, .ci/run); it uses apt-get,
 # with sudo when not root.
@@ -73,10 +77,26 @@ install_missing() {
   fi
 }
 
+# The mail tests' SMTP relay: aiosmtpd from PyPI in a venv under target/ (after the
+# Debian packages, which bring python3-venv).
+smtp_venv() {
+  local root venv
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  venv="$root/target/smtp-venv"
+  [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null && return 0
+  echo "installing aiosmtpd into target/smtp-venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd==1.4.6' >&2
+}
+
 case "${1:-}" in
   check) shift; check "$@" ;;
   build) install_missing gcc libc6-dev pkg-config libdbus-1-dev libsqlite3-dev curl ca-certificates ;;
-  test) install_missing dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3 zsh fish ;;
+  test)
+    install_missing dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3 zsh fish \
+      systemd python3-venv
+    smtp_venv
+    ;;
   bench) install_missing hyperfine wrk gh curl ;;
   *) echo "usage: $0 check [PKG-CONFIG-MODULE...] | build | test | bench" >&2; exit 2 ;;
 esac

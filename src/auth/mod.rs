@@ -88,7 +88,15 @@ impl From<my_api::TokenResponse> for Tokens {
 /// An OAuth error reply as one line: the error code and description from the server.
 pub(crate) fn oauth_failure(reply: &crate::api::Reply, what: &str) -> Error {
     if reply.status >= 500 {
-        return Error::Unavailable(format!("{what}: the server failed (HTTP {})", reply.status));
+        // RFC 6749's temporarily_unavailable says why (e.g. its mail relay is down).
+        let said = serde_json::from_str::<my_api::OAuthError>(&reply.body)
+            .ok()
+            .filter(|e| e.error == "temporarily_unavailable")
+            .and_then(|e| e.error_description);
+        return Error::Unavailable(match said {
+            Some(why) => format!("{what}: {why}"),
+            None => format!("{what}: the server failed (HTTP {})", reply.status),
+        });
     }
     match serde_json::from_str::<my_api::OAuthError>(&reply.body) {
         Ok(e) => Error::Login(match e.error_description {

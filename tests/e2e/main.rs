@@ -10,6 +10,8 @@ mod errors;
 mod hostile;
 mod keyring;
 mod lifecycle;
+mod mail_relay;
+mod operations;
 mod refresh;
 mod run;
 mod security;

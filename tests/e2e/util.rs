@@ -43,11 +43,22 @@ pub struct Server {
 impl Server {
     /// Starts a server with generous rate limits and the given extra flags.
     pub fn start(flags: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        Server::start_in(dir, "127.0.0.1:0", flags)
+        Server::start_with_env(flags, &[])
     }
 
-    fn start_in(dir: tempfile::TempDir, listen: &str, flags: &[&str]) -> Server {
+    /// Starts a server with the given extra flags and `MY_SERVER_*` variables (the
+    /// caller's own are removed).
+    pub fn start_with_env(flags: &[&str], env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(dir, "127.0.0.1:0", flags, env)
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        listen: &str,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut args: Vec<String> = vec![
             "--db".into(),
             dir.path().join("my.db").display().to_string(),
@@ -58,7 +69,12 @@ impl Server {
         ];
         args.extend(flags.iter().map(|s| s.to_string()));
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut child = Command::new(server_bin())
+        let mut command = Command::new(server_bin());
+        for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("MY_SERVER_")) {
+            command.env_remove(name);
+        }
+        let mut child = command
+            .envs(env.iter().copied())
             .arg("--listen")
             .arg(listen)
             .args(&args)
@@ -108,7 +124,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         assert!(last.is_some(), "port {listen} did not come free");
-        *self = Server::start_in(dir, &listen, &flags);
+        *self = Server::start_in(dir, &listen, &flags, &[]);
     }
 
     pub fn mail_dir(&self) -> PathBuf {
@@ -442,6 +458,25 @@ pub fn still_running_after(child: &mut Child, d: Duration) -> bool {
 }
 
 impl Server {
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the server process.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        // SAFETY: kill only sends a signal to our own child.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {pid}");
+    }
+
+    /// Waits up to `limit` for the server to exit; its status, or None if it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Runs `my-server admin ARGS… --db <this server's db>` and returns its stdout.
     pub fn admin(&self, args: &[&str]) -> String {
         let out = Command::new(server_bin())
@@ -496,6 +531,15 @@ impl TestEnv {
 }
 
 /// A port nothing listens on.
+/// The first line `child` prints on stdout (a server's address, a relay's port).
+pub fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_string()
+}
+
 pub fn closed_port_url() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();

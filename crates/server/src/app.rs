@@ -5,6 +5,7 @@
 //! Built once at start-up and read by all; nothing here touches HTTP or the database.
 
 use crate::db::SigningKey;
+use crate::mail::Mailer;
 use crate::settings::Settings;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError, RwLock};
@@ -22,6 +23,8 @@ pub(crate) struct App {
     signing: RwLock<(Vec<SigningKey>, Option<Instant>)>,
     /// Wakes `GET /v1/logs` long polls when this process appends lines.
     pub(crate) log_bell: LogBell,
+    /// Where sign-in mail goes: the outbox folder or the SMTP relay.
+    pub(crate) mailer: Mailer,
 }
 
 impl App {
@@ -42,18 +45,20 @@ impl App {
     /// Default settings, a fixed key and `issuer`.
     #[cfg(test)]
     pub(crate) fn for_test(issuer: &str) -> App {
-        App::new(Settings::default(), issuer.to_string(), [3; 32])
+        App::new(Settings::default(), issuer.to_string(), [3; 32]).expect("the outbox mailer")
     }
 
-    /// The state for serving with `settings` as `issuer`, signing with `key`.
-    pub(crate) fn new(settings: Settings, issuer: String, key: [u8; 32]) -> App {
-        App {
+    /// The state for serving with `settings` as `issuer`, signing with `key`. The error
+    /// says what is wrong with the mail settings.
+    pub(crate) fn new(settings: Settings, issuer: String, key: [u8; 32]) -> Result<App, String> {
+        Ok(App {
+            mailer: Mailer::new(&settings)?,
             settings,
             issuer,
             key,
             signing: RwLock::new((Vec::new(), None)),
             log_bell: LogBell::default(),
-        }
+        })
     }
 
     /// The signing keys (newest first) if they were read less than `max_age` ago.

@@ -1,11 +1,19 @@
 //! The command line: argh structs, and `parse`, which turns arguments into a [`Mode`] —
 //! resolved [`Settings`] to serve with, or one checked admin task.
 //!
-//! Parsing is kept apart from doing: no I/O here, so every flag can be unit-tested, and
-//! usage errors map to exit code 2. Defaults and checks live in `settings`.
+//! Parsing is kept apart from doing: no I/O here (the environment comes in as a lookup
+//! function), so every flag can be unit-tested, and usage errors map to exit code 2.
+//! Defaults and checks live in `settings`.
+//!
+//! Every server flag can also be set in the environment as `MY_SERVER_<FLAG>`
+//! (`--mail-dir` → `MY_SERVER_MAIL_DIR`): the flags missing from the command line are
+//! filled from it before argh parses, so a flag always wins and every value passes the
+//! same parser and checks.
 
 use crate::admin::Task;
-use crate::settings::{normalize_public_url, parse_duration, Settings, DEFAULT_DB};
+use crate::settings::{
+    normalize_public_url, parse_duration, parse_smtp_url, LogFormat, Password, Settings, DEFAULT_DB,
+};
 use crate::{mail, names};
 use argh::FromArgs;
 use std::path::PathBuf;
@@ -16,6 +24,12 @@ pub(crate) const BIN_NAME: &str = "my-server";
 #[derive(FromArgs, Debug)]
 /// The reference My Cloud API server: OAuth device flow and browser sign-in (PKCE) with
 /// magic links, refresh-token rotation, and the REST API, on SQLite.
+#[argh(
+    note = "Every option can also be set in the environment as MY_SERVER_<OPTION> \
+(--mail-dir: MY_SERVER_MAIL_DIR; a switch: 1 or 0; --trusted-proxy: a comma-separated \
+list); an option on the command line wins. Secrets are never options: they are read only \
+from files or the environment. The database also applies to `admin` commands."
+)]
 struct Args {
     /// address to listen on (default 127.0.0.1:7780; port 0 picks a free port)
     #[argh(option)]
@@ -97,6 +111,27 @@ struct Args {
     /// the open-file limit)
     #[argh(option)]
     max_connections: Option<usize>,
+    /// after SIGTERM or SIGINT, how long requests in flight may take to finish before the
+    /// process exits (default 30s)
+    #[argh(option, from_str_fn(parse_duration))]
+    shutdown_timeout: Option<u64>,
+    /// the log line of each request: text or json (one object per line: time, client,
+    /// method, path, status, milliseconds; never a query string, header or body)
+    /// (default text)
+    #[argh(option, from_str_fn(LogFormat::parse))]
+    log_format: Option<LogFormat>,
+    /// send sign-in mail through this relay: smtp://[USER@]HOST[:PORT] (STARTTLS, port 587;
+    /// plain only to a loopback relay) or smtps://[USER@]HOST[:PORT] (TLS, port 465);
+    /// without it, mail is written to --mail-dir (development)
+    #[argh(option)]
+    smtp_url: Option<String>,
+    /// file holding the SMTP password; or set MY_SERVER_SMTP_PASSWORD (never a flag)
+    #[argh(option)]
+    smtp_password_file: Option<PathBuf>,
+    /// sender of sign-in mail, e.g. "My Cloud <no-reply@example.com>" (required with
+    /// --smtp-url)
+    #[argh(option)]
+    mail_from: Option<String>,
     #[argh(subcommand)]
     command: Option<Command>,
 }
@@ -376,7 +411,7 @@ struct LibraryImportArgs {
 /// What the command line asks for.
 #[derive(Debug)]
 pub(crate) enum Mode {
-    Serve(Settings),
+    Serve(Box<Settings>),
     Admin { db: PathBuf, task: Task },
 }
 
@@ -388,28 +423,160 @@ pub(crate) struct EarlyExit {
     pub(crate) code: u8,
 }
 
-/// Parses `args` (the program name first) into a [`Mode`].
-pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
+/// How a flag is written when it comes from the environment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum EnvValue {
+    /// `--flag VALUE`.
+    One,
+    /// A switch: `1`/`true`/`yes` sets it, `0`/`false`/`no`/empty leaves it off.
+    Switch,
+    /// A repeatable option: a comma-separated list, one `--flag VALUE` each.
+    List,
+}
+
+/// Every flag of the server (not of `admin`'s subcommands), for the environment. A unit
+/// test keeps it equal to the flags `--help` lists.
+const ENV_FLAGS: &[(&str, EnvValue)] = &[
+    ("--listen", EnvValue::One),
+    ("--db", EnvValue::One),
+    ("--mail-dir", EnvValue::One),
+    ("--public-url", EnvValue::One),
+    ("--access-ttl", EnvValue::One),
+    ("--device-interval", EnvValue::One),
+    ("--link-ttl", EnvValue::One),
+    ("--device-ttl", EnvValue::One),
+    ("--code-ttl", EnvValue::One),
+    ("--session-ttl", EnvValue::One),
+    ("--session-max", EnvValue::One),
+    ("--refresh-grace", EnvValue::One),
+    ("--rate-limit", EnvValue::One),
+    ("--mail-rate-limit", EnvValue::One),
+    ("--mail-client-limit", EnvValue::One),
+    ("--mail-global-limit", EnvValue::One),
+    ("--min-token-ttl", EnvValue::One),
+    ("--last-used-interval", EnvValue::One),
+    ("--long-poll", EnvValue::One),
+    ("--sweep-interval", EnvValue::One),
+    ("--print-links", EnvValue::Switch),
+    ("--trusted-proxy", EnvValue::List),
+    ("--header-timeout", EnvValue::One),
+    ("--body-timeout", EnvValue::One),
+    ("--max-connections", EnvValue::One),
+    ("--shutdown-timeout", EnvValue::One),
+    ("--log-format", EnvValue::One),
+    ("--smtp-url", EnvValue::One),
+    ("--smtp-password-file", EnvValue::One),
+    ("--mail-from", EnvValue::One),
+];
+
+/// The SMTP password, when it does not come from a file.
+pub(crate) const SMTP_PASSWORD_ENV: &str = "MY_SERVER_SMTP_PASSWORD";
+
+/// `MY_SERVER_MAIL_DIR` for `--mail-dir`.
+pub(crate) fn env_name(flag: &str) -> String {
+    format!(
+        "MY_SERVER_{}",
+        flag.trim_start_matches('-')
+            .replace('-', "_")
+            .to_uppercase()
+    )
+}
+
+/// The flags `env` supplies that `args` lacks, to go before `args`, and the names of the
+/// variables they came from. The error names a variable whose value is not a switch's.
+fn from_environment(
+    args: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut flags = Vec::new();
+    let mut used = Vec::new();
+    for &(flag, kind) in ENV_FLAGS {
+        let name = env_name(flag);
+        let Some(value) = env(&name).filter(|_| !args.contains(&flag)) else {
+            continue;
+        };
+        match kind {
+            EnvValue::One => flags.extend([flag.to_string(), value]),
+            EnvValue::Switch => match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => flags.push(flag.to_string()),
+                "0" | "false" | "no" | "" => {}
+                _ => return Err(format!("{name} must be 1 or 0, not `{value}`")),
+            },
+            EnvValue::List => {
+                for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                    flags.extend([flag.to_string(), item.to_string()]);
+                }
+            }
+        }
+        used.push(name);
+    }
+    Ok((flags, used))
+}
+
+/// Parses `args` (the program name first) into a [`Mode`], filling the flags it lacks
+/// from `env` (a lookup of environment variables).
+pub(crate) fn parse(
+    args: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Mode, EarlyExit> {
     let name = BIN_NAME;
-    let rest = args.get(1..).unwrap_or_default();
-    let args = Args::from_args(&[name], rest).map_err(|exit| EarlyExit {
-        output: exit.output,
-        code: if exit.status.is_ok() { 0 } else { 2 },
-    })?;
     let usage = |message: String| EarlyExit {
         output: format!("{message}\nRun {name} --help for more information."),
         code: 2,
     };
+    let rest = args.get(1..).unwrap_or_default();
+    let (mut all, used) = from_environment(rest, env).map_err(usage)?;
+    all.extend(rest.iter().map(|a| a.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let args = Args::from_args(&[name], &all).map_err(|exit| {
+        let from_env = match (exit.status.is_ok(), used.is_empty()) {
+            (false, false) => format!("\n(set in the environment: {})", used.join(", ")),
+            _ => String::new(),
+        };
+        EarlyExit {
+            output: format!("{}{from_env}", exit.output),
+            code: if exit.status.is_ok() { 0 } else { 2 },
+        }
+    })?;
     if let Some(Command::Admin(admin)) = args.command {
         let (db, task) = admin_task(admin.command).map_err(usage)?;
-        let db = db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+        let db = db.or(args.db).unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
         return Ok(Mode::Admin { db, task });
     }
     let public_url = match args.public_url {
         Some(url) => Some(normalize_public_url(&url).map_err(usage)?),
         None => None,
     };
+    let smtp = match args.smtp_url {
+        None if args.smtp_password_file.is_some() => {
+            return Err(usage("--smtp-password-file needs --smtp-url".into()));
+        }
+        None => None,
+        Some(url) => {
+            let mut relay = parse_smtp_url(&url).map_err(usage)?;
+            relay.password_file = args.smtp_password_file;
+            if relay.password_file.is_none() {
+                relay.password = env(SMTP_PASSWORD_ENV).map(Password);
+            }
+            let has_password = relay.password_file.is_some() || relay.password.is_some();
+            if has_password && relay.user.is_none() {
+                return Err(usage(
+                    "an SMTP password needs a user: --smtp-url smtp://USER@HOST:PORT".into(),
+                ));
+            }
+            if args.mail_from.is_none() {
+                return Err(usage(
+                    "--smtp-url needs --mail-from \"Name <address@your.domain>\"".into(),
+                ));
+            }
+            Some(relay)
+        }
+    };
     let d = Settings::default();
+    let mail_from = match args.mail_from {
+        Some(from) => mail::check_mailbox(&from).map_err(usage)?,
+        None => d.mail_from,
+    };
     let settings = Settings {
         listen: args.listen.unwrap_or(d.listen),
         db: args.db.unwrap_or(d.db),
@@ -446,9 +613,13 @@ pub(crate) fn parse(args: &[&str]) -> Result<Mode, EarlyExit> {
         header_timeout: args.header_timeout.unwrap_or(d.header_timeout),
         body_timeout: args.body_timeout.unwrap_or(d.body_timeout),
         max_connections: args.max_connections.unwrap_or(d.max_connections),
+        shutdown_timeout: args.shutdown_timeout.unwrap_or(d.shutdown_timeout),
+        log_format: args.log_format.unwrap_or(d.log_format),
+        smtp,
+        mail_from,
     };
     settings.check().map_err(usage)?;
-    Ok(Mode::Serve(settings))
+    Ok(Mode::Serve(Box::new(settings)))
 }
 
 /// Checks an admin command's arguments; the error is a usage message.
@@ -548,11 +719,180 @@ fn admin_task(command: AdminCommand) -> Result<(Option<PathBuf>, Task), String> 
 mod tests {
     use super::*;
 
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    /// An environment holding `vars`.
+    fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn serve_env(args: &[&str], vars: &[(&str, &str)]) -> Result<Settings, EarlyExit> {
+        let mut all = vec!["my-server"];
+        all.extend_from_slice(args);
+        match parse(&all, &env_of(vars))? {
+            Mode::Serve(settings) => Ok(*settings),
+            other => panic!("expected serve mode, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_flag_reads_the_environment_and_a_flag_wins() {
+        let vars = [
+            ("MY_SERVER_LISTEN", "127.0.0.1:9"),
+            ("MY_SERVER_MAIL_DIR", "/var/mail/my"),
+            ("MY_SERVER_ACCESS_TTL", "2m"),
+            ("MY_SERVER_PRINT_LINKS", "1"),
+            ("MY_SERVER_TRUSTED_PROXY", "10.0.0.1, ::1"),
+            ("MY_SERVER_SHUTDOWN_TIMEOUT", "5s"),
+            ("MY_SERVER_RATE_LIMIT", "7"),
+        ];
+        let s = serve_env(&["--rate-limit", "8"], &vars).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9");
+        assert_eq!(s.mail_dir, PathBuf::from("/var/mail/my"));
+        assert_eq!(s.access_ttl, 120);
+        assert!(s.print_links);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.shutdown_timeout, 5);
+        assert_eq!(s.rate_limit, 8, "the flag wins over MY_SERVER_RATE_LIMIT");
+
+        let off = serve_env(&[], &[("MY_SERVER_PRINT_LINKS", "0")]).unwrap();
+        assert!(!off.print_links);
+
+        // A bad value is a usage error that says where it came from.
+        let err = serve_env(&[], &[("MY_SERVER_ACCESS_TTL", "fast")]).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(
+            err.output.contains("MY_SERVER_ACCESS_TTL"),
+            "{}",
+            err.output
+        );
+        let err = serve_env(&[], &[("MY_SERVER_PRINT_LINKS", "maybe")]).unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(err
+            .output
+            .starts_with("MY_SERVER_PRINT_LINKS must be 1 or 0"));
+        let err = serve_env(&[], &[("MY_SERVER_CODE_TTL", "1h")]).unwrap_err();
+        assert!(err.output.starts_with("--code-ttl must be at most 10m"));
+
+        // Admin commands take the database from it too; their own --db wins.
+        let db = [("MY_SERVER_DB", "/srv/my.db")];
+        let admin = |args: &[&str]| match parse(args, &env_of(&db)) {
+            Ok(Mode::Admin { db, .. }) => db,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            admin(&["my-server", "admin", "stats"]),
+            PathBuf::from("/srv/my.db")
+        );
+        assert_eq!(
+            admin(&["my-server", "admin", "stats", "--db", "x.db"]),
+            PathBuf::from("x.db")
+        );
+    }
+
+    #[test]
+    fn smtp_settings() {
+        use crate::settings::SmtpSecurity;
+        let from = ["--mail-from", "Ops <ops@example.com>"];
+        let relay = |url: &str, vars: &[(&str, &str)]| {
+            let mut args = vec!["--smtp-url", url];
+            args.extend(from);
+            serve_env(&args, vars).map(|s| s.smtp.unwrap())
+        };
+        let r = relay("smtp://mail.example.com", &[]).unwrap();
+        assert_eq!((r.port, r.security), (587, SmtpSecurity::StartTls));
+        let r = relay("smtps://mail.example.com", &[]).unwrap();
+        assert_eq!((r.port, r.security), (465, SmtpSecurity::Implicit));
+        let r = relay("smtp://mail.example.com:465", &[]).unwrap();
+        assert_eq!(r.security, SmtpSecurity::Implicit);
+        let r = relay("smtp://127.0.0.1:2525", &[]).unwrap();
+        assert_eq!(
+            (r.port, r.security),
+            (2525, SmtpSecurity::LoopbackPlainAllowed)
+        );
+        let r = relay("smtp://[::1]:25/", &[]).unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.security),
+            ("::1", SmtpSecurity::LoopbackPlainAllowed)
+        );
+        // The password comes from the environment, and never shows in Debug output.
+        let r = relay(
+            "smtp://ops@mail.example.com",
+            &[("MY_SERVER_SMTP_PASSWORD", "hunter2")],
+        );
+        let r = r.unwrap();
+        assert_eq!(r.user.as_deref(), Some("ops"));
+        assert_eq!(r.password.as_ref().map(|p| p.0.as_str()), Some("hunter2"));
+        assert!(!format!("{r:?}").contains("hunter2"));
+
+        for (args, message) in [
+            (
+                vec!["--smtp-url", "smtp://ops:hunter2@mail.example.com"],
+                "a password never goes in the URL",
+            ),
+            (vec!["--smtp-url", "http://mail.example.com"], "use smtp://"),
+            (
+                vec!["--smtp-url", "smtp://mail.example.com:99999"],
+                "the port",
+            ),
+            (
+                vec!["--smtp-url", "smtp://mail.example.com"],
+                "--smtp-url needs --mail-from",
+            ),
+            (
+                vec!["--smtp-password-file", "/x"],
+                "--smtp-password-file needs --smtp-url",
+            ),
+            (
+                vec!["--mail-from", "Ops <ops@example.com>\r\nBcc: x@y.z"],
+                "invalid --mail-from",
+            ),
+        ] {
+            let err = serve_env(&args, &[]).unwrap_err();
+            assert_eq!(err.code, 2, "{args:?}");
+            assert!(err.output.contains(message), "{args:?}: {}", err.output);
+            assert!(!err.output.contains("hunter2"), "{}", err.output);
+        }
+        let err = serve_env(
+            &[
+                "--smtp-url",
+                "smtp://mail.example.com",
+                "--mail-from",
+                "a@example.com",
+            ],
+            &[("MY_SERVER_SMTP_PASSWORD", "x")],
+        )
+        .unwrap_err();
+        assert!(err.output.contains("needs a user"), "{}", err.output);
+        assert_eq!(serve_env(&[], &[]).unwrap().smtp, None);
+    }
+
+    #[test]
+    fn the_environment_list_is_every_flag_help_shows() {
+        let help = parse(&["my-server", "--help"], &no_env).unwrap_err().output;
+        let shown: Vec<&str> = help
+            .lines()
+            .filter_map(|line| line.trim_start().strip_prefix("--"))
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|flag| !flag.starts_with("help"))
+            .collect();
+        let listed: Vec<&str> = ENV_FLAGS.iter().map(|(f, _)| &f[2..]).collect();
+        assert_eq!(shown, listed);
+        assert!(help.contains("MY_SERVER_<OPTION>"), "{help}");
+        assert!(help.contains("Secrets are never options"), "{help}");
+    }
+
     fn serve(args: &[&str]) -> Settings {
         let mut all = vec!["my-server"];
         all.extend_from_slice(args);
-        match parse(&all) {
-            Ok(Mode::Serve(settings)) => settings,
+        match parse(&all, &no_env) {
+            Ok(Mode::Serve(settings)) => *settings,
             other => panic!("expected serve mode, got {other:?}"),
         }
     }
@@ -580,6 +920,8 @@ mod tests {
         assert_eq!(s.header_timeout, 10);
         assert_eq!(s.body_timeout, 30);
         assert_eq!(s.max_connections, 1024);
+        assert_eq!(s.shutdown_timeout, 30);
+        assert_eq!(s.log_format, LogFormat::Text);
     }
 
     #[test]
@@ -613,6 +955,8 @@ mod tests {
             "1m",
             "--max-connections",
             "50",
+            "--log-format",
+            "json",
         ]);
         assert_eq!(s.listen, "127.0.0.1:0");
         assert_eq!(s.access_ttl, 1);
@@ -628,6 +972,7 @@ mod tests {
         assert_eq!(s.header_timeout, 3);
         assert_eq!(s.body_timeout, 60);
         assert_eq!(s.max_connections, 50);
+        assert_eq!(s.log_format, LogFormat::Json);
     }
 
     #[test]
@@ -647,13 +992,17 @@ mod tests {
                 "https://my.example",
             ],
             &["my-server", "--rate-limit", "-1"],
+            &["my-server", "--log-format", "yaml"],
             &["my-server", "--listen"],
             &["my-server", "admin"],
         ] {
-            let err = parse(bad).unwrap_err();
+            let err = parse(bad, &no_env).unwrap_err();
             assert_eq!(err.code, 2, "{bad:?}: {}", err.output);
         }
-        assert_eq!(parse(&["my-server", "--help"]).unwrap_err().code, 0);
+        assert_eq!(
+            parse(&["my-server", "--help"], &no_env).unwrap_err().code,
+            0
+        );
         assert!(serve(&["--print-links", "--public-url", "http://127.0.0.1:7780"]).print_links);
         assert!(!serve(&[]).print_links);
     }
@@ -661,7 +1010,7 @@ mod tests {
     fn admin(args: &[&str]) -> (PathBuf, Task) {
         let mut all = vec!["my-server", "admin"];
         all.extend_from_slice(args);
-        match parse(&all) {
+        match parse(&all, &no_env) {
             Ok(Mode::Admin { db, task }) => (db, task),
             other => panic!("{args:?}: {other:?}"),
         }
@@ -821,7 +1170,7 @@ mod tests {
         ] {
             let mut all = vec!["my-server", "admin"];
             all.extend_from_slice(bad);
-            let err = parse(&all).unwrap_err();
+            let err = parse(&all, &no_env).unwrap_err();
             assert_eq!(err.code, 2, "{bad:?}: {}", err.output);
         }
     }

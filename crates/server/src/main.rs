@@ -60,7 +60,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mode = match cli::parse(&args) {
+    let env = |name: &str| std::env::var(name).ok();
+    let mode = match cli::parse(&args, &env) {
         Ok(mode) => mode,
         Err(exit) => {
             if exit.code == 0 {
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match mode {
-        Mode::Serve(settings) => run_server(settings),
+        Mode::Serve(settings) => run_server(*settings),
         Mode::Admin { db, task } => admin::run(&db, task),
     };
     match result {
@@ -144,6 +145,8 @@ fn run_server(settings: Settings) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
 
+    let app = App::new(settings.clone(), issuer, key)?;
+
     // The one line on stdout: tests and scripts read the URL from it.
     let mut stdout = io::stdout().lock();
     let _ = writeln!(stdout, "my-server listening on http://{addr}");
@@ -154,7 +157,6 @@ fn run_server(settings: Settings) -> Result<(), String> {
     let sweeper = dbs[0].sibling().map_err(cannot_open)?;
     start_sweep(sweeper, settings.sweep_interval)?;
 
-    let app = App::new(settings.clone(), issuer, key);
     serve::run(
         listener,
         &settings,

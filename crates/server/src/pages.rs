@@ -315,6 +315,15 @@ pub(crate) fn bad_request(text: &str) -> String {
     message("Bad request", &escape(text))
 }
 
+/// The sign-in mail could not be sent: the mail relay is down or refused it.
+pub(crate) fn mail_unavailable() -> String {
+    message(
+        "Email not sent",
+        "The sign-in email could not be sent right now. Nothing was changed: go back and \
+         try again in a minute.",
+    )
+}
+
 pub(crate) fn too_many(text: &str) -> String {
     message("Too many attempts", &escape(text))
 }

@@ -16,7 +16,7 @@ use crate::endpoints::oauth::{authorize, device_authorization, revoke, token};
 use crate::endpoints::v1::{
     catalog, commands, environments, libraries, logs, me, organizations, profiles, projects, tokens,
 };
-use crate::endpoints::{device, magic, sign_out, well_known};
+use crate::endpoints::{device, health, magic, sign_out, well_known};
 use crate::pages;
 use crate::web::{log_path, Error, Params, Reply, Request, MAX_BODY};
 use my_api::catalog::{paths as catalog_paths, MAX_COMMAND_BYTES, MAX_RELEASE_BYTES};
@@ -69,6 +69,8 @@ static ROUTES: &[Route] = &[
     on("GET", paths::AUTHORIZATION, authorize::get),
     on("POST", paths::AUTHORIZE_SIGN_IN, authorize::post_sign_in),
     on("POST", paths::AUTHORIZE_CONSENT, authorize::post_consent),
+    on("GET", HEALTHZ, health::healthz),
+    on("GET", READYZ, health::readyz),
     on("GET", paths::DEVICE_PAGE, device::get),
     on("POST", paths::DEVICE_PAGE, device::post),
     on("GET", "/magic/{token}", magic::get),
@@ -107,6 +109,10 @@ static ROUTES: &[Route] = &[
     on("GET", catalog_paths::COMMAND_VERSION, commands::version),
     on("GET", catalog_paths::CATALOG, catalog::read),
 ];
+
+/// Probes for supervisors and load balancers: the process answers; the database does.
+pub(crate) const HEALTHZ: &str = "/healthz";
+pub(crate) const READYZ: &str = "/readyz";
 
 /// `{library}` of [`catalog_paths::PROFILE_LIBRARY`] and [`catalog_paths::LIBRARY`] is
 /// `slug` or `owner/slug`: a pattern segment matches no `/`, so the second form has its own.

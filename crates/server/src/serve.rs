@@ -14,8 +14,14 @@
 //! limit at start): past the cap new clients wait in the kernel's backlog. An accept error
 //! (EMFILE, ENOBUFS…) backs off and retries; the listener ends only when the socket itself
 //! is unusable, and then the process exits non-zero so a supervisor restarts it.
+//!
+//! SIGTERM or SIGINT stops it: the listener closes (new clients are refused), idle
+//! connections close, requests in flight are answered within the shutdown timeout, then
+//! `run` returns and the process exits 0.
 
-use crate::settings::Settings;
+use crate::clock;
+use crate::domain::clients::forwarded_client;
+use crate::settings::{LogFormat, Settings};
 use crate::web::{log_path, Reply, Request};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -23,14 +29,18 @@ use hyper::header::{HeaderName, HeaderValue, CONNECTION, TRANSFER_ENCODING};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use my_api::codes;
 use std::convert::Infallible;
+use std::future::{poll_fn, Future};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{oneshot, Semaphore};
 
 /// REST error codes the wire crate does not name (the CLI never needs to match them).
@@ -57,6 +67,8 @@ const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration
 struct Limits {
     header_timeout: Duration,
     body_timeout: Duration,
+    /// How long requests in flight may take to finish once a stop is asked for.
+    shutdown_timeout: Duration,
 }
 
 /// One request on its way to a worker, and where its reply goes.
@@ -71,12 +83,16 @@ struct Shared {
     limits: Limits,
     /// The largest body a request with this method and path may carry.
     body_limit: fn(&str, &str) -> usize,
+    log_format: LogFormat,
+    /// Proxies whose `X-Forwarded-For` names the client the log line shows.
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-/// Serves `listener` until the process ends: one worker thread per element of `states`
+/// Serves `listener` until SIGTERM or SIGINT: one worker thread per element of `states`
 /// (a database connection each), each answering requests with `dispatch`;
-/// `body_limit(method, path)` is the largest body a request may carry. Returns only when
-/// serving has become impossible; the error says why.
+/// `body_limit(method, path)` is the largest body a request may carry. Returns `Ok` once
+/// a stop was asked for and the requests in flight are answered (or their time is up), an
+/// error when serving has become impossible.
 pub(crate) fn run<S, H>(
     listener: TcpListener,
     settings: &Settings,
@@ -134,16 +150,20 @@ where
     let limits = Limits {
         header_timeout: Duration::from_secs(settings.header_timeout),
         body_timeout: Duration::from_secs(settings.body_timeout),
+        shutdown_timeout: Duration::from_secs(settings.shutdown_timeout),
     };
     let shared = Arc::new(Shared {
         jobs,
         limits,
         body_limit,
+        log_format: settings.log_format,
+        trusted_proxies: settings.trusted_proxies.clone(),
     });
     runtime.block_on(accept_loop(listener, shared, max_connections))
 }
 
-/// Accepts connections while fewer than `max_connections` are open.
+/// Accepts connections while fewer than `max_connections` are open, until a stop signal;
+/// then lets the open connections finish.
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
@@ -151,6 +171,8 @@ async fn accept_loop(
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| format!("cannot use the listening socket: {e}"))?;
+    let mut stop = StopSignals::new()?;
+    let graceful = GracefulShutdown::new();
     let open = Arc::new(Semaphore::new(max_connections));
     let mut builder = http1::Builder::new();
     builder
@@ -161,10 +183,16 @@ async fn accept_loop(
     let mut backoff = ACCEPT_BACKOFF.0;
     loop {
         // Past the cap, new clients wait in the kernel's backlog.
-        let Ok(permit) = Arc::clone(&open).acquire_owned().await else {
+        let Some(permit) = stop.unless(Arc::clone(&open).acquire_owned()).await else {
+            break;
+        };
+        let Ok(permit) = permit else {
             return Err("the connection counter was closed".into());
         };
-        let (stream, peer) = match listener.accept().await {
+        let Some(accepted) = stop.unless(listener.accept()).await else {
+            break;
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => {
                 backoff = ACCEPT_BACKOFF.0;
                 accepted
@@ -188,13 +216,57 @@ async fn accept_loop(
             let shared = Arc::clone(&shared);
             async move { Ok::<_, Infallible>(respond(&shared, peer, request).await) }
         });
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // Timeouts, resets and malformed requests end the connection; hyper has
             // already answered what deserved an answer (400, 431).
             let _ = connection.await;
             drop(permit);
         });
+    }
+    // Closing the listener refuses new clients at once.
+    drop(listener);
+    let open_now = graceful.count();
+    log_line(&format!(
+        "stopping: finishing {open_now} open connection(s) within {}s",
+        shared.limits.shutdown_timeout.as_secs()
+    ));
+    let drained = tokio::time::timeout(shared.limits.shutdown_timeout, graceful.shutdown());
+    match stop.unless(drained).await {
+        Some(Ok(())) => log_line("stopped"),
+        Some(Err(_)) => log_line("stopped: the shutdown timeout cut requests still in flight"),
+        None => log_line("stopped at a second signal: requests still in flight were cut"),
+    }
+    Ok(())
+}
+
+/// SIGTERM (from a supervisor) and SIGINT (Ctrl-C), registered before the first accept so
+/// neither ever kills the process mid-request.
+struct StopSignals {
+    term: Signal,
+    int: Signal,
+}
+
+impl StopSignals {
+    fn new() -> Result<StopSignals, String> {
+        let listen =
+            |kind| signal(kind).map_err(|e| format!("cannot listen for stop signals: {e}"));
+        Ok(StopSignals {
+            term: listen(SignalKind::terminate())?,
+            int: listen(SignalKind::interrupt())?,
+        })
+    }
+
+    /// `work`'s output, or `None` if a stop signal arrives first.
+    async fn unless<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
+        let mut work = std::pin::pin!(work);
+        poll_fn(|cx| {
+            if self.term.poll_recv(cx).is_ready() || self.int.poll_recv(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            work.as_mut().poll(cx).map(Some)
+        })
+        .await
     }
 }
 
@@ -216,6 +288,7 @@ async fn respond(
     let (head, body) = request.into_parts();
     let method = head.method.as_str().to_string();
     let path = head.uri.path().to_string();
+    let mut client = peer.ip().to_string();
     let reply = match read_body(shared, &head, body).await {
         Err(refusal) => refusal,
         Ok(body) => {
@@ -233,18 +306,28 @@ async fn respond(
                 query: head.uri.query().unwrap_or("").to_string(),
                 headers,
                 body,
-                ip: peer.ip().to_string(),
+                ip: client.clone(),
             };
+            if let Some(forwarded) = forwarded_client(&shared.trusted_proxies, &request) {
+                client = forwarded;
+            }
             dispatch(shared, request).await
         }
     };
-    log_line(&format!(
-        "{} {method} {} {} {}ms",
-        peer.ip(),
-        log_path(&path),
-        reply.status,
-        started.elapsed().as_millis()
-    ));
+    let (path, ms) = (log_path(&path), started.elapsed().as_millis());
+    log_line(&match shared.log_format {
+        LogFormat::Text => format!("{client} {method} {path} {} {ms}ms", reply.status),
+        // Only what the text line says: a query string, header or body may hold a secret.
+        LogFormat::Json => serde_json::json!({
+            "time": clock::rfc3339_millis(clock::now_millis()),
+            "client": client,
+            "method": method,
+            "path": path,
+            "status": reply.status,
+            "ms": ms,
+        })
+        .to_string(),
+    });
     response(reply)
 }
 

@@ -21,6 +21,126 @@ const MAX_CODE_TTL_SECS: u64 = 600;
 /// The database file when none is named.
 pub(crate) const DEFAULT_DB: &str = "my-server.db";
 
+/// The sender of development mail, and the default of `--mail-from`.
+pub(crate) const DEFAULT_MAIL_FROM: &str = "My Cloud <no-reply@my.localhost>";
+
+/// A secret setting: its `Debug` never shows the value.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Password(pub(crate) String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(REDACTED)")
+    }
+}
+
+/// How the connection to the relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SmtpSecurity {
+    /// TLS from the first byte (`smtps://`, or port 465).
+    Implicit,
+    /// STARTTLS, refusing a relay that does not offer it.
+    StartTls,
+    /// A relay on this machine: STARTTLS when offered, else plain.
+    LoopbackPlainAllowed,
+}
+
+/// Where sign-in mail goes when `--smtp-url` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SmtpRelay {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: SmtpSecurity,
+    /// From the URL's user part.
+    pub(crate) user: Option<String>,
+    /// `--smtp-password-file`: read at start.
+    pub(crate) password_file: Option<PathBuf>,
+    /// `MY_SERVER_SMTP_PASSWORD`, when there is no file.
+    pub(crate) password: Option<Password>,
+}
+
+/// `smtp://[USER@]HOST[:PORT]` (STARTTLS, port 587 by default; plain allowed only for a
+/// loopback host) or `smtps://[USER@]HOST[:PORT]` (implicit TLS, port 465 by default).
+/// A password in the URL is refused: it would show in the process list.
+pub(crate) fn parse_smtp_url(url: &str) -> Result<SmtpRelay, String> {
+    let bad = |why: &str| format!("invalid --smtp-url `{url}`: {why}");
+    let (implicit, rest) = if let Some(rest) = url.strip_prefix("smtps://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("smtp://") {
+        (false, rest)
+    } else {
+        return Err(bad("use smtp://HOST:PORT or smtps://HOST:PORT"));
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (user, host_port) = match rest.rsplit_once('@') {
+        // Not echoed: the message would carry the password to the log.
+        Some((user, _)) if user.contains(':') => {
+            return Err(
+                "invalid --smtp-url: a password never goes in the URL (it would \
+                 show in the process list): use --smtp-password-file or MY_SERVER_SMTP_PASSWORD"
+                    .into(),
+            )
+        }
+        Some((user, host)) if !user.is_empty() => (Some(user.to_string()), host),
+        Some(_) => return Err(bad("empty user name")),
+        None => (None, rest),
+    };
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') && !port.ends_with(']') => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| bad("the port must be 1 to 65535"))?;
+            (host, Some(port))
+        }
+        _ => (host_port, None),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let hostname = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':');
+    if host.is_empty() || !host.chars().all(hostname) || port == Some(0) {
+        return Err(bad(
+            "expected a host name or address, then an optional :PORT",
+        ));
+    }
+    let port = port.unwrap_or(if implicit { 465 } else { 587 });
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let security = match (implicit || port == 465, loopback) {
+        (true, _) => SmtpSecurity::Implicit,
+        (false, false) => SmtpSecurity::StartTls,
+        (false, true) => SmtpSecurity::LoopbackPlainAllowed,
+    };
+    Ok(SmtpRelay {
+        host: host.to_string(),
+        port,
+        security,
+        user,
+        password_file: None,
+        password: None,
+    })
+}
+
+/// How the front writes its log line per request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LogFormat {
+    /// `127.0.0.1 GET /v1/me 200 3ms`.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+impl LogFormat {
+    /// `text` or `json`.
+    pub(crate) fn parse(value: &str) -> Result<LogFormat, String> {
+        match value {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("invalid log format `{other}`: use text or json")),
+        }
+    }
+}
+
 /// Everything the server needs from its command line. Durations are whole seconds.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -58,6 +178,13 @@ pub(crate) struct Settings {
     pub(crate) body_timeout: u64,
     /// Open connections at most (the front keeps it below the open-file limit).
     pub(crate) max_connections: usize,
+    /// After SIGTERM or SIGINT, how long requests in flight may take to finish.
+    pub(crate) shutdown_timeout: u64,
+    pub(crate) log_format: LogFormat,
+    /// `None`: mail goes to `.eml` files in `mail_dir` (development).
+    pub(crate) smtp: Option<SmtpRelay>,
+    /// The `From:` of sign-in mail.
+    pub(crate) mail_from: String,
 }
 
 impl Default for Settings {
@@ -88,6 +215,10 @@ impl Default for Settings {
             header_timeout: 10,
             body_timeout: 30,
             max_connections: 1024,
+            shutdown_timeout: 30,
+            log_format: LogFormat::Text,
+            smtp: None,
+            mail_from: DEFAULT_MAIL_FROM.to_string(),
         }
     }
 }

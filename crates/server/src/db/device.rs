@@ -118,6 +118,17 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Deletes a device request (and its links) whose device code was never handed out.
+    pub(crate) fn delete_device_request(&self, id: &str) -> DbResult<()> {
+        self.tx
+            .prepare_cached("DELETE FROM magic_links WHERE device_request_id = ?1")?
+            .execute([id])?;
+        self.tx
+            .prepare_cached("DELETE FROM device_requests WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
     pub(crate) fn device_by_code_hash(&self, hash: &str) -> DbResult<Option<DeviceRequest>> {
         self.tx
             .prepare_cached(&format!(

@@ -74,6 +74,14 @@ impl Tx<'_> {
             .optional()
     }
 
+    /// Deletes a link nobody received (its mail could not be sent).
+    pub(crate) fn delete_magic_link(&self, token_hash: &str) -> DbResult<()> {
+        self.tx
+            .prepare_cached("DELETE FROM magic_links WHERE token_hash = ?1")?
+            .execute([token_hash])?;
+        Ok(())
+    }
+
     /// Marks a link used; false if it already was (single use).
     pub(crate) fn use_magic_link(&self, token_hash: &str, now: i64) -> DbResult<bool> {
         let changed = self

@@ -182,6 +182,15 @@ pub(crate) struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
 }
 
+impl Tx<'_> {
+    /// Reads the server's key row: the file is open, migrated and readable (`/readyz`).
+    pub(crate) fn ping(&self) -> DbResult<()> {
+        self.tx
+            .prepare_cached("SELECT 1 FROM server_secret WHERE id = 1")?
+            .query_row([], |_| Ok(()))
+    }
+}
+
 /// Makes the database at `path` private before SQLite opens it: creates its folder (0700)
 /// and the file (0600) when missing, and refuses a database, `-wal` or `-shm` file that
 /// other users may read or write, saying how to fix it. The error is one line.

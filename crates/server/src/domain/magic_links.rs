@@ -5,10 +5,10 @@
 use crate::app::App;
 use crate::clock;
 use crate::crypto::secrets;
-use crate::db::{DbResult, DeviceRequest, LinkTarget, MagicLink, Tx};
-use crate::mail::{self, SignInMail};
+use crate::db::{Db, DbResult, DeviceRequest, LinkTarget, MagicLink, Tx};
+use crate::mail::{SendError, SignInMail};
 use crate::settings::{MAILS_PER_REQUEST, RATE_WINDOW_SECS};
-use crate::web::Error;
+use crate::web::{Error, Reply};
 use my_api::paths;
 
 /// Rate-limit kinds of sign-in mails: per (lower-cased) address, per client address, per
@@ -89,8 +89,15 @@ pub(crate) struct LinkMail<'a> {
     pub(crate) expires_at: i64,
 }
 
-/// Mails a magic link.
-pub(crate) fn mail_link(app: &App, link: &LinkMail) -> Result<(), Error> {
+/// Mails a magic link. When the mail cannot be sent, deletes the link (nobody received
+/// it; no link is left that could ever be used) and answers `unavailable()` (a 503 in
+/// the caller's format) when the relay is down or refused it, 500 when the outbox failed.
+pub(crate) fn mail_link(
+    app: &App,
+    db: &mut Db,
+    link: &LinkMail,
+    unavailable: fn() -> Reply,
+) -> Result<(), Error> {
     let url = app.url(&format!("{}{}", paths::MAGIC_LINK, link.token));
     let user_code = link.user_code.map(secrets::format_user_code);
     let now_ms = clock::now_millis();
@@ -102,25 +109,40 @@ pub(crate) fn mail_link(app: &App, link: &LinkMail) -> Result<(), Error> {
         requested_from: link.requested_from,
         requested_at: link.requested_at,
     };
-    mail::send_sign_in(
-        &app.settings.mail_dir,
-        &mail,
-        now_ms,
-        app.settings.print_links,
-    )?;
-    Ok(())
+    let Err(failure) = app.mailer.send_sign_in(&mail, now_ms) else {
+        return Ok(());
+    };
+    let hash = secrets::sha256_hex(link.token);
+    db.write(|tx| tx.delete_magic_link(&hash))?;
+    Err(match failure {
+        SendError::Unavailable(why) => {
+            eprintln!("mail to {}: not sent, link withdrawn: {why}", link.to);
+            Error::Reply(unavailable().header("Retry-After", MAIL_RETRY_AFTER_SECS.to_string()))
+        }
+        SendError::Outbox(e) => Error::Internal(format!("cannot write the mail: {e}")),
+    })
 }
+
+/// `Retry-After` when the mail relay could not take a sign-in mail.
+const MAIL_RETRY_AFTER_SECS: u64 = 60;
+
+/// What the sign-in pages and the OAuth endpoint say when the relay is down.
+pub(crate) const MAIL_UNAVAILABLE: &str =
+    "the sign-in email could not be sent (the mail relay is unavailable): try again in a minute";
 
 /// Mails the device flow's link `token` for `device` to `email`.
 pub(crate) fn mail_device_link(
     app: &App,
+    db: &mut Db,
     device: &DeviceRequest,
     email: &str,
     token: &str,
     expires_at: i64,
+    unavailable: fn() -> Reply,
 ) -> Result<(), Error> {
     mail_link(
         app,
+        db,
         &LinkMail {
             to: email,
             token,
@@ -129,5 +151,6 @@ pub(crate) fn mail_device_link(
             requested_at: device.created_at,
             expires_at,
         },
+        unavailable,
     )
 }

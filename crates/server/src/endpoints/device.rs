@@ -120,7 +120,9 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         .header("Retry-After", retry_after.to_string()),
         Submit::NotSent => Reply::html(200, pages::check_inbox()),
         Submit::Send(device, owner, token, expires_at) => {
-            mail_device_link(app, &device, &owner, &token, expires_at)?;
+            mail_device_link(app, db, &device, &owner, &token, expires_at, || {
+                Reply::html(503, pages::mail_unavailable())
+            })?;
             Reply::html(200, pages::check_inbox())
         }
     })

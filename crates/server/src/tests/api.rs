@@ -66,14 +66,14 @@ impl Harness {
                 args.extend([flag, value]);
             }
         }
-        let Ok(Mode::Serve(mut settings)) = cli::parse(&args) else {
+        let Ok(Mode::Serve(mut settings)) = cli::parse(&args, &|_| None) else {
             panic!("bad flags {flags:?}");
         };
         settings.db = db_path.clone();
         crate::db::ensure_private(&db_path).unwrap();
         let mut db = Db::open(&db_path).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
-        let app = Arc::new(App::new(settings, "http://127.0.0.1:1".to_string(), key));
+        let app = Arc::new(App::new(*settings, "http://127.0.0.1:1".to_string(), key).unwrap());
         Harness { app, db, dir }
     }
 
@@ -842,4 +842,35 @@ fn tokens_are_stored_hashed() {
     let hash = secrets::sha256_hex(&token);
     let stored = std::fs::read(h.dir.join("t.db")).unwrap();
     assert!(stored.windows(64).any(|w| w == hash.as_bytes()));
+}
+
+#[test]
+fn health_probes_need_no_token_and_readyz_asks_the_database() {
+    let mut h = Harness::new(&[]);
+    let probe = |h: &mut Harness, path: &str| {
+        call_with(
+            &h.app,
+            &mut h.db,
+            &Request::for_test("GET", path, None, None),
+        )
+    };
+    let healthz = probe(&mut h, routes::HEALTHZ);
+    assert_eq!(
+        (healthz.status, healthz.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+    let readyz = probe(&mut h, routes::READYZ);
+    assert_eq!(
+        (readyz.status, readyz.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+    assert_eq!(readyz.reply.header_value("Cache-Control"), Some("no-store"));
+
+    // A database that cannot answer (here: its schema is gone) is not ready; the process
+    // still is up.
+    let raw = rusqlite::Connection::open(h.dir.join("t.db")).unwrap();
+    raw.execute_batch("DROP TABLE server_secret").unwrap();
+    let readyz = probe(&mut h, routes::READYZ);
+    assert_eq!((readyz.status, readyz.code()), (503, "NOT_READY"));
+    assert_eq!(probe(&mut h, routes::HEALTHZ).status, 200);
 }

@@ -72,14 +72,14 @@ impl Harness {
         std::fs::create_dir_all(&dir).unwrap();
         let mut args = vec!["my-server"];
         args.extend_from_slice(flags);
-        let Ok(Mode::Serve(mut settings)) = cli::parse(&args) else {
+        let Ok(Mode::Serve(mut settings)) = cli::parse(&args, &|_| None) else {
             panic!("bad flags {flags:?}");
         };
         settings.db = dir.join("t.db");
         settings.mail_dir = dir.join("mail");
         let mut db = Db::open(&settings.db).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
-        let app = App::new(settings, ISSUER.to_string(), key);
+        let app = App::new(*settings, ISSUER.to_string(), key).unwrap();
         Harness { app, db, dir }
     }
 
@@ -549,4 +549,40 @@ fn a_device_link_opened_from_elsewhere_warns() {
     let mut same = Request::for_test("GET", &link, None, None);
     same.ip = "203.0.113.9".into();
     assert!(!h.send(&same).body_text().contains("id=\"elsewhere\""));
+}
+
+/// A mail relay that is down: the sign-in page answers 503 and no link is left, and the
+/// same request can be tried again.
+#[test]
+fn a_relay_that_is_down_answers_503_and_leaves_no_link() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut h = Harness::new(&[
+        "--smtp-url",
+        &url,
+        "--mail-from",
+        "My <no-reply@example.com>",
+    ]);
+    let page = h.authorize(&[], None).body_text();
+    let form = [
+        ("request", field(&page, "request")),
+        ("csrf", field(&page, "csrf")),
+        ("action", "send".to_string()),
+        ("email", "cy@example.com".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    for _ in 0..2 {
+        let reply = h.post("/oauth/authorize/sign-in", &form, None);
+        assert_eq!(reply.status, 503);
+        assert!(
+            reply.body_text().contains("Email not sent"),
+            "{}",
+            reply.body_text()
+        );
+        assert_eq!(reply.header_value("Retry-After"), Some("60"));
+        let counts = h.db.read(|tx| tx.table_counts()).unwrap();
+        let links = counts.iter().find(|(t, _)| *t == "magic_links").unwrap().1;
+        assert_eq!(links, 0, "{counts:?}");
+    }
 }

@@ -404,6 +404,7 @@ pub(crate) fn post_sign_in(
         SignIn::Send(auth, token, expires_at) => {
             magic_links::mail_link(
                 app,
+                db,
                 &LinkMail {
                     to: email,
                     token: &token,
@@ -412,6 +413,7 @@ pub(crate) fn post_sign_in(
                     requested_at: auth.created_at,
                     expires_at,
                 },
+                || Reply::html(503, pages::mail_unavailable()),
             )?;
             Reply::html(200, pages::check_inbox_browser(email))
         }

@@ -13,6 +13,10 @@ use crate::settings::RATE_WINDOW_SECS;
 use crate::web::{Error, Params, Reply, Request};
 use my_api::{oauth_errors as err, paths, DeviceAuthorizationResponse};
 
+/// RFC 6749 §4.1.2.1: the server cannot handle the request for now (here: the mail
+/// relay is down); the client may try again later.
+const TEMPORARILY_UNAVAILABLE: &str = "temporarily_unavailable";
+
 /// Rate-limit kind: device authorization requests per client address.
 const DEVICE_RATE: &str = "device_request";
 
@@ -108,7 +112,22 @@ pub(crate) fn post(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         )
     })?;
     if let (Some(email), Some((token, expires_at))) = (email, &created.link) {
-        magic_links::mail_device_link(app, &created.device, email, token, *expires_at)?;
+        let unavailable =
+            || Reply::oauth_error(503, TEMPORARILY_UNAVAILABLE, magic_links::MAIL_UNAVAILABLE);
+        let sent = magic_links::mail_device_link(
+            app,
+            db,
+            &created.device,
+            email,
+            token,
+            *expires_at,
+            unavailable,
+        );
+        if let Err(e) = sent {
+            // The device code is never handed out: its request goes too.
+            db.write(|tx| tx.delete_device_request(&created.device.id))?;
+            return Err(e);
+        }
     }
     let user_code = secrets::format_user_code(&created.device.user_code);
     let verification_uri = app.url(paths::DEVICE_PAGE);
