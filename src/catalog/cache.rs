@@ -2,6 +2,10 @@
 //!
 //! - `profiles/<slug>/catalog.json`: `{"profile", "items", "etag", "synced_at"}`, one per
 //!   synced profile;
+//! - `profiles/<slug>/summary.json`: what `my cli status` shows of that catalog (counts and
+//!   `synced_at`), with the length and modification time of the `catalog.json` it describes,
+//!   so status reads a few hundred bytes instead of the whole catalog; on any mismatch it
+//!   counts the catalog itself;
 //! - `specs/<command id>/<version>.json`: spec bodies, exactly the bytes the server sent,
 //!   shared by every profile (a version never changes, so its path is its identity).
 //!
@@ -23,6 +27,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 const CATALOG_FILE: &str = "catalog.json";
+const SUMMARY_FILE: &str = "summary.json";
 /// Longest command id accepted as a folder name.
 const MAX_ID_LEN: usize = 128;
 
@@ -108,13 +113,71 @@ impl CatalogFile {
         let path = catalog_path(config_dir, &self.profile);
         let bytes = serde_json::to_vec(self)
             .map_err(|e| Error::Other(format!("cannot encode the catalog: {e}")))?;
-        write_private(&path, &bytes)
+        write_private(&path, &bytes)?;
+        let mut counts = Counts::default();
+        for item in &self.items {
+            counts.commands += 1;
+            if let Some(lib) = &item.library {
+                counts.library_commands += 1;
+                counts
+                    .libraries
+                    .insert((lib.owner.clone(), lib.slug.clone()));
+            }
+        }
+        let summary = Summary {
+            synced_at: self.synced_at.clone(),
+            commands: counts.commands,
+            libraries: counts.libraries.len(),
+            library_commands: counts.library_commands,
+        };
+        // Best effort: without it, status counts the catalog itself.
+        if let Some(stamp) = Stamp::of(&path) {
+            let sidecar = SummaryFile { summary, stamp };
+            if let Ok(bytes) = serde_json::to_vec(&sidecar) {
+                let _ = write_private(&summary_path(config_dir, &self.profile), &bytes);
+            }
+        }
+        Ok(())
     }
+}
+
+fn summary_path(config_dir: &Path, profile: &str) -> PathBuf {
+    profiles_dir(config_dir).join(profile).join(SUMMARY_FILE)
+}
+
+/// Identifies one written version of `catalog.json`: its length and modification time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    len: u64,
+    mtime_ns: u128,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = fs::metadata(path).ok()?;
+        let mtime = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some(Stamp {
+            len: meta.len(),
+            mtime_ns: mtime.as_nanos(),
+        })
+    }
+}
+
+/// `summary.json`: the figures of the `catalog.json` whose stamp it carries.
+#[derive(Serialize, Deserialize)]
+struct SummaryFile {
+    #[serde(flatten)]
+    summary: Summary,
+    stamp: Stamp,
 }
 
 /// What `my cli status` shows of a cached catalog, read without keeping the items: it
 /// stays fast with thousands of commands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Summary {
     pub(crate) synced_at: String,
     pub(crate) commands: usize,
@@ -131,6 +194,16 @@ impl Summary {
             items: Counts,
         }
         let path = catalog_path(config_dir, profile);
+        // The sidecar counts only while it describes this very catalog file.
+        if let Some(stamp) = Stamp::of(&path) {
+            if let Ok(Some(bytes)) = read_optional(&summary_path(config_dir, profile)) {
+                if let Ok(sidecar) = serde_json::from_slice::<SummaryFile>(&bytes) {
+                    if sidecar.stamp == stamp {
+                        return Ok(Read::Found(sidecar.summary));
+                    }
+                }
+            }
+        }
         let Some(bytes) = read_optional(&path)? else {
             return Ok(Read::Missing);
         };
@@ -313,6 +386,40 @@ mod tests {
             etag: Some("\"abc\"".into()),
             synced_at: "2026-01-01T00:00:00.000Z".into(),
         }
+    }
+
+    #[test]
+    fn status_reads_the_sidecar_only_while_it_describes_the_catalog() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = file(vec![
+            item("cmd_1", "mine", b"1", None),
+            item("cmd_2", "apply", b"2", Some("kubernetes")),
+        ]);
+        f.write(tmp.path()).unwrap();
+        let sidecar = summary_path(tmp.path(), "work");
+        assert_eq!(mode(&sidecar), 0o600);
+        // Proof that status takes the sidecar: change its figure, keep its stamp.
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&fs::read(&sidecar).unwrap()).unwrap();
+        v["commands"] = serde_json::json!(77);
+        fs::write(&sidecar, serde_json::to_vec(&v).unwrap()).unwrap();
+        let Read::Found(s) = Summary::read(tmp.path(), "work").unwrap() else {
+            panic!("no summary")
+        };
+        assert_eq!(s.commands, 77);
+        // A catalog written behind its back (another length and time) is counted, and a
+        // corrupt one is reported, whatever the sidecar says.
+        let path = catalog_path(tmp.path(), "work");
+        fs::write(&path, b"{not json").unwrap();
+        assert!(matches!(
+            Summary::read(tmp.path(), "work").unwrap(),
+            Read::Corrupt(_)
+        ));
+        f.write(tmp.path()).unwrap();
+        let Read::Found(s) = Summary::read(tmp.path(), "work").unwrap() else {
+            panic!("no summary")
+        };
+        assert_eq!((s.commands, s.libraries, s.library_commands), (2, 1, 1));
     }
 
     #[test]
