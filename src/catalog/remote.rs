@@ -69,3 +69,8 @@ pub(crate) fn refused(e: Error, not_found: &dyn Fn() -> String) -> Error {
         e => e,
     }
 }
+
+/// The message of a 404 on a profile, for every command that names one.
+pub(crate) fn profile_not_found(slug: &str) -> String {
+    format!("profile {slug:?} not found (see `my cli profile list`)")
+}

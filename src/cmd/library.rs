@@ -32,7 +32,7 @@ pub(crate) fn install(app: &App, a: LibraryInstallArgs) -> Result<()> {
     .map_err(|e| Error::Other(format!("cannot encode the request: {e}")))?;
     let path = fill(paths::PROFILE_LIBRARIES, &[&profile]);
     let installed = match remote::send(app, Method::Post, &path, Some(&body), &|| {
-        super::profile::not_found(&profile)
+        remote::profile_not_found(&profile)
     }) {
         Ok(reply) => Some(reply.json::<LibraryRef>()?),
         Err(Error::Other(_)) if already_installed(app, &profile, &reference)? => None,
@@ -71,7 +71,7 @@ fn already_installed(app: &App, profile: &str, reference: &str) -> Result<bool> 
 
 fn installed(app: &App, profile: &str) -> Result<Vec<LibraryRef>> {
     let path = fill(paths::PROFILE_LIBRARIES, &[profile]);
-    let list: LibraryRefList = remote::get(app, &path, &|| super::profile::not_found(profile))?;
+    let list: LibraryRefList = remote::get(app, &path, &|| remote::profile_not_found(profile))?;
     Ok(list.libraries)
 }
 

@@ -120,7 +120,7 @@ fn show(app: &App, a: ProfileShowArgs) -> Result<()> {
     };
     let is_active = active.slug.as_deref() == Some(slug.as_str());
     let path = fill(paths::PROFILE, &[&slug]);
-    let profile: Profile = match remote::get(app, &path, &|| not_found(&slug)) {
+    let profile: Profile = match remote::get(app, &path, &|| remote::profile_not_found(&slug)) {
         Ok(p) => p,
         Err(Error::Unavailable(why)) => {
             let Ok(cached) = Catalog::load(&app.settings.config_dir, &slug) else {
@@ -198,7 +198,7 @@ fn set(app: &App, a: ProfileSetArgs) -> Result<()> {
         .any(|s| s == slug);
     if !cached {
         let path = fill(paths::PROFILE, &[slug]);
-        match remote::get::<Profile>(app, &path, &|| not_found(slug)) {
+        match remote::get::<Profile>(app, &path, &|| remote::profile_not_found(slug)) {
             Ok(_) => {}
             Err(Error::Unavailable(why)) => {
                 out::note(format!(
@@ -245,7 +245,9 @@ fn delete(app: &App, a: ProfileDeleteArgs) -> Result<()> {
     if a.force {
         path.push_str("?force=true");
     }
-    remote::send(app, Method::Delete, &path, None, &|| not_found(slug))?;
+    remote::send(app, Method::Delete, &path, None, &|| {
+        remote::profile_not_found(slug)
+    })?;
     catalog::remove_profile(&app.settings.config_dir, slug)?;
     let was_active = app.settings.config.active_profile.as_deref() == Some(slug);
     if was_active {
@@ -260,8 +262,4 @@ fn delete(app: &App, a: ProfileDeleteArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub(crate) fn not_found(slug: &str) -> String {
-    format!("profile {slug:?} not found (see `my cli profile list`)")
 }
