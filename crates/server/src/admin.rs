@@ -11,7 +11,7 @@ mod library;
 
 use crate::clock;
 use crate::crypto::secrets;
-use crate::db::{self, Db, EnvironmentRow, Tx};
+use crate::db::{self, Db, DbError, EnvironmentRow, Tx};
 use crate::domain::keys;
 use crate::names;
 use my_api::org::{Environment, Organization, Project};
@@ -68,7 +68,7 @@ pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
     if task == Task::Sessions {
         return sessions(path);
     }
-    let cannot_open = |e: rusqlite::Error| format!("cannot open database {}: {e}", path.display());
+    let cannot_open = |e: DbError| format!("cannot open database {}: {e}", path.display());
     db::ensure_private(path)?;
     let mut db = Db::open(path).map_err(cannot_open)?;
     db.migrate(secrets::random_bytes::<32>(), clock::now_secs())
@@ -199,8 +199,8 @@ struct Rotated {
 /// An admin command's failure, as the one line to print.
 struct Failure(String);
 
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<DbError> for Failure {
+    fn from(e: DbError) -> Self {
         Failure(format!("database: {e}"))
     }
 }
@@ -271,7 +271,7 @@ struct SessionLine {
 }
 
 fn sessions(path: &Path) -> Result<(), String> {
-    let read = |e: rusqlite::Error| format!("cannot read sessions from {}: {e}", path.display());
+    let read = |e: DbError| format!("cannot read sessions from {}: {e}", path.display());
     let mut db = Db::open_existing(path).map_err(read)?;
     let sessions = db.read(|tx| tx.session_summaries()).map_err(read)?;
     for session in sessions {

@@ -117,7 +117,7 @@ fn start_sweep(mut db: Db, interval_secs: u64) -> Result<(), String> {
 /// on stdout and serves until the process ends.
 fn run_server(settings: Settings) -> Result<(), String> {
     let cannot_open =
-        |e: rusqlite::Error| format!("cannot open database {}: {e}", settings.db.display());
+        |e: db::DbError| format!("cannot open database {}: {e}", settings.db.display());
     db::ensure_private(&settings.db)?;
     let mut first = Db::open(&settings.db).map_err(cannot_open)?;
     let key = first

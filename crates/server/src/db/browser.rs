@@ -5,8 +5,8 @@
 //! remembers the session it started, so that a replayed code can revoke it (RFC 6749
 //! §4.1.2).
 
+use super::sql::{params, Row};
 use super::{DbResult, Tx, User};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// Where an authorization request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ fn request_row(row: &Row) -> DbResult<AuthRequest> {
         state: row.get(4)?,
         scope: row.get(5)?,
         client_ip: row.get(6)?,
-        status: AuthStatus::parse(&row.get::<_, String>(7)?),
+        status: AuthStatus::parse(&row.get::<String>(7)?),
         user_id: row.get(8)?,
         created_at: row.get(9)?,
         expires_at: row.get(10)?,
@@ -93,12 +93,12 @@ impl Tx<'_> {
     // ---- authorization requests --------------------------------------------------
 
     pub(crate) fn insert_auth_request(&self, request: &AuthRequest) -> DbResult<()> {
-        self.tx
-            .prepare_cached(&format!(
+        self.execute(
+            &format!(
                 "INSERT INTO authorization_requests ({REQUEST_COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-            ))?
-            .execute(params![
+            ),
+            params![
                 request.id,
                 request.client_id,
                 request.redirect_uri,
@@ -111,17 +111,17 @@ impl Tx<'_> {
                 request.created_at,
                 request.expires_at,
                 request.browser_hash,
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     pub(crate) fn auth_request(&self, id: &str) -> DbResult<Option<AuthRequest>> {
-        self.tx
-            .prepare_cached(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM authorization_requests WHERE id = ?1"
-            ))?
-            .query_row([id], request_row)
-            .optional()
+        self.query_opt(
+            &format!("SELECT {REQUEST_COLUMNS} FROM authorization_requests WHERE id = ?1"),
+            params![id],
+            request_row,
+        )
     }
 
     /// Moves a request from pending to `to`; false if it was no longer pending.
@@ -131,13 +131,11 @@ impl Tx<'_> {
         to: AuthStatus,
         user_id: Option<&str>,
     ) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE authorization_requests SET status = ?2, user_id = ?3
+        let changed = self.execute(
+            "UPDATE authorization_requests SET status = ?2, user_id = ?3
                  WHERE id = ?1 AND status = 'pending'",
-            )?
-            .execute(params![id, to.as_str(), user_id])?;
+            params![id, to.as_str(), user_id],
+        )?;
         Ok(changed == 1)
     }
 
@@ -149,12 +147,10 @@ impl Tx<'_> {
         code: &AuthCode,
         now: i64,
     ) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO authorization_codes (code_hash, request_id, user_id, created_at,
+        self.execute(
+            "INSERT INTO authorization_codes (code_hash, request_id, user_id, created_at,
                  expires_at, used_at, session_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
+            params![
                 code_hash,
                 code.request_id,
                 code.user_id,
@@ -162,17 +158,17 @@ impl Tx<'_> {
                 code.expires_at,
                 code.used_at,
                 code.session_id,
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     pub(crate) fn auth_code(&self, code_hash: &str) -> DbResult<Option<AuthCode>> {
-        self.tx
-            .prepare_cached(
-                "SELECT request_id, user_id, expires_at, used_at, session_id
+        self.query_opt(
+            "SELECT request_id, user_id, expires_at, used_at, session_id
                  FROM authorization_codes WHERE code_hash = ?1",
-            )?
-            .query_row([code_hash], |row| {
+            params![code_hash],
+            |row| {
                 Ok(AuthCode {
                     request_id: row.get(0)?,
                     user_id: row.get(1)?,
@@ -180,8 +176,8 @@ impl Tx<'_> {
                     used_at: row.get(3)?,
                     session_id: row.get(4)?,
                 })
-            })
-            .optional()
+            },
+        )
     }
 
     /// Spends a code and records the session it started; false if it was already spent.
@@ -191,13 +187,11 @@ impl Tx<'_> {
         now: i64,
         session_id: &str,
     ) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE authorization_codes SET used_at = ?2, session_id = ?3
+        let changed = self.execute(
+            "UPDATE authorization_codes SET used_at = ?2, session_id = ?3
                  WHERE code_hash = ?1 AND used_at IS NULL",
-            )?
-            .execute(params![code_hash, now, session_id])?;
+            params![code_hash, now, session_id],
+        )?;
         Ok(changed == 1)
     }
 
@@ -210,40 +204,36 @@ impl Tx<'_> {
         now: i64,
         expires_at: i64,
     ) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at)
+        self.execute(
+            "INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![id_hash, user_id, now, expires_at])?;
+            params![id_hash, user_id, now, expires_at],
+        )?;
         Ok(())
     }
 
     /// Ends a web session (sign-out); false if it was not live.
     pub(crate) fn revoke_web_session(&self, id_hash: &str, now: i64) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE web_sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![id_hash, now])?;
+        let changed = self.execute(
+            "UPDATE web_sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL",
+            params![id_hash, now],
+        )?;
         Ok(changed == 1)
     }
 
     /// The user of the live (unexpired, unrevoked) web session with this id hash.
     pub(crate) fn web_session_user(&self, id_hash: &str, now: i64) -> DbResult<Option<User>> {
-        self.tx
-            .prepare_cached(
-                "SELECT u.id, u.email, u.username FROM web_sessions w JOIN users u ON u.id = w.user_id
+        self.query_opt(
+            "SELECT u.id, u.email, u.username FROM web_sessions w JOIN users u ON u.id = w.user_id
                  WHERE w.id_hash = CAST(?1 AS TEXT) AND w.revoked_at IS NULL AND w.expires_at > ?2",
-            )?
-            .query_row(params![id_hash, now], |r| {
+            params![id_hash, now],
+            |r| {
                 Ok(User {
                     id: r.get(0)?,
                     email: r.get(1)?,
                     username: r.get(2)?,
                 })
-            })
-            .optional()
+            },
+        )
     }
 }

@@ -5,8 +5,8 @@
 //! Profiles are in `db/profiles.rs`, libraries and releases in `db/libraries.rs`, commands
 //! and their versions in `db/commands.rs`. Aliases are stored as a JSON array of strings.
 
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// Longest username derived from an email address, before a de-duplicating suffix.
 const MAX_USERNAME_BASE: usize = 32;
@@ -81,7 +81,7 @@ pub(super) fn command_row(row: &Row) -> DbResult<CatalogRow> {
         slug: row.get(1)?,
         name: row.get(2)?,
         description: row.get(3)?,
-        aliases: aliases(&row.get::<_, String>(4)?),
+        aliases: aliases(&row.get::<String>(4)?),
         version: row.get(5)?,
         spec_hash: row.get(6)?,
         updated_at: row.get(7)?,
@@ -95,7 +95,7 @@ fn library_command_row(row: &Row) -> DbResult<CatalogRow> {
         library: Some(CatalogLibraryRow {
             owner: row.get(8)?,
             slug: row.get(9)?,
-            aliases: aliases(&row.get::<_, String>(10)?),
+            aliases: aliases(&row.get::<String>(10)?),
         }),
         ..command_row(row)?
     })
@@ -105,11 +105,11 @@ impl Tx<'_> {
     /// Gives every user created before usernames existed one; idempotent, run at every
     /// start (the migration cannot: it is SQL).
     pub(crate) fn backfill(&self) -> DbResult<()> {
-        let users: Vec<(String, String)> = self
-            .tx
-            .prepare("SELECT id, email FROM users WHERE username IS NULL ORDER BY created_at, id")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<DbResult<_>>()?;
+        let users: Vec<(String, String)> = self.query_map(
+            "SELECT id, email FROM users WHERE username IS NULL ORDER BY created_at, id",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         for (id, email) in users {
             self.set_username(&id, &email)?;
         }
@@ -119,12 +119,12 @@ impl Tx<'_> {
     /// What a new user gets: a username and the `default` profile.
     pub(crate) fn set_up_user(&self, user_id: &str, email: &str, now: i64) -> DbResult<()> {
         self.set_username(user_id, email)?;
-        self.tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO profiles (id, user_id, slug, name, description,
-                 is_default, created_at) VALUES (?1, ?2, 'default', 'Default', '', 1, ?3)",
-            )?
-            .execute(params![default_profile_id(user_id), user_id, now])?;
+        self.execute(
+            "INSERT INTO profiles (id, user_id, slug, name, description,
+                 is_default, created_at) VALUES (?1, ?2, 'default', 'Default', '', 1, ?3)
+             ON CONFLICT DO NOTHING",
+            params![default_profile_id(user_id), user_id, now],
+        )?;
         Ok(())
     }
 
@@ -133,55 +133,60 @@ impl Tx<'_> {
         let base = username_base(email);
         let mut candidate = base.clone();
         for n in 2.. {
-            let taken: bool = self
-                .tx
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)")?
-                .query_row([&candidate], |r| r.get(0))?;
+            let taken: bool = self.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)",
+                params![&candidate],
+                |r| r.get(0),
+            )?;
             if !taken {
                 break;
             }
             candidate = format!("{base}{n}");
         }
-        self.tx
-            .prepare_cached("UPDATE users SET username = ?2 WHERE id = ?1 AND username IS NULL")?
-            .execute(params![user_id, candidate])?;
+        self.execute(
+            "UPDATE users SET username = ?2 WHERE id = ?1 AND username IS NULL",
+            params![user_id, candidate],
+        )?;
         Ok(())
     }
 
     /// The username of a user.
     pub(crate) fn username(&self, user_id: &str) -> DbResult<Option<String>> {
-        self.tx
-            .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-            .query_row([user_id], |r| r.get(0))
-            .optional()
-            .map(Option::flatten)
+        self.query_opt(
+            "SELECT username FROM users WHERE id = ?1",
+            params![user_id],
+            |r| r.get(0),
+        )
+        .map(Option::flatten)
     }
 
     /// The user called `username`.
     pub(crate) fn user_id_by_username(&self, username: &str) -> DbResult<Option<String>> {
-        self.tx
-            .prepare_cached("SELECT id FROM users WHERE username = ?1")?
-            .query_row([username], |r| r.get(0))
-            .optional()
+        self.query_opt(
+            "SELECT id FROM users WHERE username = ?1",
+            params![username],
+            |r| r.get(0),
+        )
     }
 
     /// A user's personal commands (latest versions), sorted by slug.
     pub(crate) fn personal_catalog(&self, user_id: &str) -> DbResult<Vec<CatalogRow>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT c.id, c.slug, v.name, v.description, v.aliases, v.version, v.spec_hash,
              v.created_at
              FROM commands c
              JOIN command_versions v ON v.command_id = c.id AND v.version = c.latest_version
              WHERE c.owner_user_id = CAST(?1 AS TEXT) AND c.deleted_at IS NULL
              ORDER BY c.slug",
+            params![user_id],
+            command_row,
         )?;
-        let rows = statement.query_map([user_id], command_row)?;
-        rows.collect()
+        Ok(rows)
     }
 
     /// The commands of the releases a profile installed, sorted by slug, then library.
     pub(crate) fn library_catalog(&self, profile_id: &str) -> DbResult<Vec<CatalogRow>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT c.id, c.slug, v.name, v.description, v.aliases, v.version, v.spec_hash,
              v.created_at, u.username, l.slug, l.aliases
              FROM profile_libraries pl
@@ -192,9 +197,10 @@ impl Tx<'_> {
              JOIN command_versions v ON v.command_id = rc.command_id AND v.version = rc.version
              WHERE pl.profile_id = CAST(?1 AS TEXT)
              ORDER BY c.slug, u.username IS NOT NULL, u.username, l.slug",
+            params![profile_id],
+            library_command_row,
         )?;
-        let rows = statement.query_map([profile_id], library_command_row)?;
-        rows.collect()
+        Ok(rows)
     }
 }
 
@@ -246,7 +252,7 @@ mod tests {
                     .iter()
                     .map(|id| Ok(tx.api_token(id)?.and_then(|t| t.profile)))
                     .collect::<DbResult<_>>()?;
-                Ok::<_, rusqlite::Error>((users, profiles, tokens))
+                Ok::<_, crate::db::DbError>((users, profiles, tokens))
             })
             .unwrap();
         assert_eq!(users, (Some("ann".into()), Some("ann2".into())));

@@ -2,8 +2,8 @@
 //! the canonical spec bytes, their SHA-256, and the spec's name, description and aliases.
 
 use super::catalog::{aliases_json, command_row, CatalogRow};
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// A stored command (its versions are apart).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,12 +52,11 @@ fn command(row: &Row) -> DbResult<CommandRow> {
 impl Tx<'_> {
     /// A command by id (deleted ones included).
     pub(crate) fn command(&self, id: &str) -> DbResult<Option<CommandRow>> {
-        self.tx
-            .prepare_cached(&format!(
-                "SELECT {COMMAND_COLUMNS} FROM commands WHERE id = ?1"
-            ))?
-            .query_row([id], command)
-            .optional()
+        self.query_opt(
+            &format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE id = ?1"),
+            params![id],
+            command,
+        )
     }
 
     /// The user's personal command `slug` that is not deleted.
@@ -66,13 +65,14 @@ impl Tx<'_> {
         user_id: &str,
         slug: &str,
     ) -> DbResult<Option<CommandRow>> {
-        self.tx
-            .prepare_cached(&format!(
+        self.query_opt(
+            &format!(
                 "SELECT {COMMAND_COLUMNS} FROM commands
                  WHERE owner_user_id = ?1 AND slug = ?2 AND deleted_at IS NULL"
-            ))?
-            .query_row([user_id, slug], command)
-            .optional()
+            ),
+            params![user_id, slug],
+            command,
+        )
     }
 
     /// The library's command `slug`.
@@ -81,20 +81,19 @@ impl Tx<'_> {
         library_id: &str,
         slug: &str,
     ) -> DbResult<Option<CommandRow>> {
-        self.tx
-            .prepare_cached(&format!(
-                "SELECT {COMMAND_COLUMNS} FROM commands WHERE library_id = ?1 AND slug = ?2"
-            ))?
-            .query_row([library_id, slug], command)
-            .optional()
+        self.query_opt(
+            &format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE library_id = ?1 AND slug = ?2"),
+            params![library_id, slug],
+            command,
+        )
     }
 
     pub(crate) fn insert_command(&self, command: &CommandRow) -> DbResult<()> {
-        self.tx
-            .prepare_cached(&format!(
+        self.execute(
+            &format!(
                 "INSERT INTO commands ({COMMAND_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ))?
-            .execute(params![
+            ),
+            params![
                 command.id,
                 command.owner_user_id,
                 command.library_id,
@@ -102,19 +101,18 @@ impl Tx<'_> {
                 command.latest_version,
                 command.created_at,
                 command.deleted_at
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     /// Stores a version and makes it the command's latest.
     pub(crate) fn insert_version(&self, version: &NewVersion) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO command_versions (command_id, version, name, description, aliases,
+        self.execute(
+            "INSERT INTO command_versions (command_id, version, name, description, aliases,
                  spec, spec_hash, message, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
+            params![
                 version.command_id,
                 version.version,
                 version.name,
@@ -124,41 +122,42 @@ impl Tx<'_> {
                 version.spec_hash,
                 version.message,
                 version.created_at
-            ])?;
-        self.tx
-            .prepare_cached("UPDATE commands SET latest_version = ?2 WHERE id = ?1")?
-            .execute(params![version.command_id, version.version])?;
+            ],
+        )?;
+        self.execute(
+            "UPDATE commands SET latest_version = ?2 WHERE id = ?1",
+            params![version.command_id, version.version],
+        )?;
         Ok(())
     }
 
     /// One version of a command, as a summary.
     pub(crate) fn command_version(&self, id: &str, version: u32) -> DbResult<Option<CatalogRow>> {
-        self.tx
-            .prepare_cached(
-                "SELECT c.id, c.slug, v.name, v.description, v.aliases, v.version, v.spec_hash,
+        self.query_opt(
+            "SELECT c.id, c.slug, v.name, v.description, v.aliases, v.version, v.spec_hash,
                  v.created_at
                  FROM commands c JOIN command_versions v ON v.command_id = c.id
                  WHERE c.id = CAST(?1 AS TEXT) AND v.version = CAST(?2 AS INTEGER)",
-            )?
-            .query_row(params![id, version], command_row)
-            .optional()
+            params![id, version],
+            command_row,
+        )
     }
 
     /// The stored spec bytes of one version.
     pub(crate) fn spec(&self, id: &str, version: u32) -> DbResult<Option<Vec<u8>>> {
-        self.tx
-            .prepare_cached(
-                "SELECT spec FROM command_versions WHERE command_id = ?1 AND version = ?2",
-            )?
-            .query_row(params![id, version], |r| r.get(0))
-            .optional()
+        self.query_opt(
+            "SELECT spec FROM command_versions WHERE command_id = ?1 AND version = ?2",
+            params![id, version],
+            |r| r.get(0),
+        )
     }
 
     /// Soft-deletes a command; its slug is free again.
     pub(crate) fn delete_command(&self, id: &str, now: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached("UPDATE commands SET deleted_at = ?2 WHERE id = ?1")?
-            .execute(params![id, now])?;
+        self.execute(
+            "UPDATE commands SET deleted_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
         Ok(())
     }
 }

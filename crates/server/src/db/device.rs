@@ -1,8 +1,8 @@
 //! SQL for device authorization requests (RFC 8628). The device code is stored only as
 //! its SHA-256 hex; `last_poll_ms` keeps sub-second precision for `slow_down`.
 
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// Where a device authorization request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ fn device_row(row: &Row) -> DbResult<DeviceRequest> {
         email: row.get(4)?,
         redirect_uri: row.get(5)?,
         client_ip: row.get(6)?,
-        status: DeviceStatus::parse(&row.get::<_, String>(7)?),
+        status: DeviceStatus::parse(&row.get::<String>(7)?),
         user_id: row.get(8)?,
         interval_secs: row.get(9)?,
         last_poll_ms: row.get(10)?,
@@ -79,12 +79,12 @@ impl Tx<'_> {
 
     /// Whether an unexpired, undecided request already uses this user code.
     pub(crate) fn user_code_in_use(&self, user_code: &str, now: i64) -> DbResult<bool> {
-        self.tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM device_requests
+        self.query_row(
+            "SELECT EXISTS (SELECT 1 FROM device_requests
                  WHERE user_code = ?1 AND status = 'pending' AND expires_at > ?2)",
-            )?
-            .query_row(params![user_code, now], |r| r.get(0))
+            params![user_code, now],
+            |r| r.get(0),
+        )
     }
 
     pub(crate) fn insert_device_request(
@@ -92,14 +92,12 @@ impl Tx<'_> {
         request: &DeviceRequest,
         device_code_hash: &str,
     ) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO device_requests (id, device_code_hash, user_code, client_id, scope,
+        self.execute(
+            "INSERT INTO device_requests (id, device_code_hash, user_code, client_id, scope,
                  email, redirect_uri, client_ip, status, user_id, interval_secs, last_poll_ms,
                  created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )?
-            .execute(params![
+            params![
                 request.id,
                 device_code_hash,
                 request.user_code,
@@ -114,37 +112,35 @@ impl Tx<'_> {
                 request.last_poll_ms,
                 request.created_at,
                 request.expires_at,
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     /// Deletes a device request (and its links) whose device code was never handed out.
     pub(crate) fn delete_device_request(&self, id: &str) -> DbResult<()> {
-        self.tx
-            .prepare_cached("DELETE FROM magic_links WHERE device_request_id = ?1")?
-            .execute([id])?;
-        self.tx
-            .prepare_cached("DELETE FROM device_requests WHERE id = ?1")?
-            .execute([id])?;
+        self.execute(
+            "DELETE FROM magic_links WHERE device_request_id = ?1",
+            params![id],
+        )?;
+        self.execute("DELETE FROM device_requests WHERE id = ?1", params![id])?;
         Ok(())
     }
 
     pub(crate) fn device_by_code_hash(&self, hash: &str) -> DbResult<Option<DeviceRequest>> {
-        self.tx
-            .prepare_cached(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM device_requests WHERE device_code_hash = ?1"
-            ))?
-            .query_row([hash], device_row)
-            .optional()
+        self.query_opt(
+            &format!("SELECT {DEVICE_COLUMNS} FROM device_requests WHERE device_code_hash = ?1"),
+            params![hash],
+            device_row,
+        )
     }
 
     pub(crate) fn device_by_id(&self, id: &str) -> DbResult<Option<DeviceRequest>> {
-        self.tx
-            .prepare_cached(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM device_requests WHERE id = ?1"
-            ))?
-            .query_row([id], device_row)
-            .optional()
+        self.query_opt(
+            &format!("SELECT {DEVICE_COLUMNS} FROM device_requests WHERE id = ?1"),
+            params![id],
+            device_row,
+        )
     }
 
     /// The pending, unexpired request with this (normalized) user code.
@@ -153,23 +149,23 @@ impl Tx<'_> {
         user_code: &str,
         now: i64,
     ) -> DbResult<Option<DeviceRequest>> {
-        self.tx
-            .prepare_cached(&format!(
+        self.query_opt(
+            &format!(
                 "SELECT {DEVICE_COLUMNS} FROM device_requests
                  WHERE user_code = ?1 AND status = 'pending' AND expires_at > ?2
                  ORDER BY created_at DESC LIMIT 1"
-            ))?
-            .query_row(params![user_code, now], device_row)
-            .optional()
+            ),
+            params![user_code, now],
+            device_row,
+        )
     }
 
     /// Remembers a poll (and a possibly raised interval after `slow_down`).
     pub(crate) fn record_poll(&self, id: &str, at_ms: i64, interval_secs: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE device_requests SET last_poll_ms = ?2, interval_secs = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, at_ms, interval_secs])?;
+        self.execute(
+            "UPDATE device_requests SET last_poll_ms = ?2, interval_secs = ?3 WHERE id = ?1",
+            params![id, at_ms, interval_secs],
+        )?;
         Ok(())
     }
 
@@ -181,13 +177,11 @@ impl Tx<'_> {
         to: DeviceStatus,
         user_id: Option<&str>,
     ) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE device_requests SET status = ?3, user_id = COALESCE(?4, user_id)
+        let changed = self.execute(
+            "UPDATE device_requests SET status = ?3, user_id = COALESCE(?4, user_id)
                  WHERE id = ?1 AND status = ?2",
-            )?
-            .execute(params![id, from.as_str(), to.as_str(), user_id])?;
+            params![id, from.as_str(), to.as_str(), user_id],
+        )?;
         Ok(changed == 1)
     }
 }

@@ -2,8 +2,8 @@
 //! newest signs, the one before it still verifies until `my-server admin rotate-key`
 //! runs again.
 
+use super::sql::params;
 use super::{DbResult, Tx};
-use rusqlite::params;
 
 /// One HS256 signing key and its id.
 #[derive(Clone, PartialEq, Eq)]
@@ -26,37 +26,37 @@ impl Tx<'_> {
 
     /// Every signing key, newest first.
     pub(crate) fn signing_keys(&self) -> DbResult<Vec<SigningKey>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT kid, key FROM signing_keys ORDER BY created_at DESC, rowid DESC",
+            params![],
+            |row| {
+                let bytes: Vec<u8> = row.get(1)?;
+                let key = <[u8; 32]>::try_from(bytes.as_slice())
+                    .map_err(|_| super::DbError::Other("a signing key is not 32 bytes".into()))?;
+                Ok(SigningKey {
+                    kid: row.get(0)?,
+                    key,
+                })
+            },
         )?;
-        let rows = statement.query_map([], |row| {
-            let bytes: Vec<u8> = row.get(1)?;
-            let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-                rusqlite::Error::InvalidColumnType(1, "key".into(), rusqlite::types::Type::Blob)
-            })?;
-            Ok(SigningKey {
-                kid: row.get(0)?,
-                key,
-            })
-        })?;
-        rows.collect()
+        Ok(rows)
     }
 
     /// Adds a signing key, which becomes the newest.
     pub(crate) fn insert_signing_key(&self, key: &SigningKey, now: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached("INSERT INTO signing_keys (kid, key, created_at) VALUES (?1, ?2, ?3)")?
-            .execute(params![key.kid, &key.key[..], now])?;
+        self.execute(
+            "INSERT INTO signing_keys (kid, key, created_at) VALUES (?1, ?2, ?3)",
+            params![key.kid, &key.key[..], now],
+        )?;
         Ok(())
     }
 
     /// Deletes every signing key but the `keep` newest; returns how many went.
     pub(crate) fn retire_signing_keys(&self, keep: usize) -> DbResult<usize> {
-        self.tx
-            .prepare_cached(
-                "DELETE FROM signing_keys WHERE kid NOT IN (SELECT kid FROM signing_keys
+        self.execute(
+            "DELETE FROM signing_keys WHERE kid NOT IN (SELECT kid FROM signing_keys
                  ORDER BY created_at DESC, rowid DESC LIMIT ?1)",
-            )?
-            .execute([i64::try_from(keep).unwrap_or(i64::MAX)])
+            params![i64::try_from(keep).unwrap_or(i64::MAX)],
+        )
     }
 }

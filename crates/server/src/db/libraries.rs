@@ -2,8 +2,8 @@
 //! owner), their releases, and which command version each release pins.
 
 use super::catalog::{aliases, aliases_json, command_row, CatalogRow};
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// A stored library, with its owner's username.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ fn library_row(row: &Row) -> DbResult<LibraryRow> {
         slug: row.get(3)?,
         name: row.get(4)?,
         description: row.get(5)?,
-        aliases: aliases(&row.get::<_, String>(6)?),
+        aliases: aliases(&row.get::<String>(6)?),
         created_at: row.get(7)?,
     })
 }
@@ -80,33 +80,30 @@ impl Tx<'_> {
         name: &str,
     ) -> DbResult<Option<LibraryRow>> {
         let owner = owner_user_id.unwrap_or("");
-        let by_slug = self
-            .tx
-            .prepare_cached(&format!(
-                "{LIBRARY_SELECT} WHERE COALESCE(l.owner_user_id, '') = ?1 AND l.slug = ?2"
-            ))?
-            .query_row([owner, name], library_row)
-            .optional()?;
+        let by_slug = self.query_opt(
+            &format!("{LIBRARY_SELECT} WHERE COALESCE(l.owner_user_id, '') = ?1 AND l.slug = ?2"),
+            params![owner, name],
+            library_row,
+        )?;
         if by_slug.is_some() {
             return Ok(by_slug);
         }
-        self.tx
-            .prepare_cached(&format!(
+        self.query_opt(
+            &format!(
                 "{LIBRARY_SELECT} WHERE COALESCE(l.owner_user_id, '') = ?1
                  AND EXISTS (SELECT 1 FROM json_each(l.aliases) WHERE value = ?2)
                  ORDER BY l.slug LIMIT 1"
-            ))?
-            .query_row([owner, name], library_row)
-            .optional()
+            ),
+            params![owner, name],
+            library_row,
+        )
     }
 
     pub(crate) fn insert_library(&self, library: &LibraryRow) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO libraries (id, owner_user_id, slug, name, description, aliases,
+        self.execute(
+            "INSERT INTO libraries (id, owner_user_id, slug, name, description, aliases,
                  created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
+            params![
                 library.id,
                 library.owner_user_id,
                 library.slug,
@@ -114,22 +111,22 @@ impl Tx<'_> {
                 library.description,
                 aliases_json(&library.aliases),
                 library.created_at
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     /// Sets a library's name, description and aliases (each release may change them).
     pub(crate) fn update_library(&self, library: &LibraryRow) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE libraries SET name = ?2, description = ?3, aliases = ?4 WHERE id = ?1",
-            )?
-            .execute(params![
+        self.execute(
+            "UPDATE libraries SET name = ?2, description = ?3, aliases = ?4 WHERE id = ?1",
+            params![
                 library.id,
                 library.name,
                 library.description,
                 aliases_json(&library.aliases)
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
@@ -148,55 +145,62 @@ impl Tx<'_> {
                 .replace('_', "\\_");
             format!("%{escaped}%")
         });
-        let mut statement = self.tx.prepare_cached(&format!(
-            "SELECT * FROM ({LATEST_SELECT}) l WHERE l.latest IS NOT NULL AND (?1 IS NULL
+        let rows = self.query_map(
+            &format!(
+                "SELECT * FROM ({LATEST_SELECT}) l WHERE l.latest IS NOT NULL AND (?1 IS NULL
                  OR lower(COALESCE(l.username || '/', '') || l.slug) LIKE ?1 ESCAPE '\\'
                  OR lower(l.name) LIKE ?1 ESCAPE '\\'
                  OR lower(l.description) LIKE ?1 ESCAPE '\\'
                  OR lower(l.aliases) LIKE ?1 ESCAPE '\\')
              ORDER BY l.username IS NOT NULL, l.username, l.slug"
-        ))?;
-        let rows = statement.query_map([pattern], |row| Ok((library_row(row)?, row.get(8)?)))?;
-        rows.collect()
+            ),
+            params![pattern],
+            |row| Ok((library_row(row)?, row.get(8)?)),
+        )?;
+        Ok(rows)
     }
 
     /// A library's releases, newest first.
     pub(crate) fn releases(&self, library_id: &str) -> DbResult<Vec<ReleaseRow>> {
-        let mut statement = self.tx.prepare_cached(&format!(
-            "SELECT {RELEASE_COLUMNS} FROM releases WHERE library_id = CAST(?1 AS TEXT)
+        let rows = self.query_map(
+            &format!(
+                "SELECT {RELEASE_COLUMNS} FROM releases WHERE library_id = CAST(?1 AS TEXT)
              {RELEASE_ORDER}"
-        ))?;
-        let rows = statement.query_map([library_id], release_row)?;
-        rows.collect()
+            ),
+            params![library_id],
+            release_row,
+        )?;
+        Ok(rows)
     }
 
     /// A library's highest version.
     pub(crate) fn latest_release(&self, library_id: &str) -> DbResult<Option<ReleaseRow>> {
-        self.tx
-            .prepare_cached(&format!(
+        self.query_opt(
+            &format!(
                 "SELECT {RELEASE_COLUMNS} FROM releases WHERE library_id = CAST(?1 AS TEXT)
                  {RELEASE_ORDER} LIMIT 1"
-            ))?
-            .query_row([library_id], release_row)
-            .optional()
+            ),
+            params![library_id],
+            release_row,
+        )
     }
 
     /// Whether a library already has a release called `version`.
     pub(crate) fn release_exists(&self, library_id: &str, version: &str) -> DbResult<bool> {
-        self.tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM releases WHERE library_id = ?1 AND version = ?2)",
-            )?
-            .query_row([library_id, version], |r| r.get(0))
+        self.query_row(
+            "SELECT EXISTS (SELECT 1 FROM releases WHERE library_id = ?1 AND version = ?2)",
+            params![library_id, version],
+            |r| r.get(0),
+        )
     }
 
     pub(crate) fn insert_release(&self, release: &ReleaseRow) -> DbResult<()> {
         let (major, minor, patch) = release.semver;
-        self.tx
-            .prepare_cached(&format!(
+        self.execute(
+            &format!(
                 "INSERT INTO releases ({RELEASE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ))?
-            .execute(params![
+            ),
+            params![
                 release.id,
                 release.library_id,
                 release.version,
@@ -204,7 +208,8 @@ impl Tx<'_> {
                 minor,
                 patch,
                 release.created_at
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
@@ -215,17 +220,16 @@ impl Tx<'_> {
         command_id: &str,
         version: u32,
     ) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO release_commands (release_id, command_id, version) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![release_id, command_id, version])?;
+        self.execute(
+            "INSERT INTO release_commands (release_id, command_id, version) VALUES (?1, ?2, ?3)",
+            params![release_id, command_id, version],
+        )?;
         Ok(())
     }
 
     /// The commands a release pins, by slug.
     pub(crate) fn release_commands(&self, release_id: &str) -> DbResult<Vec<CatalogRow>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT c.id, c.slug, v.name, v.description, v.aliases, v.version, v.spec_hash,
              v.created_at
              FROM release_commands rc
@@ -233,8 +237,9 @@ impl Tx<'_> {
              JOIN command_versions v ON v.command_id = rc.command_id AND v.version = rc.version
              WHERE rc.release_id = CAST(?1 AS TEXT)
              ORDER BY c.slug",
+            params![release_id],
+            command_row,
         )?;
-        let rows = statement.query_map([release_id], command_row)?;
-        rows.collect()
+        Ok(rows)
     }
 }

@@ -1,8 +1,8 @@
 //! SQL for magic links: single use, stored as the SHA-256 hex of their token, each bound
 //! to exactly one request (a device request or a browser authorization request).
 
+use super::sql::params;
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension};
 
 /// What a magic link signs in: exactly one of the two flows' requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +30,11 @@ impl Tx<'_> {
             LinkTarget::Device(id) => (Some(id), None),
             LinkTarget::Authorization(id) => (None, Some(id)),
         };
-        self.tx
-            .prepare_cached(
-                "INSERT INTO magic_links (token_hash, device_request_id, authorization_request_id,
+        self.execute(
+            "INSERT INTO magic_links (token_hash, device_request_id, authorization_request_id,
                  email, created_at, expires_at, used_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
+            params![
                 token_hash,
                 device,
                 authorization,
@@ -44,24 +42,28 @@ impl Tx<'_> {
                 link.created_at,
                 link.expires_at,
                 link.used_at
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     pub(crate) fn magic_link(&self, token_hash: &str) -> DbResult<Option<MagicLink>> {
-        self.tx
-            .prepare_cached(
-                "SELECT device_request_id, authorization_request_id, email, created_at,
+        self.query_opt(
+            "SELECT device_request_id, authorization_request_id, email, created_at,
                  expires_at, used_at FROM magic_links WHERE token_hash = ?1",
-            )?
-            .query_row([token_hash], |row| {
+            params![token_hash],
+            |row| {
                 let device: Option<String> = row.get(0)?;
                 let authorization: Option<String> = row.get(1)?;
                 let target = match (device, authorization) {
                     (Some(id), _) => LinkTarget::Device(id),
                     (None, Some(id)) => LinkTarget::Authorization(id),
                     // The CHECK constraint rules this out.
-                    (None, None) => return Err(rusqlite::Error::InvalidQuery),
+                    (None, None) => {
+                        return Err(super::DbError::Other(
+                            "a magic link without a target".into(),
+                        ))
+                    }
                 };
                 Ok(MagicLink {
                     target,
@@ -70,26 +72,25 @@ impl Tx<'_> {
                     expires_at: row.get(4)?,
                     used_at: row.get(5)?,
                 })
-            })
-            .optional()
+            },
+        )
     }
 
     /// Deletes a link nobody received (its mail could not be sent).
     pub(crate) fn delete_magic_link(&self, token_hash: &str) -> DbResult<()> {
-        self.tx
-            .prepare_cached("DELETE FROM magic_links WHERE token_hash = ?1")?
-            .execute([token_hash])?;
+        self.execute(
+            "DELETE FROM magic_links WHERE token_hash = ?1",
+            params![token_hash],
+        )?;
         Ok(())
     }
 
     /// Marks a link used; false if it already was (single use).
     pub(crate) fn use_magic_link(&self, token_hash: &str, now: i64) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE magic_links SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
-            )?
-            .execute(params![token_hash, now])?;
+        let changed = self.execute(
+            "UPDATE magic_links SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
+            params![token_hash, now],
+        )?;
         Ok(changed == 1)
     }
 }

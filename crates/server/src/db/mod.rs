@@ -12,8 +12,9 @@
 //! for an `=` is written `CAST(?N AS TEXT)` (or `AS INTEGER`): SQLite plans such a
 //! statement with a bare parameter's value (constant propagation, redundant sort terms)
 //! and then re-prepares it on every execution with a new value (measured: half the
-//! server's CPU for `GET /v1/me` with an API token); `lookups_are_prepared_once` checks. A PostgreSQL backend later means another implementation of
-//! these methods, not changes in the callers. Times are unix seconds (INTEGER), except
+//! server's CPU for `GET /v1/me` with an API token); `lookups_are_prepared_once` checks.
+//! The methods run their statements through `sql` (values, rows, errors and the statement
+//! calls), so no caller and no query names the database library. Times are unix seconds (INTEGER), except
 //! `last_poll_ms`, which needs sub-second precision for `slow_down` with short intervals.
 //!
 //! Every secret (device code, magic-link token, refresh token, authorization code, web
@@ -28,7 +29,8 @@
 //! `-wal` and `-shm` files the database's permissions. `secure_delete` overwrites what is
 //! deleted.
 
-use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use sql::params;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -47,6 +49,7 @@ mod profiles;
 mod rate;
 mod schema;
 mod sessions;
+mod sql;
 mod sweep;
 mod tokens;
 mod users;
@@ -64,9 +67,10 @@ pub(crate) use sessions::Session;
 pub(crate) use tokens::{ApiToken, TokenOwner};
 pub(crate) use users::User;
 
+#[cfg(test)]
 use schema::MIGRATIONS;
 
-pub(crate) type DbResult<T> = rusqlite::Result<T>;
+pub(crate) use sql::{DbError, DbResult};
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -103,7 +107,7 @@ struct Checkpoints {
 
 impl Checkpoints {
     /// Starts the thread for the database at `path`.
-    fn start(path: &Path) -> DbResult<Arc<Checkpoints>> {
+    fn start(path: &Path) -> rusqlite::Result<Arc<Checkpoints>> {
         let conn = configure(Connection::open_with_flags(path, EXISTING)?)?;
         let checkpoints = Arc::new(Checkpoints {
             writes: AtomicU32::new(0),
@@ -161,7 +165,7 @@ const EXISTING: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
     .union(OpenFlags::SQLITE_OPEN_URI);
 
 /// The settings every connection runs with.
-fn configure(conn: Connection) -> DbResult<Connection> {
+fn configure(conn: Connection) -> rusqlite::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Room for every statement in this file, so none is prepared twice.
     conn.set_prepared_statement_cache_capacity(160);
@@ -179,15 +183,17 @@ fn configure(conn: Connection) -> DbResult<Connection> {
 
 /// An open transaction: every query goes through one.
 pub(crate) struct Tx<'c> {
-    tx: rusqlite::Transaction<'c>,
+    inner: sql::Inner<'c>,
 }
 
 impl Tx<'_> {
     /// Reads the server's key row: the file is open, migrated and readable (`/readyz`).
     pub(crate) fn ping(&self) -> DbResult<()> {
-        self.tx
-            .prepare_cached("SELECT 1 FROM server_secret WHERE id = 1")?
-            .query_row([], |_| Ok(()))
+        self.query_row(
+            "SELECT 1 FROM server_secret WHERE id = 1",
+            params![],
+            |_| Ok(()),
+        )
     }
 }
 
@@ -291,43 +297,26 @@ impl Db {
     /// Creates the schema if missing (idempotent, safe with several processes starting
     /// at once) and returns the HS256 key, generating it on first start.
     pub(crate) fn migrate(&mut self, new_key: [u8; 32], now: i64) -> DbResult<[u8; 32]> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (done, step) in (1i64..).zip(MIGRATIONS) {
-            if version < done {
-                tx.execute_batch(step)?;
-                tx.pragma_update(None, "user_version", done)?;
-            }
-        }
-        let tx = Tx { tx };
-        tx.backfill()?;
-        let tx = tx.tx;
-        tx.execute(
-            "INSERT OR IGNORE INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, ?2)",
-            params![&new_key[..], now],
-        )?;
-        let stored: Vec<u8> = tx.query_row(
-            "SELECT hs256_key FROM server_secret WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )?;
-        tx.commit()?;
-        let mut key = [0u8; 32];
-        if stored.len() != key.len() {
-            return Err(rusqlite::Error::InvalidColumnType(
-                0,
-                "hs256_key".into(),
-                rusqlite::types::Type::Blob,
-            ));
-        }
-        key.copy_from_slice(&stored);
-        Ok(key)
+        run(&mut self.conn, TransactionBehavior::Immediate, |tx| {
+            tx.upgrade()?;
+            tx.backfill()?;
+            tx.execute(
+                "INSERT INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, ?2)
+                 ON CONFLICT DO NOTHING",
+                params![&new_key[..], now],
+            )?;
+            let stored: Vec<u8> = tx.query_row(
+                "SELECT hs256_key FROM server_secret WHERE id = 1",
+                params![],
+                |r| r.get(0),
+            )?;
+            <[u8; 32]>::try_from(stored.as_slice())
+                .map_err(|_| DbError::Other("the server key is not 32 bytes".into()))
+        })
     }
 
     /// Runs `f` in a deferred (read) transaction.
-    pub(crate) fn read<T, E: From<rusqlite::Error>>(
+    pub(crate) fn read<T, E: From<DbError>>(
         &mut self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -337,7 +326,7 @@ impl Db {
     /// Runs `f` in an IMMEDIATE transaction: it holds the write lock from the start, so
     /// check-then-update sequences are atomic across threads and processes. Commits when
     /// `f` returns `Ok`, rolls back otherwise.
-    pub(crate) fn write<T, E: From<rusqlite::Error>>(
+    pub(crate) fn write<T, E: From<DbError>>(
         &mut self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -371,16 +360,19 @@ impl Db {
 }
 
 /// Runs `f` in a transaction of `conn`; commits when it returns `Ok`.
-fn run<T, E: From<rusqlite::Error>>(
+fn run<T, E: From<DbError>>(
     conn: &mut Connection,
     behavior: TransactionBehavior,
     f: impl FnOnce(&Tx) -> Result<T, E>,
 ) -> Result<T, E> {
     let tx = Tx {
-        tx: conn.transaction_with_behavior(behavior)?,
+        inner: sql::Inner::Sqlite(
+            conn.transaction_with_behavior(behavior)
+                .map_err(DbError::from)?,
+        ),
     };
     let value = f(&tx)?;
-    tx.tx.commit()?;
+    tx.commit()?;
     Ok(value)
 }
 
@@ -415,7 +407,7 @@ mod tests {
     fn the_sweep_deletes_what_is_over_and_keeps_what_is_live() {
         let (mut db, dir) = temp_db();
         db.write(|tx| {
-            tx.tx.execute_batch(
+            tx.execute_batch(
                 "INSERT INTO users (id, email, created_at) VALUES ('usr_1', 'a@b.c', 0);
                  INSERT INTO device_requests (id, device_code_hash, user_code, client_id, scope,
                    client_ip, status, interval_secs, created_at, expires_at) VALUES
@@ -467,7 +459,7 @@ mod tests {
     fn deleted_secrets_are_overwritten() {
         let (mut db, dir) = temp_db();
         let on: i64 = db
-            .read(|tx| tx.tx.query_row("PRAGMA secure_delete", [], |r| r.get(0)))
+            .read(|tx| tx.query_row("PRAGMA secure_delete", params![], |r| r.get(0)))
             .unwrap();
         assert_eq!(on, 1);
         std::fs::remove_dir_all(dir).unwrap();
@@ -499,15 +491,15 @@ mod tests {
         assert_eq!(db.migrate([9; 32], 1).unwrap(), [5; 32]);
         let (version, tables): (i64, i64) = db
             .read(|tx| {
-                let version = tx.tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-                let tables = tx.tx.query_row(
+                let version = tx.query_row("PRAGMA user_version", params![], |r| r.get(0))?;
+                let tables = tx.query_row(
                     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN
                      ('organizations', 'memberships', 'api_tokens', 'projects',
                       'environments', 'log_lines')",
-                    [],
+                    params![],
                     |r| r.get(0),
                 )?;
-                Ok::<_, rusqlite::Error>((version, tables))
+                Ok::<_, DbError>((version, tables))
             })
             .unwrap();
         assert_eq!((version, tables), (MIGRATIONS.len() as i64, 6));
@@ -539,10 +531,10 @@ mod tests {
         assert_eq!(link.email, "ann@example.com");
         // Exactly one target: a link bound to nothing is refused by the schema.
         let orphan = db.write(|tx| {
-            tx.tx.execute(
+            tx.execute(
                 "INSERT INTO magic_links (token_hash, email, created_at, expires_at)
                  VALUES ('x', 'a@b.c', 0, 1)",
-                [],
+                params![],
             )
         });
         assert!(orphan.is_err());
@@ -556,7 +548,7 @@ mod tests {
             .write(|tx| {
                 let a = tx.ensure_user("Ann@Example.com", "usr_a", 1)?;
                 let b = tx.ensure_user("ann@example.com", "usr_b", 2)?;
-                Ok::<_, rusqlite::Error>((a, b))
+                Ok::<_, DbError>((a, b))
             })
             .unwrap();
         assert_eq!(a.id, "usr_a");
@@ -577,11 +569,8 @@ mod tests {
         let oldest =
             |db: &mut Db, since: i64| db.read(|tx| tx.rate_oldest("k", "busy", since)).unwrap();
         let rows = |db: &mut Db| -> i64 {
-            db.read(|tx| {
-                tx.tx
-                    .query_row("SELECT COUNT(*) FROM rate_counts", [], |r| r.get(0))
-            })
-            .unwrap()
+            db.read(|tx| tx.query_row("SELECT COUNT(*) FROM rate_counts", params![], |r| r.get(0)))
+                .unwrap()
         };
         db.write(|tx| {
             // Ten keys with events in slot 0; "busy" floods slots 60 and 61.
@@ -591,7 +580,7 @@ mod tests {
             for n in 0..2000 {
                 tx.rate_record("k", "busy", t(60 + n % 2, 5), t(0, 0))?;
             }
-            Ok::<_, rusqlite::Error>(())
+            Ok::<_, DbError>(())
         })
         .unwrap();
         // A flood adds no rows: one per key and slot.
@@ -646,7 +635,7 @@ mod tests {
         db.migrate([9; 32], 1).unwrap();
         let counts = db
             .read(|tx| {
-                Ok::<_, rusqlite::Error>((
+                Ok::<_, DbError>((
                     tx.rate_count("device", "10.0.0.1", 0)?,
                     tx.rate_count("device", "10.0.0.1", 650)?,
                     tx.rate_count("mail", "a@b.c", 0)?,
@@ -684,7 +673,7 @@ mod tests {
                 tx.profiles(&key)?;
                 tx.releases(&key)?;
                 tx.latest_release(&key)?;
-                Ok::<_, rusqlite::Error>(())
+                Ok::<_, DbError>(())
             })
             .unwrap();
         }

@@ -1,9 +1,9 @@
 //! SQL for the resource model: organizations and their members, projects, environments
 //! and log lines. Rows come back as the wire types where they are the same thing.
 
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
 use my_api::org::{Environment, Organization, Project};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// An environment with its internal id (log lines hang off it).
 #[derive(Debug, Clone)]
@@ -51,20 +51,20 @@ impl Tx<'_> {
     // ---- organizations and members -------------------------------------------------
 
     pub(crate) fn insert_organization(&self, org: &Organization, now: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO organizations (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![org.id, org.name, org.slug, now])?;
+        self.execute(
+            "INSERT INTO organizations (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![org.id, org.name, org.slug, now],
+        )?;
         Ok(())
     }
 
     /// The organization whose id or slug is `key`.
     pub(crate) fn organization(&self, key: &str) -> DbResult<Option<Organization>> {
-        self.tx
-            .prepare_cached("SELECT id, name, slug FROM organizations WHERE id = ?1 OR slug = ?1")?
-            .query_row([key], organization_row)
-            .optional()
+        self.query_opt(
+            "SELECT id, name, slug FROM organizations WHERE id = ?1 OR slug = ?1",
+            params![key],
+            organization_row,
+        )
     }
 
     /// The organization whose id or slug is `key`, if `user_id` is a member of it.
@@ -73,25 +73,25 @@ impl Tx<'_> {
         user_id: &str,
         key: &str,
     ) -> DbResult<Option<Organization>> {
-        self.tx
-            .prepare_cached(
-                "SELECT o.id, o.name, o.slug FROM organizations o
+        self.query_opt(
+            "SELECT o.id, o.name, o.slug FROM organizations o
                  JOIN memberships m ON m.org_id = o.id AND m.user_id = CAST(?1 AS TEXT)
                  WHERE o.id = CAST(?2 AS TEXT) OR o.slug = CAST(?2 AS TEXT)",
-            )?
-            .query_row([user_id, key], organization_row)
-            .optional()
+            params![user_id, key],
+            organization_row,
+        )
     }
 
     /// The organizations `user_id` belongs to, by slug.
     pub(crate) fn organizations_of(&self, user_id: &str) -> DbResult<Vec<Organization>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT o.id, o.name, o.slug FROM organizations o
              JOIN memberships m ON m.org_id = o.id WHERE m.user_id = CAST(?1 AS TEXT)
              ORDER BY o.slug",
+            params![user_id],
+            organization_row,
         )?;
-        let rows = statement.query_map([user_id], organization_row)?;
-        rows.collect()
+        Ok(rows)
     }
 
     /// Makes `user_id` a member; false if they already were (their role is kept).
@@ -102,61 +102,58 @@ impl Tx<'_> {
         role: &str,
         now: i64,
     ) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO memberships (org_id, user_id, role, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![org_id, user_id, role, now])?;
+        let changed = self.execute(
+            "INSERT INTO memberships (org_id, user_id, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            params![org_id, user_id, role, now],
+        )?;
         Ok(changed == 1)
     }
 
     // ---- projects and environments -------------------------------------------------
 
     pub(crate) fn insert_project(&self, project: &Project, now: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO projects (id, org_id, name, slug, created_at)
+        self.execute(
+            "INSERT INTO projects (id, org_id, name, slug, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
+            params![
                 project.id,
                 project.organization,
                 project.name,
                 project.slug,
                 now
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     /// The project of `org_id` whose id or slug is `key`.
     pub(crate) fn project(&self, org_id: &str, key: &str) -> DbResult<Option<Project>> {
-        self.tx
-            .prepare_cached(
-                "SELECT id, org_id, name, slug FROM projects
+        self.query_opt(
+            "SELECT id, org_id, name, slug FROM projects
                  WHERE org_id = ?1 AND (id = ?2 OR slug = ?2)",
-            )?
-            .query_row([org_id, key], project_row)
-            .optional()
+            params![org_id, key],
+            project_row,
+        )
     }
 
     /// The projects of `org_id`, by slug.
     pub(crate) fn projects(&self, org_id: &str) -> DbResult<Vec<Project>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT id, org_id, name, slug FROM projects WHERE org_id = ?1 ORDER BY slug",
+            params![org_id],
+            project_row,
         )?;
-        let rows = statement.query_map([org_id], project_row)?;
-        rows.collect()
+        Ok(rows)
     }
 
     pub(crate) fn insert_environment(&self, env: &EnvironmentRow, now: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO environments (id, project_id, name, created_at)
+        self.execute(
+            "INSERT INTO environments (id, project_id, name, created_at)
                  VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![env.id, env.project_id, env.name, now])?;
+            params![env.id, env.project_id, env.name, now],
+        )?;
         Ok(())
     }
 
@@ -165,18 +162,17 @@ impl Tx<'_> {
         project_id: &str,
         name: &str,
     ) -> DbResult<Option<EnvironmentRow>> {
-        self.tx
-            .prepare_cached(
-                "SELECT id, project_id, name FROM environments WHERE project_id = ?1 AND name = ?2",
-            )?
-            .query_row([project_id, name], |row| {
+        self.query_opt(
+            "SELECT id, project_id, name FROM environments WHERE project_id = ?1 AND name = ?2",
+            params![project_id, name],
+            |row| {
                 Ok(EnvironmentRow {
                     id: row.get(0)?,
                     project_id: row.get(1)?,
                     name: row.get(2)?,
                 })
-            })
-            .optional()
+            },
+        )
     }
 
     /// Environments of one project of `org_id`, or of all its projects; by project slug,
@@ -186,31 +182,32 @@ impl Tx<'_> {
         org_id: &str,
         project_id: Option<&str>,
     ) -> DbResult<Vec<Environment>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT e.name, e.project_id FROM environments e
              JOIN projects p ON p.id = e.project_id
              WHERE p.org_id = CAST(?1 AS TEXT) AND (?2 IS NULL OR p.id = ?2)
              ORDER BY p.slug, e.name",
+            params![org_id, project_id],
+            |row| {
+                Ok(Environment {
+                    name: row.get(0)?,
+                    project: row.get(1)?,
+                })
+            },
         )?;
-        let rows = statement.query_map(params![org_id, project_id], |row| {
-            Ok(Environment {
-                name: row.get(0)?,
-                project: row.get(1)?,
-            })
-        })?;
-        rows.collect()
+        Ok(rows)
     }
 
     // ---- log lines -----------------------------------------------------------------
 
     /// Appends a line and returns its `seq`.
     pub(crate) fn append_log(&self, env_id: &str, time_ms: i64, message: &str) -> DbResult<i64> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO log_lines (environment_id, time_ms, message) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![env_id, time_ms, message])?;
-        Ok(self.tx.last_insert_rowid())
+        self.query_row(
+            "INSERT INTO log_lines (environment_id, time_ms, message) VALUES (?1, ?2, ?3)
+             RETURNING seq",
+            params![env_id, time_ms, message],
+            |r| r.get(0),
+        )
     }
 
     /// Up to `limit` lines after `after`, oldest first.
@@ -220,24 +217,26 @@ impl Tx<'_> {
         after: i64,
         limit: usize,
     ) -> DbResult<Vec<LogRow>> {
-        let mut statement = self.tx.prepare_cached(
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query_map(
             "SELECT seq, time_ms, message FROM log_lines
              WHERE environment_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            params![env_id, after, limit],
+            log_row,
         )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map(params![env_id, after, limit], log_row)?;
-        rows.collect()
+        Ok(rows)
     }
 
     /// The newest `limit` lines, oldest first.
     pub(crate) fn log_tail(&self, env_id: &str, limit: usize) -> DbResult<Vec<LogRow>> {
-        let mut statement = self.tx.prepare_cached(
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query_map(
             "SELECT seq, time_ms, message FROM log_lines
              WHERE environment_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            params![env_id, limit],
+            log_row,
         )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map(params![env_id, limit], log_row)?;
-        let mut lines = rows.collect::<DbResult<Vec<_>>>()?;
+        let mut lines = rows;
         lines.reverse();
         Ok(lines)
     }
@@ -247,10 +246,10 @@ impl Tx<'_> {
     /// The newest line's seq in one environment (0 when it has none): never another
     /// environment's, which would tell a reader how much everyone else logs.
     pub(crate) fn newest_log_seq(&self, environment_id: &str) -> DbResult<i64> {
-        self.tx
-            .prepare_cached(
-                "SELECT COALESCE(MAX(seq), 0) FROM log_lines WHERE environment_id = ?1",
-            )?
-            .query_row([environment_id], |r| r.get(0))
+        self.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM log_lines WHERE environment_id = ?1",
+            params![environment_id],
+            |r| r.get(0),
+        )
     }
 }

@@ -2,8 +2,8 @@
 //! in them, and the API tokens scoped to them.
 
 use super::catalog::aliases;
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// A stored profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,12 +49,12 @@ fn profile_row(row: &Row) -> DbResult<ProfileRow> {
 impl Tx<'_> {
     /// Stores a new profile; false if the user already has one with that slug.
     pub(crate) fn insert_profile(&self, profile: &ProfileRow) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(&format!(
-                "INSERT OR IGNORE INTO profiles ({PROFILE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ))?
-            .execute(params![
+        let changed = self.execute(
+            &format!(
+                "INSERT INTO profiles ({PROFILE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO NOTHING"
+            ),
+            params![
                 profile.id,
                 profile.user_id,
                 profile.slug,
@@ -62,69 +62,69 @@ impl Tx<'_> {
                 profile.description,
                 profile.is_default,
                 profile.created_at
-            ])?;
+            ],
+        )?;
         Ok(changed == 1)
     }
 
     /// The user's profile `slug`.
     pub(crate) fn profile(&self, user_id: &str, slug: &str) -> DbResult<Option<ProfileRow>> {
-        self.tx
-            .prepare_cached(&format!(
-                "SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = ?1 AND slug = ?2"
-            ))?
-            .query_row([user_id, slug], profile_row)
-            .optional()
+        self.query_opt(
+            &format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = ?1 AND slug = ?2"),
+            params![user_id, slug],
+            profile_row,
+        )
     }
 
     /// The user's profiles, `default` first, then by slug.
     pub(crate) fn profiles(&self, user_id: &str) -> DbResult<Vec<ProfileRow>> {
-        let mut statement = self.tx.prepare_cached(&format!(
-            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = CAST(?1 AS TEXT)
+        let rows = self.query_map(
+            &format!(
+                "SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = CAST(?1 AS TEXT)
              ORDER BY is_default DESC, slug"
-        ))?;
-        let rows = statement.query_map([user_id], profile_row)?;
-        rows.collect()
+            ),
+            params![user_id],
+            profile_row,
+        )?;
+        Ok(rows)
     }
 
     pub(crate) fn update_profile(&self, id: &str, name: &str, description: &str) -> DbResult<()> {
-        self.tx
-            .prepare_cached("UPDATE profiles SET name = ?2, description = ?3 WHERE id = ?1")?
-            .execute(params![id, name, description])?;
+        self.execute(
+            "UPDATE profiles SET name = ?2, description = ?3 WHERE id = ?1",
+            params![id, name, description],
+        )?;
         Ok(())
     }
 
     /// Deletes a profile and what is installed in it (tokens keep their row, unscoped).
     pub(crate) fn delete_profile(&self, id: &str) -> DbResult<()> {
-        self.tx
-            .prepare_cached("DELETE FROM profiles WHERE id = ?1")?
-            .execute([id])?;
+        self.execute("DELETE FROM profiles WHERE id = ?1", params![id])?;
         Ok(())
     }
 
     /// Active API tokens scoped to a profile at `now`.
     pub(crate) fn count_scoped_tokens(&self, profile_id: &str, now: i64) -> DbResult<usize> {
-        let count: i64 = self
-            .tx
-            .prepare_cached(
-                "SELECT COUNT(*) FROM api_tokens WHERE profile_id = ?1 AND revoked_at IS NULL
+        let count: i64 = self.query_row(
+            "SELECT COUNT(*) FROM api_tokens WHERE profile_id = ?1 AND revoked_at IS NULL
                  AND (expires_at IS NULL OR expires_at > ?2)",
-            )?
-            .query_row(params![profile_id, now], |r| r.get(0))?;
+            params![profile_id, now],
+            |r| r.get(0),
+        )?;
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
     /// Revokes every unrevoked token scoped to a profile; how many it revoked.
     pub(crate) fn revoke_scoped_tokens(&self, profile_id: &str, now: i64) -> DbResult<usize> {
-        self.tx
-            .prepare_cached(
-                "UPDATE api_tokens SET revoked_at = ?2 WHERE profile_id = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![profile_id, now])
+        self.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE profile_id = ?1 AND revoked_at IS NULL",
+            params![profile_id, now],
+        )
     }
 
     /// Libraries installed in a profile, system ones first, each group by slug.
     pub(crate) fn installed(&self, profile_id: &str) -> DbResult<Vec<InstalledRow>> {
-        let mut statement = self.tx.prepare_cached(
+        let rows = self.query_map(
             "SELECT l.id, u.username, l.slug, l.name, l.aliases, r.id, r.version,
              (SELECT COUNT(*) FROM release_commands rc WHERE rc.release_id = r.id)
              FROM profile_libraries pl
@@ -133,20 +133,21 @@ impl Tx<'_> {
              JOIN releases r ON r.id = pl.release_id
              WHERE pl.profile_id = CAST(?1 AS TEXT)
              ORDER BY u.username IS NOT NULL, u.username, l.slug",
+            params![profile_id],
+            |row| {
+                Ok(InstalledRow {
+                    library_id: row.get(0)?,
+                    owner: row.get(1)?,
+                    slug: row.get(2)?,
+                    name: row.get(3)?,
+                    aliases: aliases(&row.get::<String>(4)?),
+                    release_id: row.get(5)?,
+                    version: row.get(6)?,
+                    commands: usize::try_from(row.get::<i64>(7)?).unwrap_or(0),
+                })
+            },
         )?;
-        let rows = statement.query_map([profile_id], |row| {
-            Ok(InstalledRow {
-                library_id: row.get(0)?,
-                owner: row.get(1)?,
-                slug: row.get(2)?,
-                name: row.get(3)?,
-                aliases: aliases(&row.get::<_, String>(4)?),
-                release_id: row.get(5)?,
-                version: row.get(6)?,
-                commands: usize::try_from(row.get::<_, i64>(7)?).unwrap_or(0),
-            })
-        })?;
-        rows.collect()
+        Ok(rows)
     }
 
     /// Attaches `release_id` of a library to a profile, replacing the release it had.
@@ -157,24 +158,18 @@ impl Tx<'_> {
         release_id: &str,
         now: i64,
     ) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO profile_libraries (profile_id, library_id, release_id, created_at)
+        self.execute("INSERT INTO profile_libraries (profile_id, library_id, release_id, created_at)
                  VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (profile_id, library_id) DO UPDATE SET release_id = excluded.release_id",
-            )?
-            .execute(params![profile_id, library_id, release_id, now])?;
+                 ON CONFLICT (profile_id, library_id) DO UPDATE SET release_id = excluded.release_id", params![profile_id, library_id, release_id, now])?;
         Ok(())
     }
 
     /// Removes a library from a profile; false if it was not installed.
     pub(crate) fn uninstall(&self, profile_id: &str, library_id: &str) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "DELETE FROM profile_libraries WHERE profile_id = ?1 AND library_id = ?2",
-            )?
-            .execute([profile_id, library_id])?;
+        let changed = self.execute(
+            "DELETE FROM profile_libraries WHERE profile_id = ?1 AND library_id = ?2",
+            params![profile_id, library_id],
+        )?;
         Ok(changed == 1)
     }
 }

@@ -7,8 +7,8 @@
 //! counts for 590 to 600 s of a 600 s window, and the oldest counted one leaves it at most
 //! the window's length from now (what `Retry-After` promises).
 
+use super::sql::params;
 use super::{DbResult, Tx};
-use rusqlite::params;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Seconds in one slot.
@@ -25,25 +25,23 @@ fn slot(at: i64) -> i64 {
 impl Tx<'_> {
     /// Events of `kind` for `key` in the slots after the one `since` falls in.
     pub(crate) fn rate_count(&self, kind: &str, key: &str, since: i64) -> DbResult<u32> {
-        let events: i64 = self
-            .tx
-            .prepare_cached(
-                "SELECT COALESCE(SUM(events), 0) FROM rate_counts
+        let events: i64 = self.query_row(
+            "SELECT COALESCE(SUM(events), 0) FROM rate_counts
                  WHERE kind = ?1 AND key = ?2 AND slot > ?3",
-            )?
-            .query_row(params![kind, key, slot(since)], |r| r.get(0))?;
+            params![kind, key, slot(since)],
+            |r| r.get(0),
+        )?;
         Ok(u32::try_from(events).unwrap_or(u32::MAX))
     }
 
     /// When the oldest slot that `rate_count` counts from `since` began: its events stop
     /// counting once the window starts after it (for `Retry-After`).
     pub(crate) fn rate_oldest(&self, kind: &str, key: &str, since: i64) -> DbResult<Option<i64>> {
-        let oldest: Option<i64> = self
-            .tx
-            .prepare_cached(
-                "SELECT MIN(slot) FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot > ?3",
-            )?
-            .query_row(params![kind, key, slot(since)], |r| r.get(0))?;
+        let oldest: Option<i64> = self.query_row(
+            "SELECT MIN(slot) FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot > ?3",
+            params![kind, key, slot(since)],
+            |r| r.get(0),
+        )?;
         Ok(oldest.map(|slot| slot * SLOT_SECS))
     }
 
@@ -57,19 +55,20 @@ impl Tx<'_> {
         forget_before: i64,
     ) -> DbResult<()> {
         let forget = slot(forget_before);
-        self.tx
-            .prepare_cached("DELETE FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot < ?3")?
-            .execute(params![kind, key, forget])?;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO rate_counts (kind, key, slot, events) VALUES (?1, ?2, ?3, 1)
+        self.execute(
+            "DELETE FROM rate_counts WHERE kind = ?1 AND key = ?2 AND slot < ?3",
+            params![kind, key, forget],
+        )?;
+        self.execute(
+            "INSERT INTO rate_counts (kind, key, slot, events) VALUES (?1, ?2, ?3, 1)
                  ON CONFLICT (kind, key, slot) DO UPDATE SET events = events + 1",
-            )?
-            .execute(params![kind, key, slot(at)])?;
+            params![kind, key, slot(at)],
+        )?;
         if SWEPT.fetch_max(slot(at), Ordering::Relaxed) < slot(at) {
-            self.tx
-                .prepare_cached("DELETE FROM rate_counts WHERE kind = ?1 AND slot < ?2")?
-                .execute(params![kind, forget])?;
+            self.execute(
+                "DELETE FROM rate_counts WHERE kind = ?1 AND slot < ?2",
+                params![kind, forget],
+            )?;
         }
         Ok(())
     }

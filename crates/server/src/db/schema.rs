@@ -2,6 +2,8 @@
 //! the first N of [`MIGRATIONS`]. A step is never edited once released; a change is a new
 //! step at the end.
 
+use super::sql::params;
+
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS server_secret (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -334,3 +336,17 @@ pub(super) const MIGRATIONS: [&str; 7] = [
     SCHEMA_SECURITY,
     SCHEMA_RATE_COUNTS,
 ];
+
+impl super::Tx<'_> {
+    /// Runs the steps this database has not run yet, inside the caller's transaction.
+    pub(super) fn upgrade(&self) -> super::DbResult<()> {
+        let version: i64 = self.query_row("PRAGMA user_version", params![], |r| r.get(0))?;
+        for (done, step) in (1i64..).zip(MIGRATIONS) {
+            if version < done {
+                self.execute_batch(step)?;
+                self.execute_batch(&format!("PRAGMA user_version = {done}"))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -2,8 +2,8 @@
 //! which a rotated token's successor is kept (sealed: see `domain::sessions`), revocation,
 //! and the admin summary.
 
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// A refresh-token family.
 #[derive(Debug, Clone)]
@@ -61,11 +61,9 @@ impl Tx<'_> {
     // ---- sessions and refresh tokens ---------------------------------------------
 
     pub(crate) fn insert_session(&self, session: &Session) -> DbResult<()> {
-        self.tx
-            .prepare_cached(&format!(
+        self.execute(&format!(
                 "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-            ))?
-            .execute(params![
+            ), params![
                 session.id,
                 session.user_id,
                 session.client_id,
@@ -80,57 +78,52 @@ impl Tx<'_> {
     }
 
     pub(crate) fn session(&self, id: &str) -> DbResult<Option<Session>> {
-        self.tx
-            .prepare_cached(&format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
-            ))?
-            .query_row([id], session_row)
-            .optional()
+        self.query_opt(
+            &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"),
+            params![id],
+            session_row,
+        )
     }
 
     /// Counts a refresh and moves the session's expiry to `expires_at`.
     pub(crate) fn record_refresh(&self, session_id: &str, expires_at: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE sessions SET refresh_count = refresh_count + 1, expires_at = ?2 WHERE id = ?1",
-            )?
-            .execute(params![session_id, expires_at])?;
+        self.execute(
+            "UPDATE sessions SET refresh_count = refresh_count + 1, expires_at = ?2 WHERE id = ?1",
+            params![session_id, expires_at],
+        )?;
         Ok(())
     }
 
     /// Revokes a session and every refresh token of it; false if it already was revoked.
     pub(crate) fn revoke_session(&self, session_id: &str, now: i64) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![session_id, now])?;
-        self.tx
-            .prepare_cached(
-                "UPDATE refresh_tokens SET successor_sealed = NULL,
+        let changed = self.execute(
+            "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![session_id, now],
+        )?;
+        self.execute(
+            "UPDATE refresh_tokens SET successor_sealed = NULL,
                  revoked_at = COALESCE(revoked_at, ?2) WHERE session_id = ?1",
-            )?
-            .execute(params![session_id, now])?;
+            params![session_id, now],
+        )?;
         Ok(changed == 1)
     }
 
     /// Remembers that `session_id` created the API token `token_id`.
     pub(crate) fn record_token_session(&self, token_id: &str, session_id: &str) -> DbResult<()> {
-        self.tx
-            .prepare_cached("UPDATE api_tokens SET session_id = ?2 WHERE id = ?1")?
-            .execute(params![token_id, session_id])?;
+        self.execute(
+            "UPDATE api_tokens SET session_id = ?2 WHERE id = ?1",
+            params![token_id, session_id],
+        )?;
         Ok(())
     }
 
     /// Revokes every live API token `session_id` created; returns how many.
     pub(crate) fn revoke_session_tokens(&self, session_id: &str, now: i64) -> DbResult<usize> {
-        self.tx
-            .prepare_cached(
-                "UPDATE api_tokens SET revoked_at = ?2
+        self.execute(
+            "UPDATE api_tokens SET revoked_at = ?2
                  WHERE session_id = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![session_id, now])
+            params![session_id, now],
+        )
     }
 
     pub(crate) fn insert_refresh_token(
@@ -139,21 +132,19 @@ impl Tx<'_> {
         session_id: &str,
         now: i64,
     ) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![token_hash, session_id, now])?;
+        self.execute(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, session_id, now],
+        )?;
         Ok(())
     }
 
     pub(crate) fn refresh_token(&self, token_hash: &str) -> DbResult<Option<RefreshToken>> {
-        self.tx
-            .prepare_cached(
-                "SELECT session_id, rotated_at, successor_hash, successor_sealed, revoked_at
+        self.query_opt(
+            "SELECT session_id, rotated_at, successor_hash, successor_sealed, revoked_at
                  FROM refresh_tokens WHERE token_hash = ?1",
-            )?
-            .query_row([token_hash], |row| {
+            params![token_hash],
+            |row| {
                 Ok(RefreshToken {
                     session_id: row.get(0)?,
                     rotated_at: row.get(1)?,
@@ -161,8 +152,8 @@ impl Tx<'_> {
                     successor_sealed: row.get(3)?,
                     revoked_at: row.get(4)?,
                 })
-            })
-            .optional()
+            },
+        )
     }
 
     /// Marks a token rotated into `successor_hash`, keeping `successor_sealed` (if any)
@@ -174,40 +165,34 @@ impl Tx<'_> {
         successor_hash: &str,
         successor_sealed: Option<&[u8]>,
     ) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3,
+        self.execute(
+            "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3,
                  successor_sealed = ?4 WHERE token_hash = ?1",
-            )?
-            .execute(params![token_hash, now, successor_hash, successor_sealed])?;
-        self.tx
-            .prepare_cached(
-                "UPDATE refresh_tokens SET successor_sealed = NULL
+            params![token_hash, now, successor_hash, successor_sealed],
+        )?;
+        self.execute(
+            "UPDATE refresh_tokens SET successor_sealed = NULL
                  WHERE successor_hash = ?1 AND successor_sealed IS NOT NULL",
-            )?
-            .execute([token_hash])?;
+            params![token_hash],
+        )?;
         Ok(())
     }
 
     /// Wipes every kept successor whose token was rotated at or before `cutoff`.
     pub(crate) fn wipe_expired_grace(&self, cutoff: i64) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE refresh_tokens SET successor_sealed = NULL
+        self.execute(
+            "UPDATE refresh_tokens SET successor_sealed = NULL
                  WHERE successor_sealed IS NOT NULL AND rotated_at <= ?1",
-            )?
-            .execute([cutoff])?;
+            params![cutoff],
+        )?;
         Ok(())
     }
 
     /// Every session with its user's email, oldest first.
     pub(crate) fn session_summaries(&self) -> DbResult<Vec<SessionSummary>> {
-        let mut statement = self.tx.prepare_cached(
-            "SELECT s.id, u.email, s.refresh_count, s.revoked_at IS NOT NULL, s.expires_at, s.created_at
+        let rows = self.query_map("SELECT s.id, u.email, s.refresh_count, s.revoked_at IS NOT NULL, s.expires_at, s.created_at
              FROM sessions s JOIN users u ON u.id = s.user_id
-             ORDER BY s.created_at, s.rowid",
-        )?;
-        let rows = statement.query_map([], |row| {
+             ORDER BY s.created_at, s.rowid", params![], |row| {
             Ok(SessionSummary {
                 id: row.get(0)?,
                 user_email: row.get(1)?,
@@ -217,6 +202,6 @@ impl Tx<'_> {
                 created_at: row.get(5)?,
             })
         })?;
-        rows.collect()
+        Ok(rows)
     }
 }

@@ -3,6 +3,7 @@
 //! sessions with their refresh tokens, and rate-limit counts past their window — and the
 //! row counts `my-server admin stats` prints.
 
+use super::sql::params;
 use super::{DbResult, Tx};
 
 /// What one sweep deleted, by table.
@@ -76,10 +77,10 @@ impl Tx<'_> {
     pub(crate) fn sweep(&self, now: i64, events_since: i64) -> DbResult<Swept> {
         let mut swept = Vec::new();
         for (table, sql) in SWEEP {
-            let mut statement = self.tx.prepare_cached(sql)?;
-            let deleted = match statement.parameter_count() {
-                1 => statement.execute([now])?,
-                _ => statement.execute([now, events_since])?,
+            let deleted = if sql.contains("?2") {
+                self.execute(sql, params![now, events_since])?
+            } else {
+                self.execute(sql, params![now])?
             };
             swept.push((*table, deleted));
         }
@@ -92,8 +93,9 @@ impl Tx<'_> {
             .iter()
             .map(|table| {
                 let count =
-                    self.tx
-                        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+                    self.query_row(&format!("SELECT COUNT(*) FROM {table}"), params![], |r| {
+                        r.get(0)
+                    })?;
                 Ok((*table, count))
             })
             .collect()

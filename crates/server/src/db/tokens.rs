@@ -4,9 +4,9 @@
 //! display prefix is kept for lists. A token is *active* while it is neither revoked nor
 //! expired; revoked rows stay (for the audit trail) but are never listed or accepted.
 
+use super::sql::{params, Row};
 use super::{DbResult, Tx};
 use my_api::token::TokenKind;
-use rusqlite::{params, OptionalExtension, Row};
 
 /// A stored API token, with its creator's email and its organization's slug.
 #[derive(Debug, Clone)]
@@ -53,8 +53,8 @@ const TOKEN_SELECT: &str = "SELECT t.id, t.kind, t.name, t.prefix, t.user_id, u.
      LEFT JOIN organizations o ON o.id = t.org_id
      LEFT JOIN profiles p ON p.id = t.profile_id";
 
-/// Active at `:now`: neither revoked nor expired.
-const ACTIVE: &str = "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > :now)";
+/// Active at `?2`: neither revoked nor expired.
+const ACTIVE: &str = "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)";
 
 fn token_row(row: &Row) -> DbResult<ApiToken> {
     let kind: String = row.get(1)?;
@@ -85,14 +85,12 @@ impl Tx<'_> {
     /// are ignored, `token.profile` names one of the user's profiles (the caller checked
     /// it exists).
     pub(crate) fn insert_api_token(&self, token: &ApiToken, token_hash: &str) -> DbResult<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO api_tokens (id, token_hash, prefix, kind, name, user_id, org_id,
+        self.execute(
+            "INSERT INTO api_tokens (id, token_hash, prefix, kind, name, user_id, org_id,
                  profile_id, created_at, expires_at, last_used_at, revoked_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
                  (SELECT id FROM profiles WHERE user_id = ?6 AND slug = ?8), ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
+            params![
                 token.id,
                 token_hash,
                 token.prefix,
@@ -105,36 +103,35 @@ impl Tx<'_> {
                 token.expires_at,
                 token.last_used_at,
                 token.revoked_at,
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 
     pub(crate) fn api_token_by_hash(&self, token_hash: &str) -> DbResult<Option<ApiToken>> {
-        self.tx
-            .prepare_cached(&format!(
-                "{TOKEN_SELECT} WHERE t.token_hash = CAST(?1 AS TEXT)"
-            ))?
-            .query_row([token_hash], token_row)
-            .optional()
+        self.query_opt(
+            &format!("{TOKEN_SELECT} WHERE t.token_hash = CAST(?1 AS TEXT)"),
+            params![token_hash],
+            token_row,
+        )
     }
 
     pub(crate) fn api_token(&self, id: &str) -> DbResult<Option<ApiToken>> {
-        self.tx
-            .prepare_cached(&format!("{TOKEN_SELECT} WHERE t.id = CAST(?1 AS TEXT)"))?
-            .query_row([id], token_row)
-            .optional()
+        self.query_opt(
+            &format!("{TOKEN_SELECT} WHERE t.id = CAST(?1 AS TEXT)"),
+            params![id],
+            token_row,
+        )
     }
 
     /// Records a use at `now` unless one was recorded after `before` (throttled writes);
     /// returns whether it wrote.
     pub(crate) fn touch_api_token(&self, id: &str, now: i64, before: i64) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE api_tokens SET last_used_at = ?2
+        let changed = self.execute(
+            "UPDATE api_tokens SET last_used_at = ?2
                  WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)",
-            )?
-            .execute(params![id, now, before])?;
+            params![id, now, before],
+        )?;
         Ok(changed == 1)
     }
 
@@ -144,21 +141,16 @@ impl Tx<'_> {
             TokenOwner::User(user_id) => (
                 format!(
                     "SELECT COUNT(*) FROM api_tokens t
-                     WHERE t.user_id = :key AND t.kind = 'personal' AND {ACTIVE}"
+                     WHERE t.user_id = ?1 AND t.kind = 'personal' AND {ACTIVE}"
                 ),
                 user_id,
             ),
             TokenOwner::Organization(org_id) => (
-                format!("SELECT COUNT(*) FROM api_tokens t WHERE t.org_id = :key AND {ACTIVE}"),
+                format!("SELECT COUNT(*) FROM api_tokens t WHERE t.org_id = ?1 AND {ACTIVE}"),
                 org_id,
             ),
         };
-        let count: i64 = self
-            .tx
-            .prepare_cached(&sql)?
-            .query_row(rusqlite::named_params! {":key": key, ":now": now}, |r| {
-                r.get(0)
-            })?;
+        let count: i64 = self.query_row(&sql, params![key, now], |r| r.get(0))?;
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
@@ -171,67 +163,66 @@ impl Tx<'_> {
         except_id: Option<&str>,
     ) -> DbResult<bool> {
         let (filter, key) = match owner {
-            TokenOwner::User(user_id) => ("t.user_id = :key AND t.kind = 'personal'", user_id),
-            TokenOwner::Organization(org_id) => ("t.org_id = :key", org_id),
+            TokenOwner::User(user_id) => ("t.user_id = ?1 AND t.kind = 'personal'", user_id),
+            TokenOwner::Organization(org_id) => ("t.org_id = ?1", org_id),
         };
         let sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM api_tokens t WHERE {filter} AND t.name = :name
-             AND t.id IS NOT :except AND {ACTIVE})"
+            "SELECT EXISTS (SELECT 1 FROM api_tokens t WHERE {filter} AND t.name = ?3
+             AND t.id IS DISTINCT FROM ?4 AND {ACTIVE})"
         );
-        self.tx.prepare_cached(&sql)?.query_row(
-            rusqlite::named_params! {
-                ":key": key, ":name": name, ":except": except_id, ":now": now
-            },
-            |r| r.get(0),
-        )
+        self.query_row(&sql, params![key, now, name, except_id], |r| r.get(0))
     }
 
     /// Unrevoked tokens (expired ones included) a user can see: their personal tokens and
     /// the keys of every organization they belong to; oldest first (in creation order).
     pub(crate) fn tokens_visible_to(&self, user_id: &str) -> DbResult<Vec<ApiToken>> {
-        let mut statement = self.tx.prepare_cached(&format!(
-            "{TOKEN_SELECT} WHERE t.revoked_at IS NULL AND (
+        let rows = self.query_map(
+            &format!(
+                "{TOKEN_SELECT} WHERE t.revoked_at IS NULL AND (
                  (t.kind = 'personal' AND t.user_id = CAST(?1 AS TEXT))
                  OR t.org_id IN (SELECT org_id FROM memberships WHERE user_id = ?1))
              ORDER BY t.created_at, t.rowid"
-        ))?;
-        let rows = statement.query_map([user_id], token_row)?;
-        rows.collect()
+            ),
+            params![user_id],
+            token_row,
+        )?;
+        Ok(rows)
     }
 
     /// Unrevoked access keys of one organization, oldest first.
     pub(crate) fn organization_keys(&self, org_id: &str) -> DbResult<Vec<ApiToken>> {
-        let mut statement = self.tx.prepare_cached(&format!(
-            "{TOKEN_SELECT} WHERE t.revoked_at IS NULL AND t.org_id = CAST(?1 AS TEXT)
+        let rows = self.query_map(
+            &format!(
+                "{TOKEN_SELECT} WHERE t.revoked_at IS NULL AND t.org_id = CAST(?1 AS TEXT)
              ORDER BY t.created_at, t.rowid"
-        ))?;
-        let rows = statement.query_map([org_id], token_row)?;
-        rows.collect()
+            ),
+            params![org_id],
+            token_row,
+        )?;
+        Ok(rows)
     }
 
     /// Sets every token's last use to `at`.
     #[cfg(test)]
     pub(crate) fn touch_api_token_at_for_test(&self, at: i64) -> DbResult<()> {
-        self.tx
-            .execute("UPDATE api_tokens SET last_used_at = ?1", [at])?;
+        self.execute("UPDATE api_tokens SET last_used_at = ?1", params![at])?;
         Ok(())
     }
 
     pub(crate) fn rename_api_token(&self, id: &str, name: &str) -> DbResult<()> {
-        self.tx
-            .prepare_cached("UPDATE api_tokens SET name = ?2 WHERE id = ?1")?
-            .execute(params![id, name])?;
+        self.execute(
+            "UPDATE api_tokens SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
         Ok(())
     }
 
     /// Revokes a token; false if it already was.
     pub(crate) fn revoke_api_token(&self, id: &str, now: i64) -> DbResult<bool> {
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            )?
-            .execute(params![id, now])?;
+        let changed = self.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now],
+        )?;
         Ok(changed == 1)
     }
 }

@@ -1,7 +1,7 @@
 //! SQL for users: one row per email address (compared without case).
 
+use super::sql::params;
 use super::{DbResult, Tx};
-use rusqlite::{params, OptionalExtension};
 
 #[derive(Debug, Clone)]
 pub(crate) struct User {
@@ -16,36 +16,38 @@ impl Tx<'_> {
 
     /// The user with this email (case-insensitive), created with `new_id` if new.
     pub(crate) fn ensure_user(&self, email: &str, new_id: &str, now: i64) -> DbResult<User> {
-        let created = self
-            .tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO users (id, email, created_at) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![new_id, email, now])?;
+        let created = self.execute(
+            "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![new_id, email, now],
+        )?;
         if created == 1 {
             self.set_up_user(new_id, email, now)?;
         }
-        self.tx
-            .prepare_cached("SELECT id, email, username FROM users WHERE email = ?1")?
-            .query_row([email], |r| {
+        self.query_row(
+            "SELECT id, email, username FROM users WHERE email = ?1",
+            params![email],
+            |r| {
                 Ok(User {
                     id: r.get(0)?,
                     email: r.get(1)?,
                     username: r.get(2)?,
                 })
-            })
+            },
+        )
     }
 
     pub(crate) fn user(&self, id: &str) -> DbResult<Option<User>> {
-        self.tx
-            .prepare_cached("SELECT id, email, username FROM users WHERE id = ?1")?
-            .query_row([id], |r| {
+        self.query_opt(
+            "SELECT id, email, username FROM users WHERE id = ?1",
+            params![id],
+            |r| {
                 Ok(User {
                     id: r.get(0)?,
                     email: r.get(1)?,
                     username: r.get(2)?,
                 })
-            })
-            .optional()
+            },
+        )
     }
 }

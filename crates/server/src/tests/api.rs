@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::cli::{self, Mode};
 use crate::clock;
 use crate::crypto::secrets;
-use crate::db::{Db, Session};
+use crate::db::{Db, DbResult, Session};
 use crate::domain::keys;
 use crate::routes;
 use crate::web::{Reply, Request};
@@ -86,7 +86,7 @@ impl Harness {
         let now = clock::now_secs();
         let (user, session) = self
             .db
-            .write(|tx| -> rusqlite::Result<_> {
+            .write(|tx| -> DbResult<_> {
                 let user = tx.ensure_user(email, &secrets::new_id("usr"), now)?;
                 let session = Session {
                     id: secrets::new_id("ses"),
@@ -119,7 +119,7 @@ impl Harness {
     fn org(&mut self, slug: &str, members: &[&str]) -> String {
         let now = clock::now_secs();
         self.db
-            .write(|tx| -> rusqlite::Result<String> {
+            .write(|tx| -> DbResult<String> {
                 let org = my_api::org::Organization {
                     id: secrets::new_id("org"),
                     name: slug.to_uppercase(),
@@ -561,7 +561,7 @@ fn catalog(h: &mut Harness) -> (String, String) {
     h.org("globex", &["c@example.com", "a@example.com"]);
     let now = clock::now_secs();
     let project =
-        h.db.write(|tx| -> rusqlite::Result<String> {
+        h.db.write(|tx| -> DbResult<String> {
             let project = my_api::org::Project {
                 id: secrets::new_id("proj"),
                 organization: acme.clone(),
@@ -767,7 +767,7 @@ fn logs_pages_and_long_polls() {
     // A line appended by another connection (as `admin log append` would) ends the wait.
     let mut other = h.connection();
     let env_id = other
-        .read(|tx| -> rusqlite::Result<String> {
+        .read(|tx| -> DbResult<String> {
             let project = tx
                 .project(&tx.organization("acme")?.unwrap().id, "store")?
                 .unwrap();

@@ -5,7 +5,7 @@
 use crate::app::App;
 use crate::clock;
 use crate::crypto::{pkce, secrets};
-use crate::db::{Db, DbResult, DeviceStatus};
+use crate::db::{Db, DbError, DbResult, DeviceStatus};
 use crate::domain::oauth::{check_client, invalid_grant, invalid_request};
 use crate::domain::sessions::{self, start_session, token_response, Issued, Refresh};
 use crate::web::{Error, Form, Params, Reply, Request};
@@ -210,7 +210,7 @@ fn authorization_code_grant(app: &App, db: &mut Db, form: &Form) -> Result<Reply
         };
         if !tx.redeem_auth_code(&hash, now, &issued.session.id)? {
             // Unreachable inside the IMMEDIATE transaction; refuse rather than issue twice.
-            return Err(rusqlite::Error::QueryReturnedNoRows);
+            return Err(DbError::NoRows);
         }
         Ok(Redeem::Issued(Box::new(issued)))
     })?;
