@@ -63,14 +63,15 @@ pub(crate) enum Task {
     },
 }
 
-/// Runs one admin command against the database at `path`.
-pub(crate) fn run(path: &Path, task: Task) -> Result<(), String> {
+/// Runs one admin command against the database `setting` names (a file or a URL).
+pub(crate) fn run(setting: &Path, task: Task) -> Result<(), String> {
+    let target = db::Target::parse(setting)?;
     if task == Task::Sessions {
-        return sessions(path);
+        return sessions(&target);
     }
-    let cannot_open = |e: DbError| format!("cannot open database {}: {e}", path.display());
-    db::ensure_private(path)?;
-    let mut db = Db::open(path).map_err(cannot_open)?;
+    let cannot_open = |e: DbError| format!("cannot open database {target}: {e}");
+    target.ensure_private()?;
+    let mut db = Db::connect(&target).map_err(cannot_open)?;
     db.migrate(secrets::random_bytes::<32>(), clock::now_secs())
         .map_err(cannot_open)?;
     let now = clock::now_secs();
@@ -270,9 +271,9 @@ struct SessionLine {
     created_at: String,
 }
 
-fn sessions(path: &Path) -> Result<(), String> {
-    let read = |e: DbError| format!("cannot read sessions from {}: {e}", path.display());
-    let mut db = Db::open_existing(path).map_err(read)?;
+fn sessions(target: &db::Target) -> Result<(), String> {
+    let read = |e: DbError| format!("cannot read sessions from {target}: {e}");
+    let mut db = Db::connect_existing(target).map_err(read)?;
     let sessions = db.read(|tx| tx.session_summaries()).map_err(read)?;
     for session in sessions {
         print_json(&SessionLine {

@@ -23,18 +23,20 @@ pub(crate) const BIN_NAME: &str = "my-server";
 
 #[derive(FromArgs, Debug)]
 /// The reference My Cloud API server: OAuth device flow and browser sign-in (PKCE) with
-/// magic links, refresh-token rotation, and the REST API, on SQLite.
+/// magic links, refresh-token rotation, and the REST API, on SQLite or PostgreSQL.
 #[argh(
     note = "Every option can also be set in the environment as MY_SERVER_<OPTION> \
 (--mail-dir: MY_SERVER_MAIL_DIR; a switch: 1 or 0; --trusted-proxy: a comma-separated \
 list); an option on the command line wins. Secrets are never options: they are read only \
-from files or the environment. The database also applies to `admin` commands."
+from files or the environment. The database also applies to `admin` commands; a \
+PostgreSQL password is never in the URL: it comes from MY_SERVER_DB_PASSWORD or a pgpass \
+file (PGPASSFILE)."
 )]
 struct Args {
     /// address to listen on (default 127.0.0.1:7780; port 0 picks a free port)
     #[argh(option)]
     listen: Option<String>,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
     /// folder where development mail is written as .eml files (default mail)
@@ -171,7 +173,7 @@ enum AdminCommand {
 /// deleted (so rotate at most once per access-token lifetime).
 #[argh(subcommand, name = "rotate-key")]
 struct RotateKeyArgs {
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -181,7 +183,7 @@ struct RotateKeyArgs {
 /// object.
 #[argh(subcommand, name = "stats")]
 struct StatsArgs {
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -190,7 +192,7 @@ struct StatsArgs {
 /// Print every session as one JSON object per line.
 #[argh(subcommand, name = "sessions")]
 struct SessionsArgs {
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -216,7 +218,7 @@ struct UserCreateArgs {
     /// the user's email address
     #[argh(option)]
     email: String,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -246,7 +248,7 @@ struct OrgCreateArgs {
     /// unique slug: a-z, 0-9 and -
     #[argh(option)]
     slug: String,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -261,7 +263,7 @@ struct AddMemberArgs {
     /// the member's email address
     #[argh(option)]
     email: String,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -293,7 +295,7 @@ struct ProjectCreateArgs {
     /// slug, unique within the organization: a-z, 0-9 and -
     #[argh(option)]
     slug: String,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -325,7 +327,7 @@ struct EnvCreateArgs {
     /// environment name, unique within the project: a-z, 0-9 and -
     #[argh(option)]
     name: String,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -360,7 +362,7 @@ struct LogAppendArgs {
     /// the line to append, or - to append every line read from stdin
     #[argh(option)]
     message: String,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -373,7 +375,7 @@ struct SeedArgs {
     /// the seed file: {"organizations":[{"name","slug","members":[…],"projects":[…]}]}
     #[argh(option)]
     file: PathBuf,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }
@@ -403,7 +405,7 @@ struct LibraryImportArgs {
     /// the release version, MAJOR.MINOR.PATCH (default: the patch after the latest, or 1.0.0)
     #[argh(option)]
     version: Option<String>,
-    /// SQLite database file (default my-server.db)
+    /// SQLite file or postgres:// URL (default my-server.db)
     #[argh(option)]
     db: Option<PathBuf>,
 }

@@ -116,10 +116,10 @@ fn start_sweep(mut db: Db, interval_secs: u64) -> Result<(), String> {
 /// Opens the database (one connection per worker), binds the socket, prints the one line
 /// on stdout and serves until the process ends.
 fn run_server(settings: Settings) -> Result<(), String> {
-    let cannot_open =
-        |e: db::DbError| format!("cannot open database {}: {e}", settings.db.display());
-    db::ensure_private(&settings.db)?;
-    let mut first = Db::open(&settings.db).map_err(cannot_open)?;
+    let target = db::Target::parse(&settings.db)?;
+    let cannot_open = |e: db::DbError| format!("cannot open database {target}: {e}");
+    target.ensure_private()?;
+    let mut first = Db::connect(&target).map_err(cannot_open)?;
     let key = first
         .migrate(secrets::random_bytes::<32>(), clock::now_secs())
         .map_err(cannot_open)?;

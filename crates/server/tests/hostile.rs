@@ -37,7 +37,35 @@ fn raise_own_descriptor_limit() {
     );
 }
 
-/// A `my-server` on 127.0.0.1:0 with a temp SQLite file; killed when dropped.
+/// The `--db` of one server: with `MY_SERVER_TEST_PG` set to the URL of a PostgreSQL
+/// superuser, a database created for it (as the in-crate tests do); otherwise a SQLite
+/// file in `dir`.
+fn database(dir: &Path) -> std::ffi::OsString {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let admin = match std::env::var("MY_SERVER_TEST_PG") {
+        Ok(admin) if !admin.is_empty() => admin,
+        _ => return dir.join("my.db").into(),
+    };
+    let name = format!(
+        "h_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+        .expect("MY_SERVER_TEST_PG accepts connections");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client.batch_execute(&sql).expect("create a test database");
+    }
+    let (server, _) = admin
+        .rsplit_once('/')
+        .expect("MY_SERVER_TEST_PG ends in /DATABASE");
+    format!("{server}/{name}").into()
+}
+
+/// A `my-server` on 127.0.0.1:0 with a temp database; killed when dropped.
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -73,7 +101,7 @@ impl Server {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--db")
-            .arg(dir.path().join("my.db"))
+            .arg(database(dir.path()))
             .arg("--mail-dir")
             .arg(dir.path().join("mail"))
             .stdout(Stdio::piped())

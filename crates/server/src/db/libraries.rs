@@ -3,7 +3,7 @@
 
 use super::catalog::{aliases, aliases_json, command_row, CatalogRow};
 use super::sql::{params, Row};
-use super::{DbResult, Tx};
+use super::{Backend, DbResult, Tx};
 
 /// A stored library, with its owner's username.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,10 +88,15 @@ impl Tx<'_> {
         if by_slug.is_some() {
             return Ok(by_slug);
         }
+        // The aliases are a JSON array of strings, read by each database's own function.
+        let elements = match self.backend() {
+            Backend::Sqlite => "json_each(l.aliases)",
+            Backend::Pg => "json_array_elements_text(CAST(l.aliases AS JSON)) AS a(value)",
+        };
         self.query_opt(
             &format!(
                 "{LIBRARY_SELECT} WHERE COALESCE(l.owner_user_id, '') = ?1
-                 AND EXISTS (SELECT 1 FROM json_each(l.aliases) WHERE value = ?2)
+                 AND EXISTS (SELECT 1 FROM {elements} WHERE value = ?2)
                  ORDER BY l.slug LIMIT 1"
             ),
             params![owner, name],
@@ -147,7 +152,7 @@ impl Tx<'_> {
         });
         let rows = self.query_map(
             &format!(
-                "SELECT * FROM ({LATEST_SELECT}) l WHERE l.latest IS NOT NULL AND (?1 IS NULL
+                "SELECT * FROM ({LATEST_SELECT}) l WHERE l.latest IS NOT NULL AND (CAST(?1 AS TEXT) IS NULL
                  OR lower(COALESCE(l.username || '/', '') || l.slug) LIKE ?1 ESCAPE '\\'
                  OR lower(l.name) LIKE ?1 ESCAPE '\\'
                  OR lower(l.description) LIKE ?1 ESCAPE '\\'

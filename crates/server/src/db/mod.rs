@@ -45,11 +45,13 @@ mod keys;
 mod libraries;
 mod magic_links;
 mod orgs;
+mod pg;
 mod profiles;
 mod rate;
 mod schema;
+mod schema_pg;
 mod sessions;
-mod sql;
+pub(crate) mod sql;
 mod sweep;
 mod tokens;
 mod users;
@@ -70,7 +72,7 @@ pub(crate) use users::User;
 #[cfg(test)]
 use schema::MIGRATIONS;
 
-pub(crate) use sql::{DbError, DbResult};
+pub(crate) use sql::{Backend, DbError, DbResult};
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -78,9 +80,78 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// at which SQLite would checkpoint by itself).
 const CHECKPOINT_EVERY: u32 = 100;
 
+/// Where the data lives, from `--db`: a SQLite file or a `postgres://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    Sqlite(PathBuf),
+    Pg(pg::Url),
+}
+
+impl Target {
+    /// Reads a `--db` setting: a `postgres://` (or `postgresql://`) URL, else a file path.
+    /// The error is one line.
+    pub(crate) fn parse(setting: &Path) -> Result<Target, String> {
+        match setting.to_str() {
+            Some(url) if pg::is_url(url) => {
+                let url = pg::Url::parse(url)?;
+                pg::check(&url)?;
+                Ok(Target::Pg(url))
+            }
+            _ => Ok(Target::Sqlite(setting.to_path_buf())),
+        }
+    }
+
+    /// For a SQLite file, [`ensure_private`]; PostgreSQL keeps its own files.
+    pub(crate) fn ensure_private(&self) -> Result<(), String> {
+        match self {
+            Target::Sqlite(path) => ensure_private(path),
+            Target::Pg(_) => Ok(()),
+        }
+    }
+}
+
+/// Tests: where one test's database lives. With `MY_SERVER_TEST_PG` set to the URL of a
+/// PostgreSQL superuser (trust authentication), a database created for the test;
+/// otherwise the file `t.db` in `dir`. Tests of SQLite's own behaviour use files always.
+#[cfg(test)]
+pub(crate) fn test_target(dir: &Path) -> Target {
+    match std::env::var("MY_SERVER_TEST_PG") {
+        Ok(admin) if !admin.is_empty() => Target::Pg(pg::test_database(&admin)),
+        _ => Target::Sqlite(dir.join("t.db")),
+    }
+}
+
+#[cfg(test)]
+impl Target {
+    /// The `--db` setting that names this target.
+    pub(crate) fn setting(&self) -> PathBuf {
+        PathBuf::from(self.to_string())
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Sqlite(path) => write!(f, "{}", path.display()),
+            Target::Pg(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// One worker thread's database: a SQLite connection (with the writer it shares with its
+/// siblings) or a PostgreSQL connection.
+pub(crate) struct Db {
+    backing: Backing,
+}
+
+enum Backing {
+    Sqlite(SqliteDb),
+    Pg(Box<pg::PgDb>),
+}
+
 /// A connection for reads, owned by one worker thread, and the writer it shares with its
 /// siblings ([`Db::sibling`]).
-pub(crate) struct Db {
+struct SqliteDb {
     conn: Connection,
     path: PathBuf,
     /// The one connection every write transaction of this `Db` and its siblings runs on,
@@ -260,13 +331,32 @@ fn companions(path: &Path) -> Vec<PathBuf> {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database file for serving.
+    /// Opens the database `target` names for serving: creates a SQLite file if needed;
+    /// connects to PostgreSQL now, so that a bad URL or password fails at start.
+    pub(crate) fn connect(target: &Target) -> DbResult<Db> {
+        match target {
+            Target::Sqlite(path) => Db::open(path),
+            Target::Pg(url) => Ok(Db {
+                backing: Backing::Pg(Box::new(pg::PgDb::connected(url.clone())?)),
+            }),
+        }
+    }
+
+    /// Like [`Db::connect`], but never creates a SQLite file.
+    pub(crate) fn connect_existing(target: &Target) -> DbResult<Db> {
+        match target {
+            Target::Sqlite(path) => Db::open_existing(path),
+            Target::Pg(_) => Db::connect(target),
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite file for serving.
     pub(crate) fn open(path: &Path) -> DbResult<Db> {
         let conn = configure(Connection::open(path)?)?;
         Db::with_writer(conn, path)
     }
 
-    /// Opens an existing database file; never creates one.
+    /// Opens an existing SQLite file; never creates one.
     pub(crate) fn open_existing(path: &Path) -> DbResult<Db> {
         let conn = configure(Connection::open_with_flags(path, EXISTING)?)?;
         Db::with_writer(conn, path)
@@ -276,29 +366,39 @@ impl Db {
     fn with_writer(conn: Connection, path: &Path) -> DbResult<Db> {
         let writer = configure(Connection::open_with_flags(path, EXISTING)?)?;
         Ok(Db {
-            conn,
-            path: path.to_path_buf(),
-            writer: Arc::new(Mutex::new(writer)),
-            checkpoints: Checkpoints::start(path)?,
+            backing: Backing::Sqlite(SqliteDb {
+                conn,
+                path: path.to_path_buf(),
+                writer: Arc::new(Mutex::new(writer)),
+                checkpoints: Checkpoints::start(path)?,
+            }),
         })
     }
 
-    /// Another read connection to the same file, for another thread, sharing this one's
-    /// writer.
+    /// Another handle on the same database, for another thread. On SQLite: another read
+    /// connection sharing this one's writer. On PostgreSQL: a connection of its own,
+    /// opened on first use (a worker that never serves a request costs no connection).
     pub(crate) fn sibling(&self) -> DbResult<Db> {
-        Ok(Db {
-            conn: configure(Connection::open_with_flags(&self.path, EXISTING)?)?,
-            path: self.path.clone(),
-            writer: Arc::clone(&self.writer),
-            checkpoints: Arc::clone(&self.checkpoints),
-        })
+        let backing = match &self.backing {
+            Backing::Sqlite(db) => Backing::Sqlite(SqliteDb {
+                conn: configure(Connection::open_with_flags(&db.path, EXISTING)?)?,
+                path: db.path.clone(),
+                writer: Arc::clone(&db.writer),
+                checkpoints: Arc::clone(&db.checkpoints),
+            }),
+            Backing::Pg(db) => Backing::Pg(Box::new(pg::PgDb::lazy(db.url.clone()))),
+        };
+        Ok(Db { backing })
     }
 
     /// Creates the schema if missing (idempotent, safe with several processes starting
     /// at once) and returns the HS256 key, generating it on first start.
     pub(crate) fn migrate(&mut self, new_key: [u8; 32], now: i64) -> DbResult<[u8; 32]> {
-        run(&mut self.conn, TransactionBehavior::Immediate, |tx| {
-            tx.upgrade()?;
+        let set_up = |tx: &Tx| {
+            match tx.backend() {
+                Backend::Sqlite => tx.upgrade()?,
+                Backend::Pg => tx.upgrade_pg(now)?,
+            }
             tx.backfill()?;
             tx.execute(
                 "INSERT INTO server_secret (id, hs256_key, created_at) VALUES (1, ?1, ?2)
@@ -312,39 +412,64 @@ impl Db {
             )?;
             <[u8; 32]>::try_from(stored.as_slice())
                 .map_err(|_| DbError::Other("the server key is not 32 bytes".into()))
-        })
+        };
+        match &mut self.backing {
+            Backing::Sqlite(db) => run(&mut db.conn, TransactionBehavior::Immediate, set_up),
+            Backing::Pg(db) => db.run(true, set_up),
+        }
     }
 
-    /// Runs `f` in a deferred (read) transaction.
+    /// Runs `f` in a read transaction (deferred on SQLite, a snapshot on PostgreSQL).
     pub(crate) fn read<T, E: From<DbError>>(
         &mut self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        run(&mut self.conn, TransactionBehavior::Deferred, f)
+        match &mut self.backing {
+            Backing::Sqlite(db) => run(&mut db.conn, TransactionBehavior::Deferred, f),
+            Backing::Pg(db) => db.run(false, f),
+        }
     }
 
-    /// Runs `f` in an IMMEDIATE transaction: it holds the write lock from the start, so
-    /// check-then-update sequences are atomic across threads and processes. Commits when
-    /// `f` returns `Ok`, rolls back otherwise.
+    /// Runs `f` in a write transaction that holds the write lock from the start (SQLite's
+    /// IMMEDIATE; PostgreSQL's advisory lock, see `pg`), so check-then-update sequences
+    /// are atomic across threads and processes. Commits when `f` returns `Ok`, rolls back
+    /// otherwise.
     pub(crate) fn write<T, E: From<DbError>>(
         &mut self,
         f: impl FnOnce(&Tx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let db = match &mut self.backing {
+            Backing::Sqlite(db) => db,
+            Backing::Pg(db) => return db.run(true, f),
+        };
+        let mut writer = db.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let result = run(&mut writer, TransactionBehavior::Immediate, f);
         drop(writer);
         if result.is_ok() {
-            self.checkpoints.wrote();
+            db.checkpoints.wrote();
         }
         result
     }
 
-    /// Moves everything from the WAL into the main file. The checkpoint thread may be
-    /// running one at the same moment (this one is then busy): try again until it is done.
+    /// The SQLite read connection (tests of SQLite's own behaviour).
+    #[cfg(test)]
+    fn sqlite_conn(&self) -> &Connection {
+        match &self.backing {
+            Backing::Sqlite(db) => &db.conn,
+            Backing::Pg(_) => panic!("not a SQLite database"),
+        }
+    }
+
+    /// Moves everything from the WAL into the main file (nothing to do on PostgreSQL).
+    /// The checkpoint thread may be running one at the same moment (this one is then
+    /// busy): try again until it is done.
     #[cfg(test)]
     pub(crate) fn checkpoint_for_test(&mut self) {
+        let Backing::Sqlite(db) = &self.backing else {
+            return;
+        };
         for _ in 0..200 {
-            let (busy, _, _): (i64, i64, i64) = self
+            let (busy, _, _): (i64, i64, i64) = db
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -396,7 +521,17 @@ mod tests {
         dir
     }
 
-    fn temp_db() -> (Db, std::path::PathBuf) {
+    /// A migrated database on the backend the tests run on (see `test_target`).
+    fn temp_db() -> (Db, Target, std::path::PathBuf) {
+        let dir = temp_dir();
+        let target = test_target(&dir);
+        let mut db = Db::connect(&target).unwrap();
+        db.migrate([7; 32], 0).unwrap();
+        (db, target, dir)
+    }
+
+    /// A migrated SQLite file, for SQLite's own behaviour.
+    fn temp_sqlite_db() -> (Db, std::path::PathBuf) {
         let dir = temp_dir();
         let mut db = Db::open(&dir.join("t.db")).unwrap();
         db.migrate([7; 32], 0).unwrap();
@@ -405,7 +540,7 @@ mod tests {
 
     #[test]
     fn the_sweep_deletes_what_is_over_and_keeps_what_is_live() {
-        let (mut db, dir) = temp_db();
+        let (mut db, _, dir) = temp_db();
         db.write(|tx| {
             tx.execute_batch(
                 "INSERT INTO users (id, email, created_at) VALUES ('usr_1', 'a@b.c', 0);
@@ -457,7 +592,7 @@ mod tests {
 
     #[test]
     fn deleted_secrets_are_overwritten() {
-        let (mut db, dir) = temp_db();
+        let (mut db, dir) = temp_sqlite_db();
         let on: i64 = db
             .read(|tx| tx.query_row("PRAGMA secure_delete", params![], |r| r.get(0)))
             .unwrap();
@@ -467,9 +602,9 @@ mod tests {
 
     #[test]
     fn migrate_is_idempotent_and_keeps_the_key() {
-        let (mut db, dir) = temp_db();
+        let (mut db, target, dir) = temp_db();
         assert_eq!(db.migrate([9; 32], 1).unwrap(), [7; 32]);
-        let mut other = Db::open(&dir.join("t.db")).unwrap();
+        let mut other = Db::connect(&target).unwrap();
         assert_eq!(other.migrate([9; 32], 1).unwrap(), [7; 32]);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -543,7 +678,7 @@ mod tests {
 
     #[test]
     fn users_are_unique_by_email_ignoring_case() {
-        let (mut db, dir) = temp_db();
+        let (mut db, _, dir) = temp_db();
         let (a, b) = db
             .write(|tx| {
                 let a = tx.ensure_user("Ann@Example.com", "usr_a", 1)?;
@@ -559,7 +694,7 @@ mod tests {
 
     #[test]
     fn rate_limits_count_slots_and_forget_expired_ones() {
-        let (mut db, dir) = temp_db();
+        let (mut db, _, dir) = temp_db();
         // Slots later than any real clock another test records with, so that this test
         // alone decides when a new slot starts (and with it a sweep).
         let t = |slot: i64, second: i64| 4_000_000_020 + slot * 10 + second;
@@ -650,7 +785,7 @@ mod tests {
     // re-prepared it on every request (half the CPU of `GET /v1/me` with an API token).
     #[test]
     fn lookups_are_prepared_once() {
-        let (mut db, dir) = temp_db();
+        let (mut db, dir) = temp_sqlite_db();
         for n in 0..3 {
             let key = format!("k{n}");
             db.read(|tx| {
@@ -677,7 +812,7 @@ mod tests {
             })
             .unwrap();
         }
-        let reprepared = reprepared_statements(&db.conn);
+        let reprepared = reprepared_statements(db.sqlite_conn());
         assert!(
             reprepared.is_empty(),
             "re-prepared for each new value: {reprepared:#?}"

@@ -185,7 +185,7 @@ impl Tx<'_> {
         let rows = self.query_map(
             "SELECT e.name, e.project_id FROM environments e
              JOIN projects p ON p.id = e.project_id
-             WHERE p.org_id = CAST(?1 AS TEXT) AND (?2 IS NULL OR p.id = ?2)
+             WHERE p.org_id = CAST(?1 AS TEXT) AND (CAST(?2 AS TEXT) IS NULL OR p.id = CAST(?2 AS TEXT))
              ORDER BY p.slug, e.name",
             params![org_id, project_id],
             |row| {

@@ -26,7 +26,7 @@ impl Tx<'_> {
     /// Events of `kind` for `key` in the slots after the one `since` falls in.
     pub(crate) fn rate_count(&self, kind: &str, key: &str, since: i64) -> DbResult<u32> {
         let events: i64 = self.query_row(
-            "SELECT COALESCE(SUM(events), 0) FROM rate_counts
+            "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) FROM rate_counts
                  WHERE kind = ?1 AND key = ?2 AND slot > ?3",
             params![kind, key, slot(since)],
             |r| r.get(0),
@@ -61,7 +61,7 @@ impl Tx<'_> {
         )?;
         self.execute(
             "INSERT INTO rate_counts (kind, key, slot, events) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (kind, key, slot) DO UPDATE SET events = events + 1",
+                 ON CONFLICT (kind, key, slot) DO UPDATE SET events = rate_counts.events + 1",
             params![kind, key, slot(at)],
         )?;
         if SWEPT.fetch_max(slot(at), Ordering::Relaxed) < slot(at) {

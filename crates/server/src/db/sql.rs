@@ -1,9 +1,14 @@
-//! The small layer between the queries and the database library: the error type, the
+//! The small layer between the queries and the database libraries: the error type, the
 //! values a statement binds ([`Value`], built by [`params!`]), the [`Row`] a query reads,
 //! and the statement calls of [`Tx`]. The queries in the sibling modules are written once
-//! against it; which database runs them is decided here and in `mod.rs`.
+//! against it, with SQLite's `?N` parameters; for PostgreSQL each statement text is
+//! rewritten to `$N` once and prepared once per connection (SQLite's own statement cache
+//! does the same there).
 
 use super::Tx;
+use postgres::types::{IsNull, Type};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 /// A failed database call. Its `Display` is one line and never shows a bound value.
@@ -11,6 +16,7 @@ pub(crate) enum DbError {
     /// A query that must return a row returned none.
     NoRows,
     Sqlite(rusqlite::Error),
+    Pg(postgres::Error),
     /// Anything else: a value of an unexpected type, an unusable setting.
     Other(String),
 }
@@ -22,6 +28,11 @@ impl fmt::Display for DbError {
         match self {
             DbError::NoRows => f.write_str("no such row"),
             DbError::Sqlite(e) => write!(f, "{e}"),
+            // The server's message and code, without its DETAIL (which quotes values).
+            DbError::Pg(e) => match e.as_db_error() {
+                Some(db) => write!(f, "{} (SQLSTATE {})", db.message(), db.code().code()),
+                None => write!(f, "{e}"),
+            },
             DbError::Other(message) => f.write_str(message),
         }
     }
@@ -42,6 +53,12 @@ impl From<rusqlite::Error> for DbError {
             rusqlite::Error::QueryReturnedNoRows => DbError::NoRows,
             e => DbError::Sqlite(e),
         }
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Pg(e)
     }
 }
 
@@ -139,6 +156,36 @@ impl rusqlite::ToSql for Value<'_> {
     }
 }
 
+impl postgres::types::ToSql for Value<'_> {
+    /// Writes the value as the type PostgreSQL inferred for the parameter: an integer
+    /// binds to any integer type (checked), a boolean or text.
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match *self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(n) => match *ty {
+                Type::INT8 => n.to_sql(ty, out),
+                Type::INT4 => i32::try_from(n)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(n)?.to_sql(ty, out),
+                Type::BOOL => (n != 0).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => n.to_string().to_sql(ty, out),
+                _ => Err(format!("an integer cannot be bound as {ty}").into()),
+            },
+            Value::Text(s) => s.to_sql(ty, out),
+            Value::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
 /// A column's value as read.
 pub(crate) enum Column {
     Null,
@@ -204,6 +251,7 @@ impl<T: FromColumn> FromColumn for Option<T> {
 /// One row of a query's result.
 pub(crate) enum Row<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
+    Pg(&'r postgres::Row),
 }
 
 impl Row<'_> {
@@ -223,6 +271,29 @@ impl Row<'_> {
                 ValueRef::Blob(b) => Column::Blob(b.to_vec()),
                 ValueRef::Real(_) => return Err(DbError::Other(format!("column {index} is real"))),
             }),
+            Row::Pg(row) => {
+                let ty = row
+                    .columns()
+                    .get(index)
+                    .ok_or_else(|| DbError::Other(format!("no column {index}")))?
+                    .type_()
+                    .clone();
+                let column = match ty {
+                    Type::INT8 => row.try_get::<_, Option<i64>>(index)?.map(Column::Int),
+                    Type::INT4 => row
+                        .try_get::<_, Option<i32>>(index)?
+                        .map(|n| Column::Int(n.into())),
+                    Type::INT2 => row
+                        .try_get::<_, Option<i16>>(index)?
+                        .map(|n| Column::Int(n.into())),
+                    Type::BOOL => row
+                        .try_get::<_, Option<bool>>(index)?
+                        .map(|b| Column::Int(b.into())),
+                    Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(index)?.map(Column::Blob),
+                    _ => row.try_get::<_, Option<String>>(index)?.map(Column::Text),
+                };
+                Ok(column.unwrap_or(Column::Null))
+            }
         }
     }
 }
@@ -230,6 +301,55 @@ impl Row<'_> {
 /// The transaction a [`Tx`] runs its statements in.
 pub(super) enum Inner<'c> {
     Sqlite(rusqlite::Transaction<'c>),
+    Pg(RefCell<PgTx<'c>>),
+}
+
+/// A PostgreSQL transaction and its connection's prepared statements.
+pub(super) struct PgTx<'c> {
+    pub(super) tx: postgres::Transaction<'c>,
+    pub(super) statements: &'c mut Statements,
+}
+
+/// A connection's prepared statements, by their text as written (with `?N`).
+pub(super) type Statements = HashMap<String, postgres::Statement>;
+
+impl PgTx<'_> {
+    /// The prepared statement for `sql`, prepared on first use.
+    fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(&dollar_parameters(sql))?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+/// `sql` with each `?N` outside quotes written `$N`, as PostgreSQL numbers parameters.
+pub(super) fn dollar_parameters(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote = None;
+    for c in sql.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), _) if q == c => quote = None,
+            (None, '?') => {
+                out.push('$');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `params` as the postgres crate takes them.
+fn pg<'p>(params: &'p [Value<'p>]) -> Vec<&'p (dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|value| value as &(dyn postgres::types::ToSql + Sync))
+        .collect()
 }
 
 impl Tx<'_> {
@@ -237,6 +357,12 @@ impl Tx<'_> {
     pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> DbResult<usize> {
         match &self.inner {
             Inner::Sqlite(tx) => Ok(tx.prepare_cached(sql)?.execute(sqlite(params))?),
+            Inner::Pg(pg_tx) => {
+                let mut pg_tx = pg_tx.borrow_mut();
+                let statement = pg_tx.statement(sql)?;
+                let changed = pg_tx.tx.execute(&statement, &pg(params))?;
+                Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+            }
         }
     }
 
@@ -266,6 +392,13 @@ impl Tx<'_> {
                     None => Ok(None),
                 }
             }
+            Inner::Pg(pg_tx) => {
+                let mut pg_tx = pg_tx.borrow_mut();
+                let statement = pg_tx.statement(sql)?;
+                let rows = pg_tx.tx.query(&statement, &pg(params))?;
+                drop(pg_tx);
+                rows.first().map(|row| f(&Row::Pg(row))).transpose()
+            }
         }
     }
 
@@ -285,6 +418,15 @@ impl Tx<'_> {
                     found.push(f(&Row::Sqlite(row))?);
                 }
             }
+            Inner::Pg(pg_tx) => {
+                let mut pg_tx = pg_tx.borrow_mut();
+                let statement = pg_tx.statement(sql)?;
+                let rows = pg_tx.tx.query(&statement, &pg(params))?;
+                drop(pg_tx);
+                for row in &rows {
+                    found.push(f(&Row::Pg(row))?);
+                }
+            }
         }
         Ok(found)
     }
@@ -293,8 +435,24 @@ impl Tx<'_> {
     pub(crate) fn execute_batch(&self, sql: &str) -> DbResult<()> {
         match &self.inner {
             Inner::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
+            Inner::Pg(pg_tx) => Ok(pg_tx.borrow_mut().tx.batch_execute(sql)?),
         }
     }
+
+    /// Which database runs this transaction, for the few statements written apart.
+    pub(crate) fn backend(&self) -> Backend {
+        match self.inner {
+            Inner::Sqlite(_) => Backend::Sqlite,
+            Inner::Pg(_) => Backend::Pg,
+        }
+    }
+}
+
+/// The databases my-server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Pg,
 }
 
 fn sqlite<'p>(
@@ -308,6 +466,20 @@ impl Tx<'_> {
     pub(super) fn commit(self) -> DbResult<()> {
         match self.inner {
             Inner::Sqlite(tx) => Ok(tx.commit()?),
+            Inner::Pg(pg_tx) => Ok(pg_tx.into_inner().tx.commit()?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dollar_parameters;
+
+    #[test]
+    fn parameters_are_renumbered_outside_quotes_only() {
+        assert_eq!(
+            dollar_parameters("SELECT '?1', \"a?\" FROM t WHERE a = ?1 AND b = ?12"),
+            "SELECT '?1', \"a?\" FROM t WHERE a = $1 AND b = $12"
+        );
     }
 }

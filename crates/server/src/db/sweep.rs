@@ -51,7 +51,7 @@ const SWEEP: &[(&str, &str)] = &[
     ),
     (
         "rate_counts",
-        "DELETE FROM rate_counts WHERE slot < ?2 / 10",
+        "DELETE FROM rate_counts WHERE slot < CAST(?1 AS BIGINT) / 10",
     ),
 ];
 
@@ -77,11 +77,13 @@ impl Tx<'_> {
     pub(crate) fn sweep(&self, now: i64, events_since: i64) -> DbResult<Swept> {
         let mut swept = Vec::new();
         for (table, sql) in SWEEP {
-            let deleted = if sql.contains("?2") {
-                self.execute(sql, params![now, events_since])?
+            // Each statement's one parameter: the time before which rows are over.
+            let before = if *table == "rate_counts" {
+                events_since
             } else {
-                self.execute(sql, params![now])?
+                now
             };
+            let deleted = self.execute(sql, params![before])?;
             swept.push((*table, deleted));
         }
         Ok(swept)

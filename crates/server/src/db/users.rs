@@ -1,7 +1,7 @@
 //! SQL for users: one row per email address (compared without case).
 
 use super::sql::params;
-use super::{DbResult, Tx};
+use super::{Backend, DbResult, Tx};
 
 #[derive(Debug, Clone)]
 pub(crate) struct User {
@@ -24,17 +24,19 @@ impl Tx<'_> {
         if created == 1 {
             self.set_up_user(new_id, email, now)?;
         }
-        self.query_row(
-            "SELECT id, email, username FROM users WHERE email = ?1",
-            params![email],
-            |r| {
-                Ok(User {
-                    id: r.get(0)?,
-                    email: r.get(1)?,
-                    username: r.get(2)?,
-                })
-            },
-        )
+        // SQLite compares the column without case (COLLATE NOCASE); PostgreSQL's unique
+        // index is on lower(email).
+        let sql = match self.backend() {
+            Backend::Sqlite => "SELECT id, email, username FROM users WHERE email = ?1",
+            Backend::Pg => "SELECT id, email, username FROM users WHERE lower(email) = lower(?1)",
+        };
+        self.query_row(sql, params![email], |r| {
+            Ok(User {
+                id: r.get(0)?,
+                email: r.get(1)?,
+                username: r.get(2)?,
+            })
+        })
     }
 
     pub(crate) fn user(&self, id: &str) -> DbResult<Option<User>> {

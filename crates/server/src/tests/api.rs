@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::cli::{self, Mode};
 use crate::clock;
 use crate::crypto::secrets;
-use crate::db::{Db, DbResult, Session};
+use crate::db::{Db, DbResult, Session, Target};
 use crate::domain::keys;
 use crate::routes;
 use crate::web::{Reply, Request};
@@ -22,6 +22,7 @@ struct Harness {
     app: Arc<App>,
     db: Db,
     dir: PathBuf,
+    target: Target,
 }
 
 impl Drop for Harness {
@@ -54,7 +55,7 @@ impl Harness {
             secrets::new_id("t")
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let db_path = dir.join("t.db");
+        let target = crate::db::test_target(&dir);
         let mut args = vec!["my-server"];
         args.extend_from_slice(flags);
         for (flag, value) in [
@@ -69,16 +70,22 @@ impl Harness {
         let Ok(Mode::Serve(mut settings)) = cli::parse(&args, &|_| None) else {
             panic!("bad flags {flags:?}");
         };
-        settings.db = db_path.clone();
-        crate::db::ensure_private(&db_path).unwrap();
-        let mut db = Db::open(&db_path).unwrap();
+        settings.db = target.setting();
+        target.ensure_private().unwrap();
+        let mut db = Db::connect(&target).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
         let app = Arc::new(App::new(*settings, "http://127.0.0.1:1".to_string(), key).unwrap());
-        Harness { app, db, dir }
+        Harness {
+            app,
+            db,
+            dir,
+            target,
+        }
     }
 
+    /// Another connection to the harness's database.
     fn connection(&self) -> Db {
-        Db::open(&self.dir.join("t.db")).unwrap()
+        Db::connect(&self.target).unwrap()
     }
 
     /// A signed-in user: their id and a session JWT.
@@ -832,6 +839,20 @@ fn tokens_are_stored_hashed() {
         .as_str()
         .unwrap()
         .to_string();
+    let hash = secrets::sha256_hex(&token);
+    if let Target::Pg(_) = h.target {
+        let stored: Vec<String> =
+            h.db.read(|tx| {
+                tx.query_map(
+                    "SELECT token_hash FROM api_tokens",
+                    crate::db::sql::params![],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(stored, [hash]);
+        return;
+    }
     // Checkpoint the WAL so the main file holds everything, then scan both.
     h.db.checkpoint_for_test();
     for file in ["t.db", "t.db-wal"] {
@@ -839,7 +860,6 @@ fn tokens_are_stored_hashed() {
         let found = bytes.windows(30).any(|w| w == &token.as_bytes()[4..34]);
         assert!(!found, "the raw token is in {file}");
     }
-    let hash = secrets::sha256_hex(&token);
     let stored = std::fs::read(h.dir.join("t.db")).unwrap();
     assert!(stored.windows(64).any(|w| w == hash.as_bytes()));
 }
@@ -868,8 +888,9 @@ fn health_probes_need_no_token_and_readyz_asks_the_database() {
 
     // A database that cannot answer (here: its schema is gone) is not ready; the process
     // still is up.
-    let raw = rusqlite::Connection::open(h.dir.join("t.db")).unwrap();
-    raw.execute_batch("DROP TABLE server_secret").unwrap();
+    h.connection()
+        .write(|tx| tx.execute_batch("DROP TABLE server_secret"))
+        .unwrap();
     let readyz = probe(&mut h, routes::READYZ);
     assert_eq!((readyz.status, readyz.code()), (503, "NOT_READY"));
     assert_eq!(probe(&mut h, routes::HEALTHZ).status, 200);

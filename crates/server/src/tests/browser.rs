@@ -75,9 +75,10 @@ impl Harness {
         let Ok(Mode::Serve(mut settings)) = cli::parse(&args, &|_| None) else {
             panic!("bad flags {flags:?}");
         };
-        settings.db = dir.join("t.db");
+        let target = crate::db::test_target(&dir);
+        settings.db = target.setting();
         settings.mail_dir = dir.join("mail");
-        let mut db = Db::open(&settings.db).unwrap();
+        let mut db = Db::connect(&target).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
         let app = App::new(*settings, ISSUER.to_string(), key).unwrap();
         Harness { app, db, dir }

@@ -6,7 +6,6 @@
 use super::{Answer, Harness};
 use crate::admin::{self, Task};
 use crate::app::App;
-use crate::db::Db;
 use crate::web::Request;
 use crate::{routes, serve};
 use serde_json::{json, Value};
@@ -79,7 +78,7 @@ impl Harness {
     /// Runs `my-server admin library import DIR` against this harness's database.
     fn import(&self, dir: &Path, version: Option<&str>) -> Result<(), String> {
         admin::run(
-            &self.dir.join("t.db"),
+            &self.target.setting(),
             Task::LibraryImport {
                 dir: dir.to_path_buf(),
                 version: version.map(str::to_string),
@@ -883,7 +882,7 @@ fn body_limits_are_per_route() {
     let addr = listener.local_addr().unwrap().to_string();
     let app: Arc<App> = Arc::clone(&h.app);
     let settings = app.settings.clone();
-    let db = Db::open(&h.dir.join("t.db")).unwrap();
+    let db = h.connection();
     std::thread::spawn(move || {
         serve::run(
             listener,

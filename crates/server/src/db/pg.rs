@@ -1,0 +1,428 @@
+//! PostgreSQL: the `postgres://` URL, where its password comes from (never the URL, never
+//! argv: `MY_SERVER_DB_PASSWORD` or a pgpass file), one connection per worker thread
+//! (opened on first use, opened again after it broke), and its transactions.
+//!
+//! Every write transaction first takes one advisory lock, the same in every process: the
+//! writes of all my-server processes on one database run one at a time, the guarantee
+//! SQLite's IMMEDIATE transactions give, so each check-then-update (the refresh grace
+//! window and reuse detection, single-use links and codes, rate limits) holds across
+//! processes. Writes run in READ COMMITTED, so each statement sees what the previous
+//! lock holder committed; reads run in REPEATABLE READ, one snapshot for the request.
+//!
+//! The driver is the synchronous `postgres` crate, which runs a small runtime of its own
+//! per connection: it is only ever called from plain threads (the workers, the sweep, the
+//! log listener), never from inside the HTTP runtime.
+
+use super::sql::{DbError, DbResult, Inner, PgTx, Statements};
+use super::Tx;
+use postgres::{Client, IsolationLevel, NoTls};
+use std::cell::RefCell;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The advisory lock every write transaction holds (any constant; "my-s" in ASCII).
+const WRITE_LOCK: i64 = 0x6d79_2d73;
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The environment variable that may hold the database password.
+pub(crate) const PASSWORD_VAR: &str = "MY_SERVER_DB_PASSWORD";
+
+/// Where a PostgreSQL database is, parsed from `postgres://USER@HOST[:PORT]/DB`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Url {
+    pub(crate) user: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) dbname: String,
+}
+
+impl fmt::Display for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        write!(
+            f,
+            "postgres://{}@{host}:{}/{}",
+            self.user, self.port, self.dbname
+        )
+    }
+}
+
+impl fmt::Debug for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Whether `setting` (a `--db` value) names PostgreSQL rather than a SQLite file.
+pub(crate) fn is_url(setting: &str) -> bool {
+    setting.starts_with("postgres://") || setting.starts_with("postgresql://")
+}
+
+impl Url {
+    /// Parses a `postgres://` or `postgresql://` URL. A password in it is refused (it
+    /// would sit in argv and in the environment of every child); the only query
+    /// parameter is `sslmode`, and without TLS support a host that is not loopback is
+    /// only accepted with `sslmode=disable`. Every error is one line.
+    pub(crate) fn parse(setting: &str) -> Result<Url, String> {
+        let rest = setting
+            .strip_prefix("postgres://")
+            .or_else(|| setting.strip_prefix("postgresql://"))
+            .ok_or("a PostgreSQL URL starts with postgres://")?;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (authority, dbname) = rest
+            .split_once('/')
+            .ok_or("the PostgreSQL URL names no database: postgres://USER@HOST[:PORT]/DB")?;
+        let (user, host_port) = authority
+            .rsplit_once('@')
+            .ok_or("the PostgreSQL URL names no user: postgres://USER@HOST[:PORT]/DB")?;
+        if user.contains(':') {
+            return Err(format!(
+                "the PostgreSQL URL holds a password; remove it and put it in a pgpass file \
+                 (PGPASSFILE) or in {PASSWORD_VAR}"
+            ));
+        }
+        let (host, port) = split_host_port(host_port)?;
+        if user.is_empty() || host.is_empty() || dbname.is_empty() {
+            return Err("the PostgreSQL URL needs a user, a host and a database: \
+                 postgres://USER@HOST[:PORT]/DB"
+                .into());
+        }
+        let mut tls_off = false;
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match (&*key, &*value) {
+                ("sslmode", "disable") => tls_off = true,
+                ("sslmode", _) => {
+                    return Err(format!(
+                        "sslmode={value} is not supported: my-server connects to PostgreSQL \
+                         without TLS (sslmode=disable), so use a loopback address or a \
+                         trusted network"
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown PostgreSQL URL parameter {key:?}: only sslmode=disable is \
+                         accepted"
+                    ))
+                }
+            }
+        }
+        if !tls_off && !is_loopback(&host) {
+            return Err(format!(
+                "refusing to send the database password to {host} without TLS, which \
+                 my-server does not speak to PostgreSQL yet: add ?sslmode=disable if the \
+                 network to it is trusted"
+            ));
+        }
+        Ok(Url {
+            user: user.to_owned(),
+            host,
+            port,
+            dbname: dbname.to_owned(),
+        })
+    }
+}
+
+/// `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT` (port 5432 when absent).
+fn split_host_port(host_port: &str) -> Result<(String, u16), String> {
+    let (host, port) = if let Some(rest) = host_port.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or("the PostgreSQL URL has an unclosed [ in its host")?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    let port = match port {
+        None => 5432,
+        Some(port) => port
+            .parse()
+            .map_err(|_| format!("the PostgreSQL URL has a bad port {port:?}"))?,
+    };
+    Ok((host.to_owned(), port))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The password for `url`: `MY_SERVER_DB_PASSWORD`, else the first matching line of the
+/// pgpass file (`PGPASSFILE`, else `~/.pgpass` when it exists), else none (trust or peer
+/// authentication).
+fn password(url: &Url) -> Result<Option<String>, String> {
+    if let Some(password) = std::env::var_os(PASSWORD_VAR) {
+        return password
+            .into_string()
+            .map(Some)
+            .map_err(|_| format!("{PASSWORD_VAR} is not UTF-8"));
+    }
+    let file = match std::env::var_os("PGPASSFILE") {
+        Some(file) => PathBuf::from(file),
+        None => match std::env::var_os("HOME") {
+            Some(home) if Path::new(&home).join(".pgpass").exists() => {
+                Path::new(&home).join(".pgpass")
+            }
+            _ => return Ok(None),
+        },
+    };
+    pgpass_file(&file, url)
+}
+
+/// Reads the pgpass file at `path`, which must be private to its owner, as libpq asks.
+fn pgpass_file(path: &Path, url: &Url) -> Result<Option<String>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the pgpass file {}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "the pgpass file {} is open to other users (mode {mode:03o}); make it private \
+             with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the pgpass file {}: {e}", path.display()))?;
+    Ok(pgpass_lookup(&text, url))
+}
+
+/// The password of the first line of a pgpass file (`host:port:db:user:password`, `*`
+/// matching anything, `\:` and `\\` escaped) that matches `url`.
+pub(crate) fn pgpass_lookup(text: &str, url: &Url) -> Option<String> {
+    let port = url.port.to_string();
+    let wanted = [&*url.host, &*port, &*url.dbname, &*url.user];
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .map(pgpass_fields)
+        .filter(|fields| fields.len() == 5)
+        .find(|fields| {
+            fields[..4]
+                .iter()
+                .zip(wanted)
+                .all(|(field, want)| field == "*" || field == want)
+        })
+        .map(|mut fields| fields.swap_remove(4))
+}
+
+/// A pgpass line's fields, unescaped.
+fn pgpass_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields
+                .last_mut()
+                .expect("fields is never empty")
+                .extend(chars.next()),
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().expect("fields is never empty").push(c),
+        }
+    }
+    fields
+}
+
+/// Checks everything about `url` that can be checked without connecting, including
+/// the password's source, so that a bad setting fails at start with one line.
+pub(crate) fn check(url: &Url) -> Result<(), String> {
+    password(url).map(|_| ())
+}
+
+/// Opens a connection to `url`.
+pub(crate) fn connect(url: &Url) -> DbResult<Client> {
+    let mut config = postgres::Config::new();
+    config
+        .user(&url.user)
+        .host(&url.host)
+        .port(url.port)
+        .dbname(&url.dbname)
+        .application_name("my-server")
+        .connect_timeout(CONNECT_TIMEOUT);
+    if let Some(password) = password(url).map_err(DbError::Other)? {
+        config.password(password);
+    }
+    Ok(config.connect(NoTls)?)
+}
+
+/// One worker's connection, opened on first use and again after it broke (the database
+/// restarted), with the statements prepared on it.
+pub(crate) struct PgDb {
+    pub(crate) url: Url,
+    conn: Option<(Client, Statements)>,
+}
+
+impl PgDb {
+    /// A handle that connects on first use.
+    pub(crate) fn lazy(url: Url) -> PgDb {
+        PgDb { url, conn: None }
+    }
+
+    /// A handle connected now (to report a bad setting at start).
+    pub(crate) fn connected(url: Url) -> DbResult<PgDb> {
+        let client = connect(&url)?;
+        Ok(PgDb {
+            url,
+            conn: Some((client, Statements::new())),
+        })
+    }
+
+    fn client(&mut self) -> DbResult<&mut (Client, Statements)> {
+        if self
+            .conn
+            .as_ref()
+            .is_some_and(|(client, _)| client.is_closed())
+        {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            self.conn = Some((connect(&self.url)?, Statements::new()));
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
+
+    /// Runs `f` in a transaction: a write one holds the write lock from its start.
+    /// Commits when `f` returns `Ok`, rolls back otherwise.
+    pub(crate) fn run<T, E: From<DbError>>(
+        &mut self,
+        write: bool,
+        f: impl FnOnce(&Tx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let (client, statements) = self.client()?;
+        let level = if write {
+            IsolationLevel::ReadCommitted
+        } else {
+            IsolationLevel::RepeatableRead
+        };
+        let tx = client
+            .build_transaction()
+            .isolation_level(level)
+            .start()
+            .map_err(DbError::from)?;
+        let tx = Tx {
+            inner: Inner::Pg(RefCell::new(PgTx { tx, statements })),
+        };
+        if write {
+            tx.query_row(
+                "SELECT pg_advisory_xact_lock(?1)",
+                super::params![WRITE_LOCK],
+                |_| Ok(()),
+            )?;
+        }
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// Tests: a new, empty database on the cluster whose superuser URL is `admin`.
+#[cfg(test)]
+pub(crate) fn test_database(admin: &str) -> Url {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let admin = Url::parse(admin).expect("MY_SERVER_TEST_PG is a postgres:// URL");
+    let name = format!(
+        "t_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut client = connect(&admin).expect("MY_SERVER_TEST_PG accepts connections");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client
+            .batch_execute(&sql)
+            .expect("a test database can be created");
+    }
+    Url {
+        dbname: name,
+        ..admin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(setting: &str) -> Result<Url, String> {
+        Url::parse(setting)
+    }
+
+    #[test]
+    fn urls_name_user_host_port_and_database() {
+        let u = url("postgres://ann@127.0.0.1:6543/my").unwrap();
+        assert_eq!(
+            (&*u.user, &*u.host, u.port, &*u.dbname),
+            ("ann", "127.0.0.1", 6543, "my")
+        );
+        let u = url("postgresql://ann@localhost/my").unwrap();
+        assert_eq!(u.port, 5432);
+        let u = url("postgres://ann@[::1]:7/my").unwrap();
+        assert_eq!((&*u.host, u.port), ("::1", 7));
+        assert_eq!(u.to_string(), "postgres://ann@[::1]:7/my");
+        let u = url("postgres://ann@db.example.com/my?sslmode=disable").unwrap();
+        assert_eq!(u.host, "db.example.com");
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_echoing_it() {
+        let e = url("postgres://ann:hunter2@127.0.0.1/my").unwrap_err();
+        assert!(e.contains("PGPASSFILE") && e.contains(PASSWORD_VAR), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn bad_urls_are_refused_in_one_line() {
+        for bad in [
+            "postgres://127.0.0.1/my",
+            "postgres://ann@127.0.0.1",
+            "postgres://ann@127.0.0.1:x/my",
+            "postgres://ann@127.0.0.1/my?sslmode=require",
+            "postgres://ann@127.0.0.1/my?opt=1",
+            "postgres://ann@db.example.com/my",
+        ] {
+            let e = url(bad).unwrap_err();
+            assert!(!e.contains('\n'), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn pgpass_lines_match_with_wildcards_and_escapes() {
+        let u = url("postgres://ann@127.0.0.1:6543/my").unwrap();
+        let text = "# comment\n\
+                    127.0.0.1:6543:other:ann:no\n\
+                    127.0.0.1:*:my:bob:no\n\
+                    *:6543:my:ann:a\\:b\\\\c\n\
+                    *:*:*:*:later\n";
+        assert_eq!(pgpass_lookup(text, &u).as_deref(), Some("a:b\\c"));
+        assert_eq!(pgpass_lookup("*:*:*:*:any", &u).as_deref(), Some("any"));
+        assert_eq!(pgpass_lookup("127.0.0.1:5432:my:ann:x", &u), None);
+        assert_eq!(pgpass_lookup("short:line", &u), None);
+    }
+
+    #[test]
+    fn a_pgpass_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("my-server-pgpass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pgpass");
+        std::fs::write(&file, "*:*:*:*:secret\n").unwrap();
+        let u = url("postgres://ann@127.0.0.1/my").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = pgpass_file(&file, &u).unwrap_err();
+        assert!(e.contains("chmod 600") && !e.contains("secret"), "{e}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(pgpass_file(&file, &u).unwrap().as_deref(), Some("secret"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
