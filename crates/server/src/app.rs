@@ -8,7 +8,7 @@ use crate::db::SigningKey;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// Everything a request handler needs: the settings, the issuer URL, the signing key and
@@ -22,7 +22,7 @@ pub(crate) struct App {
     /// The JWT signing keys as last read from the database, and when.
     signing: RwLock<(Vec<SigningKey>, Option<Instant>)>,
     /// Wakes `GET /v1/logs` long polls when this process appends lines.
-    pub(crate) log_bell: LogBell,
+    pub(crate) log_bell: Arc<LogBell>,
     /// Where sign-in mail goes: the outbox folder or the SMTP relay.
     pub(crate) mailer: Mailer,
 }
@@ -57,7 +57,7 @@ impl App {
             issuer,
             key,
             signing: RwLock::new((Vec::new(), None)),
-            log_bell: LogBell::default(),
+            log_bell: Arc::default(),
         })
     }
 
@@ -79,7 +79,8 @@ impl App {
 
 /// Requests that may wait for log lines at once (the worker pool is larger).
 pub(crate) const MAX_LONG_POLLS: usize = 16;
-/// Wakes long polls when this process appends log lines.
+/// Wakes long polls when this process appends log lines (on PostgreSQL, when any process
+/// does: see `db::listen_for_log_lines`).
 #[derive(Default)]
 pub(crate) struct LogBell {
     /// Counts appends; a poll waits for it to move past what it saw.

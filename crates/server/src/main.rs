@@ -44,6 +44,7 @@ use settings::Settings;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Threads answering requests, each with its own database connection. Requests reach
 /// them fully read (`serve`), so a slow client never holds one; long polls of the logs
@@ -146,6 +147,17 @@ fn run_server(settings: Settings) -> Result<(), String> {
         .unwrap_or_else(|| format!("http://{addr}"));
 
     let app = App::new(settings.clone(), issuer, key)?;
+    let bell = Arc::downgrade(&app.log_bell);
+    let still = bell.clone();
+    db::listen_for_log_lines(
+        &target,
+        move || {
+            if let Some(bell) = bell.upgrade() {
+                bell.ring();
+            }
+        },
+        move || still.strong_count() > 0,
+    )?;
 
     // The one line on stdout: tests and scripts read the URL from it.
     let mut stdout = io::stdout().lock();

@@ -110,6 +110,23 @@ impl Target {
     }
 }
 
+/// Wakes this process's long polls for log lines that other processes append: on
+/// PostgreSQL, a thread listens for their notifications and calls `ring` (until `wanted`
+/// returns false); SQLite has no such signal (polls find those lines by re-reading).
+/// Returns whether a listener was started.
+pub(crate) fn listen_for_log_lines(
+    target: &Target,
+    ring: impl Fn() + Send + 'static,
+    wanted: impl Fn() -> bool + Send + 'static,
+) -> Result<bool, String> {
+    match target {
+        Target::Sqlite(_) => Ok(false),
+        Target::Pg(url) => pg::listen(url.clone(), ring, wanted)
+            .map(|()| true)
+            .map_err(|e| format!("cannot start the log listener thread: {e}")),
+    }
+}
+
 /// Tests: where one test's database lives. With `MY_SERVER_TEST_PG` set to the URL of a
 /// PostgreSQL superuser (trust authentication), a database created for the test;
 /// otherwise the file `t.db` in `dir`. Tests of SQLite's own behaviour use files always.
@@ -606,6 +623,44 @@ mod tests {
         assert_eq!(db.migrate([9; 32], 1).unwrap(), [7; 32]);
         let mut other = Db::connect(&target).unwrap();
         assert_eq!(other.migrate([9; 32], 1).unwrap(), [7; 32]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    // Several processes starting at once on a new database: each step runs once, and all
+    // of them end up with the one key the first stored.
+    #[test]
+    fn processes_migrating_at_once_run_each_step_once_and_share_one_key() {
+        let dir = temp_dir();
+        let target = test_target(&dir);
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let starts: Vec<_> = (0..4u8)
+            .map(|n| {
+                let (target, barrier) = (target.clone(), Arc::clone(&barrier));
+                thread::spawn(move || {
+                    let mut db = Db::connect(&target).unwrap();
+                    barrier.wait();
+                    db.migrate([n; 32], 0).unwrap()
+                })
+            })
+            .collect();
+        let keys: Vec<[u8; 32]> = starts.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(keys.iter().all(|key| *key == keys[0]), "{keys:?}");
+        let mut db = Db::connect(&target).unwrap();
+        let steps: i64 = db
+            .read(|tx| match tx.backend() {
+                Backend::Sqlite => tx.query_row("PRAGMA user_version", params![], |r| r.get(0)),
+                Backend::Pg => {
+                    tx.query_row("SELECT COUNT(*) FROM schema_migrations", params![], |r| {
+                        r.get(0)
+                    })
+                }
+            })
+            .unwrap();
+        let expected = match target {
+            Target::Sqlite(_) => MIGRATIONS.len(),
+            Target::Pg(_) => super::schema_pg::MIGRATIONS.len(),
+        };
+        assert_eq!(steps, expected as i64);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

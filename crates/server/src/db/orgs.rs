@@ -1,8 +1,9 @@
 //! SQL for the resource model: organizations and their members, projects, environments
 //! and log lines. Rows come back as the wire types where they are the same thing.
 
+use super::pg::LOG_CHANNEL;
 use super::sql::{params, Row};
-use super::{DbResult, Tx};
+use super::{Backend, DbResult, Tx};
 use my_api::org::{Environment, Organization, Project};
 
 /// An environment with its internal id (log lines hang off it).
@@ -202,12 +203,18 @@ impl Tx<'_> {
 
     /// Appends a line and returns its `seq`.
     pub(crate) fn append_log(&self, env_id: &str, time_ms: i64, message: &str) -> DbResult<i64> {
-        self.query_row(
+        let seq = self.query_row(
             "INSERT INTO log_lines (environment_id, time_ms, message) VALUES (?1, ?2, ?3)
              RETURNING seq",
             params![env_id, time_ms, message],
             |r| r.get(0),
-        )
+        )?;
+        // Other processes' long polls wake at the commit (see `db::listen_for_log_lines`);
+        // PostgreSQL sends one notification however many lines the transaction appends.
+        if self.backend() == Backend::Pg {
+            self.execute(&format!("SELECT pg_notify('{LOG_CHANNEL}', '')"), params![])?;
+        }
+        Ok(seq)
     }
 
     /// Up to `limit` lines after `after`, oldest first.

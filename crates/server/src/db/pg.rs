@@ -15,6 +15,7 @@
 
 use super::sql::{DbError, DbResult, Inner, PgTx, Statements};
 use super::Tx;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel, NoTls};
 use std::cell::RefCell;
 use std::fmt;
@@ -25,6 +26,10 @@ use std::time::Duration;
 const WRITE_LOCK: i64 = 0x6d79_2d73;
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The channel on which an append of log lines is announced.
+pub(crate) const LOG_CHANNEL: &str = "my_log_lines";
+/// The longest wait before connecting the listener again.
+const LISTEN_BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// The environment variable that may hold the database password.
 pub(crate) const PASSWORD_VAR: &str = "MY_SERVER_DB_PASSWORD";
 
@@ -348,6 +353,53 @@ pub(crate) fn test_database(admin: &str) -> Url {
         dbname: name,
         ..admin
     }
+}
+
+/// Starts a thread that calls `ring` whenever any process announces appended log lines,
+/// on a connection of its own (`LISTEN`), and once after each (re)connection, for what
+/// it may have missed. A lost connection is opened again after a growing pause; the
+/// thread ends once `wanted` returns false.
+pub(crate) fn listen(
+    url: Url,
+    ring: impl Fn() + Send + 'static,
+    wanted: impl Fn() -> bool + Send + 'static,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("log-listener".into())
+        .spawn(move || {
+            let mut pause = Duration::from_millis(100);
+            while wanted() {
+                if let Err(e) = listen_once(&url, &ring, &wanted) {
+                    eprintln!("log listener: {e}; connecting again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(LISTEN_BACKOFF_MAX);
+                }
+            }
+        })
+        .map(|_| ())
+}
+
+/// Listens on one connection until it breaks (an error) or `wanted` returns false.
+fn listen_once(url: &Url, ring: &impl Fn(), wanted: &impl Fn() -> bool) -> DbResult<()> {
+    let mut client = connect(url)?;
+    client.batch_execute(&format!("LISTEN {LOG_CHANNEL}"))?;
+    ring();
+    while wanted() {
+        // A bounded wait, so that a listener nobody needs anymore ends.
+        let next = client
+            .notifications()
+            .timeout_iter(Duration::from_secs(1))
+            .next();
+        match next {
+            Ok(Some(_)) => ring(),
+            Err(e) => return Err(e.into()),
+            Ok(None) if client.is_closed() => {
+                return Err(DbError::Other("the connection closed".into()))
+            }
+            Ok(None) => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

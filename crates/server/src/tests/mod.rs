@@ -1,7 +1,9 @@
 //! In-process tests of the whole server below the HTTP front: the real route table and
 //! handlers on a real SQLite file, without sockets (`api` for the REST API, `browser` for
-//! the browser sign-in), and the test that keeps the house's layers one-way (`layers`).
+//! the browser sign-in), several connections on one database as several processes
+//! (`shared_db`), and the test that keeps the house's layers one-way (`layers`).
 
 mod api;
 mod browser;
 mod layers;
+mod shared_db;

@@ -2,9 +2,11 @@
 //! next line) and appending to it.
 //!
 //! A long poll must neither miss a line nor pin the server. Lines appended through this
-//! process ring the app's `LogBell`, which wakes waiting polls at once; lines appended by
-//! another process (`my-server admin log append`, or another server on the same
-//! database) are found by re-reading the database every [`RECHECK`]. At most
+//! process ring the app's `LogBell`, which wakes waiting polls at once, and so do lines
+//! another process appends to the same PostgreSQL database (`db::listen_for_log_lines`);
+//! on SQLite, lines appended by another process (`my-server admin log append`, or
+//! another server on the same file) are found by re-reading the database every
+//! [`RECHECK`], which stays the fallback on PostgreSQL too. At most
 //! `app::MAX_LONG_POLLS` requests wait at a time; beyond that a poll answers at once with
 //! no lines and `Retry-After`.
 
