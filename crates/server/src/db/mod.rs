@@ -138,6 +138,14 @@ pub(crate) fn test_target(dir: &Path) -> Target {
     }
 }
 
+/// Tests: drops a PostgreSQL database [`test_target`] made; a file goes with its folder.
+#[cfg(test)]
+pub(crate) fn drop_test_target(target: &Target) {
+    if let (Target::Pg(url), Ok(admin)) = (target, std::env::var("MY_SERVER_TEST_PG")) {
+        pg::drop_test_database(&admin, url);
+    }
+}
+
 #[cfg(test)]
 impl Target {
     /// The `--db` setting that names this target.

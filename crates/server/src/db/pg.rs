@@ -402,6 +402,20 @@ fn listen_once(url: &Url, ring: &impl Fn(), wanted: &impl Fn() -> bool) -> DbRes
     Ok(())
 }
 
+/// Tests: drops a database [`test_database`] made (and ends its connections).
+#[cfg(test)]
+pub(crate) fn drop_test_database(admin: &str, url: &Url) {
+    let Ok(admin) = Url::parse(admin) else {
+        return;
+    };
+    if let Ok(mut client) = connect(&admin) {
+        let _ = client.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            url.dbname
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

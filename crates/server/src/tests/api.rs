@@ -27,6 +27,7 @@ struct Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
+        crate::db::drop_test_target(&self.target);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -21,10 +21,12 @@ struct Harness {
     app: App,
     db: Db,
     dir: PathBuf,
+    target: crate::db::Target,
 }
 
 impl Drop for Harness {
     fn drop(&mut self) {
+        crate::db::drop_test_target(&self.target);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -81,7 +83,12 @@ impl Harness {
         let mut db = Db::connect(&target).unwrap();
         let key = db.migrate([3; 32], 0).unwrap();
         let app = App::new(*settings, ISSUER.to_string(), key).unwrap();
-        Harness { app, db, dir }
+        Harness {
+            app,
+            db,
+            dir,
+            target,
+        }
     }
 
     fn send(&mut self, request: &Request) -> Reply {
