@@ -1,6 +1,8 @@
 //! PostgreSQL: the `postgres://` URL, where its password comes from (never the URL, never
-//! argv: `MY_SERVER_DB_PASSWORD` or a pgpass file), one connection per worker thread
-//! (opened on first use, opened again after it broke), and its transactions.
+//! argv: `MY_SERVER_DB_PASSWORD` or a pgpass file), TLS (rustls, as the mail relay uses:
+//! on by default for a host that is not loopback, the certificate always verified), one
+//! connection per worker thread (opened on first use, opened again after it broke), and
+//! its transactions.
 //!
 //! Every write transaction first takes one advisory lock, the same in every process: the
 //! writes of all my-server processes on one database run one at a time, the guarantee
@@ -15,6 +17,7 @@
 
 use super::sql::{DbError, DbResult, Inner, PgTx, Statements};
 use super::Tx;
+use postgres::config::SslMode;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel, NoTls};
 use std::cell::RefCell;
@@ -40,6 +43,18 @@ pub(crate) struct Url {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) dbname: String,
+    pub(crate) tls: Tls,
+}
+
+/// How a connection is protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Tls {
+    /// Plain TCP (`sslmode=disable`; the default for a loopback host).
+    Off,
+    /// TLS, the server's certificate checked for the host name against the system's
+    /// roots or, with `sslrootcert=FILE`, the PEM certificates in that file
+    /// (`sslmode=verify-full` or `require`; the default for any other host).
+    Verified { roots: Option<PathBuf> },
 }
 
 impl fmt::Display for Url {
@@ -53,7 +68,18 @@ impl fmt::Display for Url {
             f,
             "postgres://{}@{host}:{}/{}",
             self.user, self.port, self.dbname
-        )
+        )?;
+        // What differs from the host's default, so that the text parses back to `self`.
+        match (&self.tls, is_loopback(&self.host)) {
+            (Tls::Off, false) => f.write_str("?sslmode=disable"),
+            (Tls::Verified { roots: None }, true) => f.write_str("?sslmode=verify-full"),
+            (Tls::Verified { roots: Some(roots) }, _) => {
+                let roots: String =
+                    form_urlencoded::byte_serialize(roots.as_os_str().as_encoded_bytes()).collect();
+                write!(f, "?sslmode=verify-full&sslrootcert={roots}")
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -70,9 +96,10 @@ pub(crate) fn is_url(setting: &str) -> bool {
 
 impl Url {
     /// Parses a `postgres://` or `postgresql://` URL. A password in it is refused (it
-    /// would sit in argv and in the environment of every child); the only query
-    /// parameter is `sslmode`, and without TLS support a host that is not loopback is
-    /// only accepted with `sslmode=disable`. Every error is one line.
+    /// would sit in argv and in the environment of every child). The query may set
+    /// `sslmode` (`disable`, `require` or `verify-full`: whenever TLS is on, the
+    /// certificate is verified) and `sslrootcert`; by default a loopback host is reached
+    /// without TLS and any other with it. Every error is one line.
     pub(crate) fn parse(setting: &str) -> Result<Url, String> {
         let rest = setting
             .strip_prefix("postgres://")
@@ -97,37 +124,40 @@ impl Url {
                  postgres://USER@HOST[:PORT]/DB"
                 .into());
         }
-        let mut tls_off = false;
+        let mut mode = None;
+        let mut roots = None;
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
             match (&*key, &*value) {
-                ("sslmode", "disable") => tls_off = true,
+                ("sslmode", "disable") => mode = Some(false),
+                ("sslmode", "require" | "verify-full") => mode = Some(true),
                 ("sslmode", _) => {
                     return Err(format!(
-                        "sslmode={value} is not supported: my-server connects to PostgreSQL \
-                         without TLS (sslmode=disable), so use a loopback address or a \
-                         trusted network"
+                        "sslmode={value} is not supported: use disable, or require or \
+                         verify-full (both verify the server's certificate)"
                     ))
                 }
+                ("sslrootcert", file) if !file.is_empty() => roots = Some(PathBuf::from(file)),
                 _ => {
                     return Err(format!(
-                        "unknown PostgreSQL URL parameter {key:?}: only sslmode=disable is \
-                         accepted"
+                        "unknown PostgreSQL URL parameter {key:?}: sslmode and sslrootcert \
+                         are accepted"
                     ))
                 }
             }
         }
-        if !tls_off && !is_loopback(&host) {
-            return Err(format!(
-                "refusing to send the database password to {host} without TLS, which \
-                 my-server does not speak to PostgreSQL yet: add ?sslmode=disable if the \
-                 network to it is trusted"
-            ));
-        }
+        // A root file asks for TLS; without either, only a loopback host goes without.
+        let tls_on = mode.unwrap_or(roots.is_some() || !is_loopback(&host));
+        let tls = match (tls_on, roots) {
+            (true, roots) => Tls::Verified { roots },
+            (false, None) => Tls::Off,
+            (false, Some(_)) => return Err("sslrootcert needs TLS, not sslmode=disable".into()),
+        };
         Ok(Url {
             user: user.to_owned(),
             host,
             port,
             dbname: dbname.to_owned(),
+            tls,
         })
     }
 }
@@ -237,10 +267,41 @@ fn pgpass_fields(line: &str) -> Vec<String> {
     fields
 }
 
-/// Checks everything about `url` that can be checked without connecting, including
-/// the password's source, so that a bad setting fails at start with one line.
+/// Checks everything about `url` that can be checked without connecting (the password's
+/// source, the TLS roots), so that a bad setting fails at start with one line.
 pub(crate) fn check(url: &Url) -> Result<(), String> {
-    password(url).map(|_| ())
+    password(url)?;
+    if let Tls::Verified { roots } = &url.tls {
+        tls_config(roots.as_deref())?;
+    }
+    Ok(())
+}
+
+/// The TLS settings for a verified connection: the system's roots (the platform
+/// verifier, as the mail relay uses), or only the certificates of the PEM file `roots`.
+fn tls_config(roots: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let Some(file) = roots else {
+        return Ok(builder
+            .with_platform_verifier()
+            .map_err(|e| format!("cannot read the system's certificates: {e}"))?
+            .with_no_client_auth());
+    };
+    let bad = |e: &dyn fmt::Display| format!("cannot read sslrootcert {}: {e}", file.display());
+    let mut store = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(file).map_err(|e| bad(&e))? {
+        store.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+    }
+    if store.is_empty() {
+        return Err(bad(&"no certificate in it"));
+    }
+    Ok(builder.with_root_certificates(store).with_no_client_auth())
 }
 
 /// Opens a connection to `url`.
@@ -256,7 +317,15 @@ pub(crate) fn connect(url: &Url) -> DbResult<Client> {
     if let Some(password) = password(url).map_err(DbError::Other)? {
         config.password(password);
     }
-    Ok(config.connect(NoTls)?)
+    match &url.tls {
+        Tls::Off => Ok(config.ssl_mode(SslMode::Disable).connect(NoTls)?),
+        Tls::Verified { roots } => {
+            let tls = tls_config(roots.as_deref()).map_err(DbError::Other)?;
+            Ok(config
+                .ssl_mode(SslMode::Require)
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))?)
+        }
+    }
 }
 
 /// One worker's connection, opened on first use and again after it broke (the database
@@ -437,7 +506,51 @@ mod tests {
         assert_eq!((&*u.host, u.port), ("::1", 7));
         assert_eq!(u.to_string(), "postgres://ann@[::1]:7/my");
         let u = url("postgres://ann@db.example.com/my?sslmode=disable").unwrap();
-        assert_eq!(u.host, "db.example.com");
+        assert_eq!((&*u.host, &u.tls), ("db.example.com", &Tls::Off));
+    }
+
+    #[test]
+    fn tls_is_on_for_other_hosts_and_off_for_loopback_unless_asked() {
+        let tls = |setting: &str| url(setting).unwrap().tls;
+        let verified = Tls::Verified { roots: None };
+        assert_eq!(tls("postgres://ann@db.example.com/my"), verified);
+        assert_eq!(tls("postgres://ann@127.0.0.1/my"), Tls::Off);
+        assert_eq!(tls("postgres://ann@localhost/my?sslmode=require"), verified);
+        assert_eq!(
+            tls("postgres://ann@localhost/my?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem"),
+            Tls::Verified {
+                roots: Some("/etc/ca.pem".into())
+            }
+        );
+        // The text of a URL parses back to the same URL (tests pass it as --db).
+        for setting in [
+            "postgres://ann@db.example.com:5432/my",
+            "postgres://ann@db.example.com:5432/my?sslmode=disable",
+            "postgres://ann@127.0.0.1:5432/my",
+            "postgres://ann@127.0.0.1:5432/my?sslmode=verify-full",
+            "postgres://ann@[::1]:5432/my?sslmode=verify-full&sslrootcert=%2Fa+b%2Fca.pem",
+        ] {
+            let parsed = url(setting).unwrap();
+            assert_eq!(url(&parsed.to_string()).unwrap(), parsed, "{setting}");
+        }
+    }
+
+    #[test]
+    fn a_root_file_without_certificates_is_refused_at_start() {
+        let dir = std::env::temp_dir().join(format!("my-server-roots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let u = url(&format!(
+            "postgres://ann@127.0.0.1/my?sslmode=verify-full&sslrootcert={}",
+            empty.display()
+        ))
+        .unwrap();
+        let e = check(&u).unwrap_err();
+        assert!(e.contains("no certificate") && !e.contains('\n'), "{e}");
+        let missing = url("postgres://ann@127.0.0.1/my?sslrootcert=%2Fnowhere%2Fca.pem").unwrap();
+        assert!(check(&missing).unwrap_err().contains("/nowhere/ca.pem"));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
@@ -453,9 +566,9 @@ mod tests {
             "postgres://127.0.0.1/my",
             "postgres://ann@127.0.0.1",
             "postgres://ann@127.0.0.1:x/my",
-            "postgres://ann@127.0.0.1/my?sslmode=require",
+            "postgres://ann@127.0.0.1/my?sslmode=prefer",
             "postgres://ann@127.0.0.1/my?opt=1",
-            "postgres://ann@db.example.com/my",
+            "postgres://ann@127.0.0.1/my?sslmode=disable&sslrootcert=ca.pem",
         ] {
             let e = url(bad).unwrap_err();
             assert!(!e.contains('\n'), "{bad}: {e}");

@@ -31,7 +31,12 @@ impl fmt::Display for DbError {
             // The server's message and code, without its DETAIL (which quotes values).
             DbError::Pg(e) => match e.as_db_error() {
                 Some(db) => write!(f, "{} (SQLSTATE {})", db.message(), db.code().code()),
-                None => write!(f, "{e}"),
+                // The driver's own errors say what failed; their source says why (a
+                // refused connection, an unknown certificate issuer).
+                None => match std::error::Error::source(e) {
+                    Some(cause) => write!(f, "{e}: {cause}"),
+                    None => write!(f, "{e}"),
+                },
             },
             DbError::Other(message) => f.write_str(message),
         }
