@@ -5,7 +5,12 @@
 //! (JWT signing keys), `sweep` (purging what is over), `orgs`
 //! (organizations, projects, environments, logs), and the catalog's `profiles`,
 //! `libraries` (and releases), `commands` (and versions) and `catalog` (usernames and the
-//! queries that span them); the schema's steps are in `schema`.
+//! queries that span them); the schema's steps are in `schema` (SQLite) and `schema_pg`.
+//!
+//! The database is a SQLite file (the default) or PostgreSQL ([`Target`], from `--db`);
+//! `pg` holds what only PostgreSQL needs (the URL, its password and TLS, connections,
+//! the advisory write lock, the log listener). A statement is written once, in SQL both
+//! accept; the few that differ branch on [`Tx::backend`] in their one method.
 //!
 //! Callers run their logic inside [`Db::read`] or [`Db::write`] and call the methods of
 //! [`Tx`]; they never see SQL. In a statement that joins tables or sorts, a value bound
@@ -24,7 +29,7 @@
 //! race (two processes refreshing at once) gets the same successor instead of a reuse
 //! alarm; the database alone never holds a usable refresh token.
 //!
-//! The file holds the signing keys, so it is private: [`ensure_private`] creates it (and
+//! A SQLite file holds the signing keys, so it is private: [`ensure_private`] creates it (and
 //! its folder) for the owner only and refuses one that others can read; SQLite gives the
 //! `-wal` and `-shm` files the database's permissions. `secure_delete` overwrites what is
 //! deleted.
