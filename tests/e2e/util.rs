@@ -272,16 +272,32 @@ pub fn press(link: &str, action: &str) -> (u16, String) {
     submit(link, &hidden_fields(&page), action)
 }
 
+/// [`press`] without following the page's redirect to the CLI's loopback listener, so only
+/// the CLI's polling can notice the decision: the status of the POST.
+pub fn press_without_redirect(link: &str, action: &str) -> u16 {
+    let (_, page) = get_page(link);
+    submit_with(&no_redirects(), link, &hidden_fields(&page), action).0
+}
+
 /// POSTs `action` with hidden fields captured earlier (to replay a form after its link
 /// was used or expired).
 pub fn submit(link: &str, hidden: &[(String, String)], action: &str) -> (u16, String) {
+    submit_with(&browser(), link, hidden, action)
+}
+
+fn submit_with(
+    agent: &ureq::Agent,
+    link: &str,
+    hidden: &[(String, String)],
+    action: &str,
+) -> (u16, String) {
     let mut form: Vec<(String, String)> = hidden
         .iter()
         .filter(|(k, _)| k != "action")
         .cloned()
         .collect();
     form.push(("action".into(), action.into()));
-    let mut r = browser()
+    let mut r = agent
         .post(link)
         .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .unwrap();
