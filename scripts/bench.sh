@@ -444,8 +444,9 @@ pg_why=
 # not start). Started from the temp dir, so a build without the PostgreSQL backend, which would
 # take the URL for a file name, leaves nothing behind.
 pg_server() {
-  local root=$PWD
-  (cd "$work" && exec "$root/$SERVER" --listen 127.0.0.1:0 --db "$2" --mail-dir "$work/pg-mail" \
+  local bin=$SERVER
+  [ "${bin#/}" != "$bin" ] || bin=$PWD/$bin
+  (cd "$work" && exec "$bin" --listen 127.0.0.1:0 --db "$2" --mail-dir "$work/pg-mail" \
     --access-ttl 1h --rate-limit 4000000000 --device-interval 30s \
     >"$work/pg-$1.out" 2>"$work/pg-$1.log") &
   pg_pids+=($!)
