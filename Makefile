@@ -1,6 +1,8 @@
 # mycli — `my` (the CLI) and `my-server` (the reference server).
 #   make demo         build, start my-server on a temp SQLite file, walk the sign-in life cycle
-#   make test         all tests, the keyring ones against a real gnome-keyring (installs test services)
+#   make test         all tests, the keyring ones against a real gnome-keyring, then the server suite
+#                     and the multi-process tests again on a throwaway PostgreSQL (installs test services)
+#   make test-pg      only that PostgreSQL half
 #   make release      the release binaries; checks for build tools, never installs anything
 #   make static       a fully static `my` (target/static/…/release-cli/my)
 #   make completions  regenerate the committed man pages and shell completions in dist/
@@ -51,7 +53,7 @@ STATIC_BIN := $(STATIC_DIR)/$(STATIC_TARGET)/release-cli/$(BIN)
 DIST_MAN := dist/man/$(BIN).1 dist/man/my-server.1
 DIST_COMPLETIONS := dist/completions/$(BIN).bash dist/completions/_$(BIN) dist/completions/$(BIN).fish
 
-.PHONY: all build release static deps dev-deps test-deps demo test test-static test-offline bench screenshots \
+.PHONY: all build release static deps dev-deps test-deps demo test test-pg test-static test-offline bench screenshots \
 	check fmt clippy completions install uninstall vendor clean fuzz fuzz-smoke
 
 all: release
@@ -88,9 +90,16 @@ static: deps
 demo: dev-deps build
 	@scripts/demo.sh target/debug
 
-# Tests run inside a throwaway D-Bus session with an unlocked gnome-keyring.
+# Tests run inside a throwaway D-Bus session with an unlocked gnome-keyring, on SQLite; then
+# scripts/test-pg.sh starts a throwaway PostgreSQL cluster and runs the server suite again on
+# it (MY_SERVER_TEST_PG), with the end-to-end tests of two my-server processes on one
+# database (postgres::, which the first run skips: without a cluster they fail under CI=true).
 test: test-deps build
-	scripts/with-keyring.sh $(CARGO) test $(CARGOFLAGS) --workspace
+	scripts/with-keyring.sh $(CARGO) test $(CARGOFLAGS) --workspace -- --skip postgres::
+	CARGO='$(CARGO)' CARGOFLAGS='$(CARGOFLAGS)' scripts/test-pg.sh
+
+test-pg: test-deps build
+	CARGO='$(CARGO)' CARGOFLAGS='$(CARGOFLAGS)' scripts/test-pg.sh
 
 # The keyring end-to-end tests again, with the static `my` (MY_TEST_BIN) in place of the
 # debug build; my-server is the debug one.

@@ -13,7 +13,10 @@
 #      it starts, with 1,000 commands in a local source and in the catalog
 #   7. throughput (wrk): the metadata document as the floor, GET /v1/me with a session JWT
 #      and with an API token, and the write path POST /oauth/device_authorization
-# Steps 3 to 5 and 7 run against a throwaway release my-server on 127.0.0.1 (temp SQLite file).
+#   8. GET /v1/me with an API token on PostgreSQL: one my-server, then two on one database
+#      (a wrk per process, at once, figures summed), beside the SQLite figure of step 7
+# Steps 3 to 5 and 7 run against a throwaway release my-server on 127.0.0.1 (temp SQLite file);
+# step 8 against release my-servers on a throwaway PostgreSQL cluster (scripts/pg.sh).
 #
 # Usage: scripts/bench.sh [--write FILE] [--note TEXT] [--runs N] [--logins N] [--syncs N]
 #                         [--no-static] [--wrk-secs N]
@@ -26,8 +29,10 @@
 #   --no-static   skip the static build
 #   --wrk-secs N  seconds of each GET throughput run (default 10; the write path runs 2N)
 # `make bench` builds the release binaries first (make release), then runs this script.
-# Exits non-zero only when a step cannot run at all (missing binary, hyperfine, wrk, server).
-# hyperfine and wrk come from the distribution through `scripts/deps.sh bench` when missing.
+# Exits non-zero only when a step cannot run at all (missing binary, hyperfine, wrk, server);
+# without PostgreSQL, step 8's rows say why it was not measured.
+# hyperfine, wrk and PostgreSQL come from the distribution through `scripts/deps.sh bench`
+# when missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -92,13 +97,16 @@ fi
 
 work=$(mktemp -d)
 server_pid=
+pg_pids=()
 login_pid=
 cleanup() {
   [ -z "$login_pid" ] || kill "$login_pid" 2>/dev/null || true
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in $server_pid "${pg_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  scripts/pg.sh stop "$work/pg" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -188,7 +196,7 @@ sign_in() {
     >"$work/login-$n.out" 2>"$work/login-$n.err" &
   login_pid=$!
   for _ in $(seq 400); do
-    mail=$(grep -l "^To: .*$email" "$work"/mail/*.eml 2>/dev/null | head -n1 || true)
+    mail=$(grep -l "^To: .*$email" "${mail_dir:-$work/mail}"/*.eml 2>/dev/null | head -n1 || true)
     [ -n "$mail" ] && break
     sleep 0.025
   done
@@ -390,15 +398,22 @@ say "Throughput: wrk, 2 threads (metadata, /v1/me with a JWT and an API token, t
 )
 [ -s "$work/token.header" ] || die "my cli token create printed no token"
 curl -fsS -H @"$work/token.header" "$url/v1/me" >/dev/null || die "curl with the API token failed"
-# wrk_run NAME CONNECTIONS SECONDS PATH: one wrk run (the request from BENCH_* variables);
-# sets NAME_rps NAME_p50 NAME_p99 NAME_max (ms) NAME_over (requests over 1 s), NAME_bad
-# (answers other than 2xx/3xx) and NAME_err (socket errors and timeouts).
-wrk_run() {
+# wrk_exec NAME THREADS CONNECTIONS SECONDS URL: one wrk run (the request from BENCH_*
+# variables) into $work/wrk-NAME.txt; several may run at once.
+wrk_exec() {
+  local out=$work/wrk-$1.txt
+  wrk -t"$2" -c"$3" -d"$4"s --timeout 10s --latency -s scripts/bench-wrk.lua "$5" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk failed on $5"; }
+}
+# wrk_parse NAME LABEL: sets NAME_n (requests) NAME_secs NAME_rps NAME_p50 NAME_p99 NAME_max
+# (ms) NAME_over (requests over 1 s), NAME_bad (answers other than 2xx/3xx) and NAME_err
+# (socket errors and timeouts) from a wrk_exec run.
+wrk_parse() {
   local name=$1 out=$work/wrk-$1.txt n secs bad err p50 p99 max over
-  wrk -t2 -c"$2" -d"$3"s --timeout 10s --latency -s scripts/bench-wrk.lua "$url$4" >"$out" 2>&1 ||
-    { cat "$out" >&2; die "wrk failed on $4"; }
   read -r n secs bad err p50 p99 max over < <(sed -n 's/^result //p' "$out")
-  [ -n "$over" ] || { cat "$out" >&2; die "no result line from wrk on $4"; }
+  [ -n "$over" ] || { cat "$out" >&2; die "no result line from wrk on $2"; }
+  printf -v "${name}_n" '%s' "$n"
+  printf -v "${name}_secs" '%s' "$secs"
   printf -v "${name}_rps" '%s' "$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
   printf -v "${name}_p50" '%s' "$(awk -v v="$p50" 'BEGIN { printf "%.2f", v / 1000 }')"
   printf -v "${name}_p99" '%s' "$(awk -v v="$p99" 'BEGIN { printf "%.2f", v / 1000 }')"
@@ -406,13 +421,88 @@ wrk_run() {
   printf -v "${name}_over" '%s' "$over"
   printf -v "${name}_bad" '%s' "$bad"
   printf -v "${name}_err" '%s' "$err"
-  echo "  $4: $n requests in ${secs}s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, non-2xx $bad, errors $err" >&2
+  echo "  $2: $n requests in ${secs}s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, non-2xx $bad, errors $err" >&2
+}
+# wrk_run NAME CONNECTIONS SECONDS PATH: one run of 2 threads against the SQLite server.
+wrk_run() {
+  wrk_exec "$1" 2 "$2" "$3" "$url$4"
+  wrk_parse "$1" "$4"
 }
 write_secs=$((wrk_secs * 2))
 BENCH_METHOD=GET wrk_run meta 32 "$wrk_secs" /.well-known/oauth-authorization-server
 BENCH_METHOD=GET BENCH_AUTH_FILE=$work/auth.header wrk_run jwt 32 "$wrk_secs" /v1/me
 BENCH_METHOD=GET BENCH_AUTH_FILE=$work/token.header wrk_run token 32 "$wrk_secs" /v1/me
 BENCH_METHOD=POST BENCH_BODY="client_id=my-cli&scope=openid" wrk_run write 16 "$write_secs" /oauth/device_authorization
+
+# --- 8. PostgreSQL ------------------------------------------------------------------------
+# The same GET /v1/me with an API token as step 7, on a throwaway cluster: one my-server,
+# then two on the same database with a wrk each at once (16 connections and one thread
+# each, so 32 connections and 2 threads in all, as in step 7).
+say "PostgreSQL: GET /v1/me with an API token, one my-server, then two on one database"
+pg_why=
+# pg_server N DB_URL: a release my-server on DB_URL; sets pg_urlN to its URL (empty if it did
+# not start). Started from the temp dir, so a build without the PostgreSQL backend, which would
+# take the URL for a file name, leaves nothing behind.
+pg_server() {
+  local bin=$SERVER
+  [ "${bin#/}" != "$bin" ] || bin=$PWD/$bin
+  (cd "$work" && exec "$bin" --listen 127.0.0.1:0 --db "$2" --mail-dir "$work/pg-mail" \
+    --access-ttl 1h --rate-limit 4000000000 --device-interval 30s \
+    >"$work/pg-$1.out" 2>"$work/pg-$1.log") &
+  pg_pids+=($!)
+  for _ in $(seq 200); do grep -q listening "$work/pg-$1.out" 2>/dev/null && break; sleep 0.05; done
+  printf -v "pg_url$1" '%s' "$(sed -n 's/^my-server listening on //p' "$work/pg-$1.out")"
+}
+pg_start() {
+  local admin tables
+  if ! admin=$(scripts/pg.sh start "$work/pg" 2>"$work/pg-start.err"); then
+    pg_why=$(tail -n1 "$work/pg-start.err")
+    return 1
+  fi
+  psql -X -q -d "$admin" -c 'CREATE DATABASE bench' || { pg_why="psql could not create the database"; return 1; }
+  pg_db=${admin%/*}/bench
+  pg_server 1 "$pg_db"
+  [ -n "$pg_url1" ] || { cat "$work/pg-1.log" >&2; pg_why="my-server did not start on PostgreSQL"; return 1; }
+  tables=$(psql -X -A -t -d "$pg_db" -c "SELECT count(*) FROM information_schema.tables
+    WHERE table_schema NOT IN ('pg_catalog', 'information_schema')")
+  [ "$tables" != 0 ] || { pg_why="this my-server build does not use PostgreSQL (it made no tables)"; return 1; }
+  # A user and an API token of its own, made the way the SQLite server's were.
+  (
+    export MY_API_URL=$pg_url1 MY_CONFIG_DIR=$work/cfg-pg
+    url=$pg_url1 mail_dir=$work/pg-mail
+    sign_in pg >/dev/null
+    umask 077
+    "$MY" cli token create bench-wrk --json |
+      sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/Authorization: Bearer \1/p' >"$work/pg-token.header"
+  ) || { pg_why="the sign-in or token creation on PostgreSQL failed"; return 1; }
+  [ -s "$work/pg-token.header" ] || { pg_why="my cli token create printed no token"; return 1; }
+  pg_server 2 "$pg_db"
+  [ -n "$pg_url2" ] || { cat "$work/pg-2.log" >&2; pg_why="a second my-server did not start on PostgreSQL"; return 1; }
+  curl -fsS -H @"$work/pg-token.header" "$pg_url2/v1/me" >/dev/null ||
+    { pg_why="the API token made at one process fails at the other"; return 1; }
+}
+if pg_start; then
+  export BENCH_METHOD=GET BENCH_AUTH_FILE=$work/pg-token.header
+  wrk_exec pg1 2 32 "$wrk_secs" "$pg_url1/v1/me"
+  wrk_parse pg1 "/v1/me, PostgreSQL, one process"
+  wrk_exec pg2a 1 16 "$wrk_secs" "$pg_url1/v1/me" &
+  wrk_a=$!
+  wrk_exec pg2b 1 16 "$wrk_secs" "$pg_url2/v1/me" || die "wrk failed on the second process"
+  wait "$wrk_a" || die "wrk failed on the first process"
+  unset BENCH_METHOD BENCH_AUTH_FILE
+  wrk_parse pg2a "/v1/me, PostgreSQL, process 1 of 2"
+  wrk_parse pg2b "/v1/me, PostgreSQL, process 2 of 2"
+  # The pair: requests summed over the longer of the two runs; latencies of the slower one.
+  pg2_rps=$(awk -v a="$pg2a_n" -v b="$pg2b_n" -v s="$pg2a_secs" -v t="$pg2b_secs" 'BEGIN { printf "%.0f", (a + b) / (s > t ? s : t) }')
+  max2() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
+  pg2_p50=$(max2 "$pg2a_p50" "$pg2b_p50")
+  pg2_p99=$(max2 "$pg2a_p99" "$pg2b_p99")
+  pg2_max=$(max2 "$pg2a_max" "$pg2b_max")
+  pg2_bad=$((pg2a_bad + pg2b_bad))
+  pg2_err=$((pg2a_err + pg2b_err))
+else
+  echo "PostgreSQL: not measured ($pg_why)" >&2
+fi
 # at_least VALUE TARGET: "ok" when VALUE >= TARGET, else how far under.
 at_least() {
   awk -v v="$1" -v t="$2" 'BEGIN { if (v >= t) print "ok"; else printf "under (%.2f× the target)\n", v / t }'
@@ -488,6 +578,18 @@ report() {
   echo "| \`GET /v1/me\`, session JWT, 32 connections | $jwt_rps | $jwt_p50 ms | $jwt_p99 ms | $jwt_max ms | ≥ $TARGET_GET_RPS req/s, p99 ≤ $TARGET_GET_P99_MS ms | $(at_least "$jwt_rps" "$TARGET_GET_RPS"), p99 $(verdict "$jwt_p99" "$TARGET_GET_P99_MS")$(clean jwt) |"
   echo "| \`GET /v1/me\`, API token, 32 connections | $token_rps | $token_p50 ms | $token_p99 ms | $token_max ms | ≥ $TARGET_GET_RPS req/s, p99 ≤ $TARGET_GET_P99_MS ms | $(at_least "$token_rps" "$TARGET_GET_RPS"), p99 $(verdict "$token_p99" "$TARGET_GET_P99_MS")$(clean token) |"
   echo "| \`POST /oauth/device_authorization\`, 16 connections | $write_rps | $write_p50 ms | $write_p99 ms | $write_max ms | p99 ≤ $TARGET_WRITE_P99_MS ms, none over 1 s | p99 $(verdict "$write_p99" "$TARGET_WRITE_P99_MS"), $write_over over 1 s$(clean write) |"
+  echo
+  echo "### Throughput by backend (wrk, \`GET /v1/me\` with an API token, 32 connections in all)"
+  echo
+  echo "| database | my-server processes | req/s | p50 | p99 | max | |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| SQLite (the API-token row above) | 1 | $token_rps | $token_p50 ms | $token_p99 ms | $token_max ms |$(clean token) |"
+  if [ -z "$pg_why" ]; then
+    echo "| PostgreSQL | 1 | $pg1_rps | $pg1_p50 ms | $pg1_p99 ms | $pg1_max ms |$(clean pg1) |"
+    echo "| PostgreSQL, one database | 2 (a wrk each, at once: req/s summed, latencies of the slower) | $pg2_rps | $pg2_p50 ms | $pg2_p99 ms | $pg2_max ms |$(clean pg2) |"
+  else
+    echo "| PostgreSQL | 1 and 2 | not measured: $pg_why | | | | |"
+  fi
   echo
   echo "MB = 1,000,000 bytes. Megabyte figures are rounded before they are compared with the targets."
   echo
@@ -598,6 +700,13 @@ report() {
   echo "  connections. The server runs with \`--rate-limit 4000000000\`, so the write path is"
   echo "  measured, not 429s; a run with other answers says so in its row. wrk shares the machine's"
   echo "  cores with the server."
+  echo "- **Throughput by backend**: a throwaway PostgreSQL cluster (\`scripts/pg.sh\`: Debian's"
+  echo "  PostgreSQL$( [ -n "$pg_why" ] || printf ' %s' "$(psql --version | awk '{ print $3 }')"), 127.0.0.1, fsync off, as for the tests) and a database on it; a release"
+  echo "  \`my-server --db postgres://…\` with the same flags as the SQLite one, a sign-in and an API token"
+  echo "  made there by the CLI, then \`GET /v1/me\` for $wrk_secs s from 32 connections (2 wrk threads). Then a"
+  echo "  second \`my-server\` on the same database, and two wrk runs at once, one per process, each"
+  echo "  with one thread and 16 connections: requests are summed (over the longer run), latencies"
+  echo "  are those of the slower process. Server processes, PostgreSQL and wrk share the same cores."
   echo "- \`$true_bin\` is timed with the start-up commands as the floor: what starting any"
   echo "  process costs on the machine at that moment."
   echo "- The figures compared with the targets are medians. Run on an idle machine for figures"

@@ -15,9 +15,10 @@
 #                                      # zsh and fish (the completion scripts are checked in them),
 #                                      # systemd (systemd-analyze checks dist/my-server.service), and a
 #                                      # Python venv with aiosmtpd in target/smtp-venv (the real SMTP
-#                                      # relay of the mail tests)
+#                                      # relay of the mail tests), PostgreSQL (scripts/pg.sh starts a
+#                                      # throwaway cluster of it; psql creates the tests' databases)
 #   scripts/deps.sh bench              # installs what `make bench` needs: hyperfine (start-up), wrk
-#                                      # (throughput), gh (compared with), curl
+#                                      # (throughput), gh (compared with), curl, PostgreSQL
 #
 # Installing is for CI and test machines (make test, make bench, .ci/run); it uses apt-get,
 # with sudo when not root.
@@ -94,9 +95,9 @@ case "${1:-}" in
   build) install_missing gcc libc6-dev pkg-config libdbus-1-dev libsqlite3-dev curl ca-certificates ;;
   test)
     install_missing dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3 zsh fish \
-      systemd python3-venv
+      systemd python3-venv postgresql
     smtp_venv
     ;;
-  bench) install_missing hyperfine wrk gh curl ;;
+  bench) install_missing hyperfine wrk gh curl postgresql ;;
   *) echo "usage: $0 check [PKG-CONFIG-MODULE...] | build | test | bench" >&2; exit 2 ;;
 esac

@@ -4,32 +4,6 @@ use crate::util::*;
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-/// Acme with project my-store (production, staging) and a member, set up by admin commands.
-fn acme(server: &Server, members: &[&str]) -> String {
-    let org: serde_json::Value =
-        serde_json::from_str(&server.admin(&["org", "create", "--name", "Acme", "--slug", "acme"]))
-            .unwrap();
-    for m in members {
-        server.admin(&["org", "add-member", "--org", "acme", "--email", m]);
-    }
-    server.admin(&[
-        "project", "create", "--org", "acme", "--name", "My Store", "--slug", "my-store",
-    ]);
-    for env in ["production", "staging"] {
-        server.admin(&[
-            "env",
-            "create",
-            "--org",
-            "acme",
-            "--project",
-            "my-store",
-            "--name",
-            env,
-        ]);
-    }
-    org["id"].as_str().unwrap().to_string()
-}
-
 fn project_id(env: &TestEnv, org: &str) -> String {
     let list = env
         .run(&["projects", "list", "--organization", org, "--json"])

@@ -1,6 +1,6 @@
-//! Test helpers: a real `my-server` on 127.0.0.1:0 with a temp SQLite file and mail folder,
-//! and a `TestEnv` that runs the real `my` with HOME and MY_CONFIG_DIR in a temp folder and
-//! the user's own MY_* variables removed.
+//! Test helpers: a real `my-server` on 127.0.0.1:0 with a temp SQLite file (or a PostgreSQL
+//! database several servers share) and mail folder, and a `TestEnv` that runs the real `my`
+//! with HOME and MY_CONFIG_DIR in a temp folder and the user's own MY_* variables removed.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -35,7 +35,10 @@ pub struct Server {
     child: Child,
     pub url: String,
     pub dir: tempfile::TempDir,
-    pub args: Vec<String>,
+    /// The `--db` value: the temp SQLite file, or the database URL of `start_on`.
+    database: String,
+    /// The flags the test asked for, kept for `restart`.
+    flags: Vec<String>,
     /// Links already handed out, so a second login by the same address gets the new one.
     seen: std::cell::RefCell<Vec<String>>,
 }
@@ -50,24 +53,36 @@ impl Server {
     /// caller's own are removed).
     pub fn start_with_env(flags: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        Server::start_in(dir, "127.0.0.1:0", flags, env)
+        let database = dir.path().join("my.db").display().to_string();
+        Server::start_in(dir, "127.0.0.1:0", database, &owned(flags), env)
+    }
+
+    /// Starts a server on the database `db_url` (`postgres://…`) instead of a temp SQLite
+    /// file: several servers started on one URL share it. The mail folder and log stay
+    /// per server.
+    pub fn start_on(db_url: &str, flags: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(dir, "127.0.0.1:0", db_url.to_string(), &owned(flags), &[])
     }
 
     fn start_in(
         dir: tempfile::TempDir,
         listen: &str,
-        flags: &[&str],
+        database: String,
+        flags: &[String],
         env: &[(&str, &str)],
     ) -> Server {
         let mut args: Vec<String> = vec![
             "--db".into(),
-            dir.path().join("my.db").display().to_string(),
+            database.clone(),
             "--mail-dir".into(),
             dir.path().join("mail").display().to_string(),
-            "--rate-limit".into(),
-            "100000".into(),
         ];
-        args.extend(flags.iter().map(|s| s.to_string()));
+        // Generous unless the test sets its own (a flag given twice is a usage error).
+        if !flags.iter().any(|f| f == "--rate-limit") {
+            args.extend(["--rate-limit".into(), "100000".into()]);
+        }
+        args.extend(flags.iter().cloned());
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut command = Command::new(server_bin());
         for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("MY_SERVER_")) {
@@ -95,7 +110,8 @@ impl Server {
             child,
             url,
             dir,
-            args,
+            database,
+            flags: flags.to_vec(),
             seen: Default::default(),
         }
     }
@@ -109,9 +125,8 @@ impl Server {
     pub fn restart(&mut self) {
         self.stop();
         let listen = self.url.trim_start_matches("http://").to_string();
-        let flags: Vec<String> = self.args[6..].to_vec();
+        let (database, flags) = (self.database.clone(), self.flags.clone());
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let mut last = None;
         // The port may linger briefly after the kill.
         for _ in 0..50 {
@@ -124,13 +139,14 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         assert!(last.is_some(), "port {listen} did not come free");
-        *self = Server::start_in(dir, &listen, &flags, &[]);
+        *self = Server::start_in(dir, &listen, database, &flags, &[]);
     }
 
     pub fn mail_dir(&self) -> PathBuf {
         self.dir.path().join("mail")
     }
 
+    /// The SQLite file of a server from `start` (a `start_on` server has none).
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("my.db")
     }
@@ -162,7 +178,7 @@ impl Server {
     pub fn sessions(&self) -> Vec<serde_json::Value> {
         let out = Command::new(server_bin())
             .args(["admin", "sessions", "--db"])
-            .arg(self.db())
+            .arg(&self.database)
             .output()
             .unwrap();
         assert!(
@@ -192,6 +208,10 @@ impl Server {
         let body = r.body_mut().read_to_string().unwrap();
         (status, serde_json::from_str(&body).unwrap())
     }
+}
+
+fn owned(flags: &[&str]) -> Vec<String> {
+    flags.iter().map(|s| s.to_string()).collect()
 }
 
 impl Drop for Server {
@@ -252,16 +272,32 @@ pub fn press(link: &str, action: &str) -> (u16, String) {
     submit(link, &hidden_fields(&page), action)
 }
 
+/// [`press`] without following the page's redirect to the CLI's loopback listener, so only
+/// the CLI's polling can notice the decision: the status of the POST.
+pub fn press_without_redirect(link: &str, action: &str) -> u16 {
+    let (_, page) = get_page(link);
+    submit_with(&no_redirects(), link, &hidden_fields(&page), action).0
+}
+
 /// POSTs `action` with hidden fields captured earlier (to replay a form after its link
 /// was used or expired).
 pub fn submit(link: &str, hidden: &[(String, String)], action: &str) -> (u16, String) {
+    submit_with(&browser(), link, hidden, action)
+}
+
+fn submit_with(
+    agent: &ureq::Agent,
+    link: &str,
+    hidden: &[(String, String)],
+    action: &str,
+) -> (u16, String) {
     let mut form: Vec<(String, String)> = hidden
         .iter()
         .filter(|(k, _)| k != "action")
         .cloned()
         .collect();
     form.push(("action".into(), action.into()));
-    let mut r = browser()
+    let mut r = agent
         .post(link)
         .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .unwrap();
@@ -416,6 +452,20 @@ impl TestEnv {
     }
 }
 
+/// Waits for every child (killing any after `limit`) and checks that all exited 0.
+pub fn finish_all_ok(children: Vec<Child>, limit: Duration) -> Vec<Run> {
+    let runs: Vec<Run> = children.into_iter().map(|c| finish(c, limit)).collect();
+    let failed: Vec<&Run> = runs.iter().filter(|r| r.code != 0).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed, first: {}",
+        failed.len(),
+        runs.len(),
+        failed[0].stderr
+    );
+    runs
+}
+
 /// Waits for a child to exit (killing it after `limit`) and collects its output.
 pub fn finish(mut child: Child, limit: Duration) -> Run {
     let deadline = Instant::now() + limit;
@@ -483,7 +533,7 @@ impl Server {
             .arg("admin")
             .args(args)
             .arg("--db")
-            .arg(self.db())
+            .arg(&self.database)
             .output()
             .unwrap();
         assert!(
@@ -634,4 +684,30 @@ impl TestEnv {
     pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
         self.cmd(args).current_dir(dir).output().unwrap().into()
     }
+}
+
+/// Acme with project my-store (production, staging) and a member, set up by admin commands.
+pub fn acme(server: &Server, members: &[&str]) -> String {
+    let org: serde_json::Value =
+        serde_json::from_str(&server.admin(&["org", "create", "--name", "Acme", "--slug", "acme"]))
+            .unwrap();
+    for m in members {
+        server.admin(&["org", "add-member", "--org", "acme", "--email", m]);
+    }
+    server.admin(&[
+        "project", "create", "--org", "acme", "--name", "My Store", "--slug", "my-store",
+    ]);
+    for env in ["production", "staging"] {
+        server.admin(&[
+            "env",
+            "create",
+            "--org",
+            "acme",
+            "--project",
+            "my-store",
+            "--name",
+            env,
+        ]);
+    }
+    org["id"].as_str().unwrap().to_string()
 }
