@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests and the benchmarks: initdb, a free port on
-# 127.0.0.1, the unix socket inside the cluster's folder, trust authentication, fsync off.
+# 127.0.0.1, the unix socket inside the cluster's folder, trust authentication for the admin
+# user (SCRAM passwords for any other), fsync off.
 #
 #   scripts/pg.sh start DIR   # creates and starts a cluster under DIR, waits until it accepts
 #                             # connections and prints its admin URL on stdout:
@@ -107,6 +108,13 @@ max_connections = $MAX_CONNECTIONS
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+EOF
+  # The admin user needs no password (tests create databases with it); every other user
+  # signs in with a SCRAM password over TCP, so the password sources of my-server are tested.
+  as_owner tee "$data/pg_hba.conf" >/dev/null <<EOF
+local all all trust
+host all $ADMIN_USER 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
 EOF
 
   for attempt in 1 2 3 4 5; do

@@ -380,3 +380,89 @@ fn database_urls_keep_their_query() {
     );
     assert_eq!(with_database("postgres://u@h", "z"), "postgres://u@h/z");
 }
+
+/// Starts my-server on `url` with `env` and stops it again: `Ok` once it listens, else its
+/// exit code and stderr.
+fn try_serve(url: &str, env: &[(&str, &str)]) -> Result<(), (Option<i32>, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = server_command()
+        .envs(env.iter().copied())
+        .env("HOME", dir.path())
+        .args(["--listen", "127.0.0.1:0", "--db", url, "--mail-dir"])
+        .arg(dir.path().join("mail"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start my-server");
+    let line = first_line(&mut child);
+    if line.starts_with("my-server listening on ") {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        return Ok(());
+    }
+    let out = child.wait_with_output().unwrap();
+    Err((
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+// The password of a database user comes from MY_SERVER_DB_PASSWORD or a private pgpass file,
+// never from the URL (it would show in `ps`), and every refusal is one line that names where
+// a password may come from without echoing it.
+#[test]
+fn a_database_password_comes_from_the_environment_or_a_private_pgpass_file() {
+    let Some(db) = Database::create("password") else {
+        return;
+    };
+    let user = format!("pw_{}", db.name);
+    let secret = "s3cret-Pa55word";
+    psql(
+        &db.admin_url,
+        &format!("CREATE ROLE {user} LOGIN PASSWORD '{secret}'"),
+    );
+    psql(
+        &db.admin_url,
+        &format!("ALTER DATABASE {} OWNER TO {user}", db.name),
+    );
+    psql(&db.url, &format!("ALTER SCHEMA public OWNER TO {user}"));
+    let url = db.url.replacen("postgres@", &format!("{user}@"), 1);
+    let with_secret = db
+        .url
+        .replacen("postgres@", &format!("{user}:{secret}@"), 1);
+
+    let one_line = |(code, stderr): (Option<i32>, String)| {
+        assert_ne!(code, Some(0), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains(secret), "the password leaked: {stderr}");
+        stderr
+    };
+    let refused = one_line(try_serve(&with_secret, &[]).unwrap_err());
+    assert!(refused.contains("pgpass"), "{refused}");
+    let missing = one_line(try_serve(&url, &[]).unwrap_err());
+    assert!(missing.contains("MY_SERVER_DB_PASSWORD"), "{missing}");
+    let wrong = one_line(try_serve(&url, &[("MY_SERVER_DB_PASSWORD", "wrong")]).unwrap_err());
+    assert!(wrong.contains("password"), "{wrong}");
+
+    try_serve(&url, &[("MY_SERVER_DB_PASSWORD", secret)]).expect("password from the environment");
+
+    let dir = tempfile::tempdir().unwrap();
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(&pgpass, format!("127.0.0.1:*:*:{user}:{secret}\n")).unwrap();
+    let pgpass_env = [("PGPASSFILE", pgpass.to_str().unwrap())];
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = one_line(try_serve(&url, &pgpass_env).unwrap_err());
+    assert!(
+        open.contains("pgpass") || open.contains(pgpass.to_str().unwrap()),
+        "{open}"
+    );
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    try_serve(&url, &pgpass_env).expect("password from a private pgpass file");
+    // The tables are the password user's: the server migrated as that user.
+    let owner = psql(
+        &db.url,
+        "SELECT tableowner FROM pg_tables WHERE tablename = 'server_secret'",
+    );
+    assert_eq!(owner, user);
+}

@@ -31,6 +31,18 @@ pub fn server_bin() -> PathBuf {
     p
 }
 
+/// A `my-server` command that sees none of the test run's own `MY_SERVER_*` settings (nor
+/// its `PGPASSFILE`).
+pub fn server_command() -> Command {
+    let mut command = Command::new(server_bin());
+    for (name, _) in
+        std::env::vars().filter(|(k, _)| k.starts_with("MY_SERVER_") || k == "PGPASSFILE")
+    {
+        command.env_remove(name);
+    }
+    command
+}
+
 pub struct Server {
     child: Child,
     pub url: String,
@@ -84,11 +96,7 @@ impl Server {
         }
         args.extend(flags.iter().cloned());
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut command = Command::new(server_bin());
-        for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("MY_SERVER_")) {
-            command.env_remove(name);
-        }
-        let mut child = command
+        let mut child = server_command()
             .envs(env.iter().copied())
             .arg("--listen")
             .arg(listen)
@@ -97,10 +105,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .expect("start my-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child);
         let url = line
             .trim()
             .strip_prefix("my-server listening on ")

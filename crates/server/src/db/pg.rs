@@ -314,18 +314,37 @@ pub(crate) fn connect(url: &Url) -> DbResult<Client> {
         .dbname(&url.dbname)
         .application_name("my-server")
         .connect_timeout(CONNECT_TIMEOUT);
-    if let Some(password) = password(url).map_err(DbError::Other)? {
-        config.password(password);
-    }
-    match &url.tls {
-        Tls::Off => Ok(config.ssl_mode(SslMode::Disable).connect(NoTls)?),
+    let has_password = match password(url).map_err(DbError::Other)? {
+        Some(password) => {
+            config.password(password);
+            true
+        }
+        None => false,
+    };
+    let connected = match &url.tls {
+        Tls::Off => config.ssl_mode(SslMode::Disable).connect(NoTls),
         Tls::Verified { roots } => {
             let tls = tls_config(roots.as_deref()).map_err(DbError::Other)?;
-            Ok(config
+            config
                 .ssl_mode(SslMode::Require)
-                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))?)
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
         }
-    }
+    };
+    connected.map_err(|e| {
+        // The driver only says "password missing" (as the cause of a configuration error):
+        // say where one can come from.
+        let missing = e.as_db_error().is_none()
+            && std::error::Error::source(&e).is_some_and(|c| c.to_string() == "password missing");
+        if !has_password && missing {
+            DbError::Other(format!(
+                "PostgreSQL asks for a password for user {}: put it in {PASSWORD_VAR} or in a \
+                 pgpass file (PGPASSFILE, by default ~/.pgpass)",
+                url.user
+            ))
+        } else {
+            DbError::from(e)
+        }
+    })
 }
 
 /// One worker's connection, opened on first use and again after it broke (the database
