@@ -2,6 +2,12 @@
 //! `<config dir>/sources/sources.json` and kept under `<config dir>/sources/repos/<name>/`.
 //! This is how a machine without an account (or without a network) gets commands.
 //!
+//! Beside the registry, `sources/index.tsv` lists the same libraries and commands as plain
+//! text (a `store::sidecar`), so finding a command among thousands does not parse the
+//! registry; it counts only while `sources.json` has the stamp it records, and is written
+//! again from the registry otherwise. A command found through it is checked against its spec
+//! file when that is read (see `run::resolve`).
+//!
 //! A git source is cloned with the `git` command. A local folder is copied (its manifest and
 //! spec files only), so what runs is what was validated, and a removed USB stick or a
 //! half-edited checkout does not change it; `my source update` copies it again. Every
@@ -19,9 +25,12 @@ use serde::{Deserialize, Serialize};
 use crate::app::{now, rfc3339};
 use crate::error::{Error, Result};
 use crate::store::atomic::{ensure_private_dir, write_atomic};
+use crate::store::sidecar::{read_table, Row, Rows, Stamp, Table};
 
 const DIR: &str = "sources";
 const REGISTRY: &str = "sources.json";
+const INDEX: &str = "index.tsv";
+const INDEX_KIND: &str = "sources-index";
 const REPOS: &str = "repos";
 
 /// `sources.json`.
@@ -100,11 +109,6 @@ impl LibraryEntry {
     pub(crate) fn slug(&self) -> &str {
         &self.named.slug
     }
-
-    /// The command named `name` (slug or alias).
-    pub(crate) fn command(&self, name: &str) -> Option<&CommandEntry> {
-        self.commands.iter().find(|c| c.named.answers_to(name))
-    }
 }
 
 fn root(config_dir: &Path) -> PathBuf {
@@ -134,7 +138,35 @@ impl Registry {
         ensure_private_dir(&root(config_dir))?;
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Other(format!("cannot encode {REGISTRY}: {e}")))?;
-        write_atomic(&root(config_dir).join(REGISTRY), &bytes)
+        let path = root(config_dir).join(REGISTRY);
+        write_atomic(&path, &bytes)?;
+        self.index(config_dir, Stamp::of(&path).as_ref());
+        Ok(())
+    }
+
+    /// Writes `sources/index.tsv` for the registry file that has `stamp` (best effort) and
+    /// returns its rows.
+    fn index(&self, config_dir: &Path, stamp: Option<&Stamp>) -> Option<Rows> {
+        let Some(stamp) = stamp else {
+            return Rows::parse(String::new());
+        };
+        let mut table = Table::new(INDEX_KIND, stamp);
+        for source in &self.sources {
+            for lib in &source.libraries {
+                table.str("L").str(&source.name);
+                named_fields(&mut table, &lib.named)
+                    .str(&lib.path)
+                    .end_row();
+                for cmd in &lib.commands {
+                    table.str("C");
+                    named_fields(&mut table, &cmd.named)
+                        .str(&cmd.file)
+                        .end_row();
+                }
+            }
+        }
+        let _ = table.save(&root(config_dir).join(INDEX));
+        Rows::of(table)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&SourceEntry> {
@@ -148,18 +180,6 @@ impl Registry {
                 .iter()
                 .find(|l| l.named.answers_to(name))
                 .map(|l| (s, l))
-        })
-    }
-
-    /// Every (source, library, command) whose command answers to `name`.
-    pub(crate) fn commands_named<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl Iterator<Item = (&'a SourceEntry, &'a LibraryEntry, &'a CommandEntry)> {
-        self.sources.iter().flat_map(move |s| {
-            s.libraries
-                .iter()
-                .filter_map(move |l| l.command(name).map(|c| (s, l, c)))
         })
     }
 
@@ -182,27 +202,232 @@ impl Registry {
     }
 }
 
+fn named_fields<'t>(table: &'t mut Table, named: &Named) -> &'t mut Table {
+    table
+        .str(&named.slug)
+        .str(&named.name)
+        .opt(named.description.as_deref())
+        .list(&named.aliases)
+}
+
+/// The sources index has library rows (`L`, the source, the library's named fields, its
+/// folder), each followed by its commands' rows (`C`, named fields, file). Where the named
+/// fields (slug, name, description, aliases) start in each:
+const LIB_NAMED: usize = 2;
+const CMD_NAMED: usize = 1;
+
+/// Whether the named fields from `at` answer to `name` (slug or alias).
+fn row_answers_to(row: &Row, at: usize, name: &str) -> bool {
+    row.is(at, name) || row.has(at + 3, name)
+}
+
+/// The named fields (slug, name, description, aliases) of a row, from field `at` on.
+fn row_named(row: &Row, at: usize) -> Named {
+    Named {
+        slug: row.str(at),
+        name: row.str(at + 1),
+        description: row.opt(at + 2),
+        aliases: row.list(at + 3),
+    }
+}
+
+/// The libraries and commands of every registered source, by name: the sources index,
+/// read while it describes `sources.json`, or made from it.
+pub(crate) struct SourceNames {
+    rows: Rows,
+    /// The row of each library; its commands are the rows up to the next library's.
+    libs: Vec<usize>,
+}
+
+impl SourceNames {
+    /// From the index while it describes `sources.json`, else from the registry itself.
+    pub(crate) fn load(config_dir: &Path) -> Result<SourceNames> {
+        if let Some(stamp) = Stamp::of(&root(config_dir).join(REGISTRY)) {
+            let rows = read_table(&root(config_dir).join(INDEX), INDEX_KIND, &stamp);
+            if let Some(names) = rows.and_then(SourceNames::of) {
+                return Ok(names);
+            }
+        }
+        SourceNames::from_registry(config_dir)
+    }
+
+    /// From `sources.json` (the index is written again on the way, best effort).
+    pub(crate) fn from_registry(config_dir: &Path) -> Result<SourceNames> {
+        // The stamp taken before the read: if the file changes in between, the index
+        // carries a stamp that no longer matches and is simply not used.
+        let stamp = Stamp::of(&root(config_dir).join(REGISTRY));
+        let registry = Registry::load(config_dir)?;
+        registry
+            .index(config_dir, stamp.as_ref())
+            .and_then(SourceNames::of)
+            .ok_or_else(|| Error::Other(format!("the {REGISTRY} of the sources is too large")))
+    }
+
+    /// `None` when a row is neither a library's nor a command's, or a command comes first.
+    fn of(rows: Rows) -> Option<SourceNames> {
+        let mut libs = Vec::new();
+        for i in 0..rows.len() {
+            match rows.row(i).raw(0) {
+                "L" => libs.push(i),
+                "C" if !libs.is_empty() => {}
+                _ => return None,
+            }
+        }
+        Some(SourceNames { rows, libs })
+    }
+
+    /// Every command that answers to `name`, as (its library's place, its row), in order.
+    pub(crate) fn commands_named(&self, name: &str) -> Vec<(usize, usize)> {
+        self.rows
+            .containing(name)
+            .into_iter()
+            .filter(|&row| {
+                let fields = self.rows.row(row);
+                fields.raw(0) == "C" && row_answers_to(&fields, CMD_NAMED, name)
+            })
+            .map(|row| (self.libs.partition_point(|&l| l < row) - 1, row))
+            .collect()
+    }
+
+    /// Every library, in the order of the registry.
+    pub(crate) fn libraries(&self) -> impl Iterator<Item = SourceLib<'_>> {
+        (0..self.libs.len()).map(|i| self.lib(i))
+    }
+
+    /// Library `i` (`i < libraries().count()`).
+    pub(crate) fn lib(&self, i: usize) -> SourceLib<'_> {
+        let end = self.libs.get(i + 1).copied().unwrap_or(self.rows.len());
+        SourceLib {
+            rows: &self.rows,
+            index: i,
+            row: self.libs[i],
+            end,
+        }
+    }
+}
+
+/// A library of a source.
+#[derive(Clone, Copy)]
+pub(crate) struct SourceLib<'a> {
+    rows: &'a Rows,
+    /// Its place among the libraries.
+    pub(crate) index: usize,
+    row: usize,
+    end: usize,
+}
+
+impl<'a> SourceLib<'a> {
+    fn fields(&self) -> Row<'a> {
+        self.rows.row(self.row)
+    }
+
+    /// The name of the source it comes from.
+    pub(crate) fn source(&self) -> String {
+        self.fields().str(1)
+    }
+
+    pub(crate) fn named(&self) -> Named {
+        row_named(&self.fields(), LIB_NAMED)
+    }
+
+    pub(crate) fn slug(&self) -> String {
+        self.fields().str(LIB_NAMED)
+    }
+
+    /// Whether `name` is its slug or one of its aliases.
+    pub(crate) fn answers_to(&self, name: &str) -> bool {
+        row_answers_to(&self.fields(), LIB_NAMED, name)
+    }
+
+    /// The folder of its specs inside the source.
+    pub(crate) fn path(&self) -> String {
+        self.fields().str(LIB_NAMED + 4)
+    }
+
+    /// Its commands, in order.
+    pub(crate) fn commands(&self) -> impl Iterator<Item = SourceCommand<'a>> + 'a {
+        let rows = self.rows;
+        (self.row + 1..self.end).map(move |i| SourceCommand {
+            row: i,
+            fields: rows.row(i),
+        })
+    }
+
+    /// The command named `name` (slug or alias).
+    pub(crate) fn command(&self, name: &str) -> Option<SourceCommand<'a>> {
+        self.rows
+            .containing(name)
+            .into_iter()
+            .filter(|row| (self.row + 1..self.end).contains(row))
+            .map(|row| self.command_at(row))
+            .find(|c| row_answers_to(&c.fields, CMD_NAMED, name))
+    }
+
+    /// The command of row `row` (as [`SourceCommand::row`] gave it).
+    pub(crate) fn command_at(&self, row: usize) -> SourceCommand<'a> {
+        SourceCommand {
+            row,
+            fields: self.rows.row(row),
+        }
+    }
+}
+
+/// A command of a source's library.
+#[derive(Clone, Copy)]
+pub(crate) struct SourceCommand<'a> {
+    /// Its row in the index.
+    pub(crate) row: usize,
+    fields: Row<'a>,
+}
+
+impl SourceCommand<'_> {
+    pub(crate) fn named(&self) -> Named {
+        row_named(&self.fields, CMD_NAMED)
+    }
+
+    /// The spec's file name in the library folder.
+    pub(crate) fn file(&self) -> String {
+        self.fields.str(CMD_NAMED + 4)
+    }
+}
+
+/// Whether `rel` stays inside the folder it is joined to (no `..`, not absolute).
+fn stays_inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel).components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+}
+
 /// Reads and validates the spec of a registered command.
-pub(crate) fn load_spec(
-    config_dir: &Path,
-    source: &SourceEntry,
-    lib: &LibraryEntry,
-    cmd: &CommandEntry,
-) -> Result<Spec> {
-    let path = repo_dir(config_dir, &source.name)
-        .join(&lib.path)
-        .join(&cmd.file);
+pub(crate) fn load_spec(config_dir: &Path, lib: &SourceLib, cmd: &SourceCommand) -> Result<Spec> {
+    let (source, lib_path, file) = (lib.source(), lib.path(), cmd.file());
+    let path = repo_dir(config_dir, &source).join(&lib_path).join(&file);
     let damaged = |detail: String| {
         Error::Other(format!(
-            "source {:?} is damaged ({}: {detail}): run `my source update {}`",
-            source.name,
+            "source {source:?} is damaged ({}: {detail}): run `my source update {source}`",
             path.display(),
-            source.name
         ))
     };
+    let inside =
+        is_slug(&source) && stays_inside(&lib_path) && stays_inside(&file) && !file.contains('/');
+    if !inside {
+        return Err(damaged("a path that leaves the source's folder".into()));
+    }
     let text = fs::read_to_string(&path).map_err(|e| damaged(e.to_string()))?;
     let format = Format::from_path(&path).unwrap_or(Format::Yaml);
-    Spec::parse(&text, format).map_err(|e| damaged(e.to_string()))
+    let spec = Spec::parse(&text, format).map_err(|e| damaged(e.to_string()))?;
+    let slug = cmd.named().slug;
+    if spec.metadata.slug != slug {
+        return Err(damaged(format!(
+            "its slug is {:?}, not {slug:?}",
+            spec.metadata.slug
+        )));
+    }
+    Ok(spec)
 }
 
 /// Where `my source add` reads from.
