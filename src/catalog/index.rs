@@ -23,17 +23,21 @@ use crate::store::sidecar::{read_table, Row, Rows, Stamp, Table};
 
 const INDEX_FILE: &str = "index.tsv";
 const KIND: &str = "catalog-index";
-/// The fields of a row: the item's slug, name, description, aliases, library slug, library
-/// owner, library aliases, and where it starts and ends in `catalog.json`.
-const SLUG: usize = 0;
-const NAME: usize = 1;
-const DESCRIPTION: usize = 2;
-const ALIASES: usize = 3;
-const LIB_SLUG: usize = 4;
-const LIB_OWNER: usize = 5;
-const LIB_ALIASES: usize = 6;
-const START: usize = 7;
-const END: usize = 8;
+/// The index holds a row per library (`L`: slug, owner, aliases, how many commands, and
+/// where the rows of its items start and end, counted from the first item row), in the
+/// order the libraries first appear in the catalog; then a row per item (`I`: slug, name,
+/// description, aliases, library slug, owner and aliases, and where the item starts and
+/// ends in `catalog.json`), personal commands first, then each library's items together,
+/// each in the catalog's order. Fields of an item row:
+const SLUG: usize = 1;
+const NAME: usize = 2;
+const DESCRIPTION: usize = 3;
+const ALIASES: usize = 4;
+const LIB_SLUG: usize = 5;
+const LIB_OWNER: usize = 6;
+const LIB_ALIASES: usize = 7;
+const START: usize = 8;
+const END: usize = 9;
 
 fn index_path(config_dir: &Path, profile: &str) -> PathBuf {
     profiles_dir(config_dir).join(profile).join(INDEX_FILE)
@@ -52,11 +56,6 @@ impl Entry<'_> {
     /// A personal command (no library).
     pub(crate) fn is_personal(&self) -> bool {
         self.0.raw(LIB_SLUG).is_empty()
-    }
-
-    /// Whether `other` belongs to the same library (or both are personal).
-    pub(crate) fn same_library(&self, other: &Entry) -> bool {
-        self.0.raw2(LIB_SLUG) == other.0.raw2(LIB_SLUG)
     }
 
     pub(crate) fn slug(&self) -> String {
@@ -102,11 +101,38 @@ impl Entry<'_> {
     }
 }
 
+/// A library of the catalog, as the index lists it.
+pub(crate) struct Library<'a> {
+    pub(crate) library: CatalogLibrary,
+    /// How many commands it has.
+    pub(crate) count: usize,
+    /// The places of its items' rows.
+    items: Range<usize>,
+    names: &'a Names,
+}
+
+impl<'a> Library<'a> {
+    /// Its items with their places, in order.
+    pub(crate) fn items(&self) -> impl Iterator<Item = (usize, Entry<'a>)> + 'a {
+        self.names.entries_between(self.items.clone())
+    }
+
+    /// The place of its first item that answers to `name`.
+    pub(crate) fn command(&self, name: &str) -> Option<usize> {
+        self.names
+            .maybe_named(name)
+            .into_iter()
+            .find(|at| self.items.contains(at) && self.names.entry(*at).answers_to(name))
+    }
+}
+
 /// The commands of one profile's cached catalog, by name.
 pub(crate) struct Names {
     config_dir: PathBuf,
     profile: String,
     rows: Rows,
+    /// Where the item rows start (after the library rows).
+    base: usize,
 }
 
 impl Names {
@@ -115,12 +141,9 @@ impl Names {
     pub(crate) fn load(config_dir: &Path, profile: &str) -> Result<Read<Names>> {
         let path = catalog_path(config_dir, profile);
         if let Some(stamp) = Stamp::of(&path) {
-            if let Some(rows) = read_table(&index_path(config_dir, profile), KIND, &stamp) {
-                return Ok(Read::Found(Names {
-                    config_dir: config_dir.to_path_buf(),
-                    profile: profile.to_string(),
-                    rows,
-                }));
+            let rows = read_table(&index_path(config_dir, profile), KIND, &stamp);
+            if let Some(rows) = rows {
+                return Ok(Read::Found(Names::new(config_dir, profile, rows)));
             }
         }
         Names::from_catalog(config_dir, profile)
@@ -154,34 +177,69 @@ impl Names {
             )));
         };
         let _ = table.save(&index_path(config_dir, profile));
-        let rows =
-            Rows::of(table).ok_or_else(|| Error::Cache("the catalog is too large".into()))?;
-        Ok(Read::Found(Names {
+        Rows::of(table)
+            .map(|rows| Read::Found(Names::new(config_dir, profile, rows)))
+            .ok_or_else(|| Error::Other(format!("cannot index {}", path.display())))
+    }
+
+    fn new(config_dir: &Path, profile: &str, rows: Rows) -> Names {
+        let mut base = 0;
+        while let Some((row, next)) = rows.row(base) {
+            if row.raw(0) != "L" {
+                break;
+            }
+            base = next;
+        }
+        Names {
             config_dir: config_dir.to_path_buf(),
             profile: profile.to_string(),
             rows,
-        }))
+            base,
+        }
     }
 
     pub(crate) fn profile(&self) -> &str {
         &self.profile
     }
 
-    /// How many items the catalog has.
-    pub(crate) fn len(&self) -> usize {
-        self.rows.len()
+    fn entries_between(&self, places: Range<usize>) -> impl Iterator<Item = (usize, Entry<'_>)> {
+        self.rows
+            .between(places.start, places.end)
+            .map(|(at, row)| (at, Entry(row)))
     }
 
-    /// Item `i` (`i < len()`): personal commands first, then library commands, as the
-    /// catalog holds them.
-    pub(crate) fn entry(&self, i: usize) -> Entry<'_> {
-        Entry(self.rows.row(i))
+    /// The libraries, in the order they first appear in the catalog.
+    pub(crate) fn libraries(&self) -> Vec<Library<'_>> {
+        self.rows
+            .between(0, self.base)
+            .filter_map(|(_, row)| {
+                let (start, end) = (row.num(5)?, row.num(6)?);
+                let items = self.base + start..self.base + end;
+                (start <= end && items.end <= self.rows.end()).then(|| Library {
+                    library: CatalogLibrary {
+                        slug: row.str(1),
+                        owner: row.opt(2),
+                        aliases: row.list(3),
+                    },
+                    count: row.num(4).unwrap_or(0),
+                    items,
+                    names: self,
+                })
+            })
+            .collect()
     }
 
-    /// The items, in order, that may answer to `name` (a superset: check each with
-    /// [`Entry::answers_to`]).
+    /// The item at `place` (as [`Names::entries`] or [`Names::maybe_named`] gave it).
+    pub(crate) fn entry(&self, place: usize) -> Entry<'_> {
+        Entry(self.rows.row(place).map(|(row, _)| row).unwrap_or_default())
+    }
+
+    /// The places, in order, of the items that may answer to `name` (a superset: check
+    /// each with [`Entry::answers_to`]).
     pub(crate) fn maybe_named(&self, name: &str) -> Vec<usize> {
-        self.rows.containing(name)
+        let mut places = self.rows.containing(name);
+        places.retain(|&at| at >= self.base);
+        places
     }
 
     /// The catalog item `entry` stands for, read back from `catalog.json`. `None` when the
@@ -217,21 +275,54 @@ impl Names {
 /// `None` when the items cannot be located in the bytes.
 fn table(items: &[CatalogItem], bytes: &[u8], stamp: &Stamp) -> Option<Table> {
     let spans = item_spans(bytes).filter(|s| s.len() == items.len())?;
-    let mut table = Table::new(KIND, stamp);
-    for (item, span) in items.iter().zip(spans) {
-        let library = item.library.as_ref();
-        table
-            .str(&item.slug)
-            .str(&item.name)
-            .str(&item.description)
-            .list(&item.aliases)
-            .opt(library.map(|l| l.slug.as_str()))
-            .opt(library.and_then(|l| l.owner.as_deref()))
-            .list(library.map_or(&[], |l| &l.aliases))
-            .num(span.start)
-            .num(span.end)
-            .end_row();
+    // Personal commands, then each library's, by first appearance.
+    let mut groups: Vec<(Option<&CatalogLibrary>, Vec<usize>)> = vec![(None, Vec::new())];
+    for (i, item) in items.iter().enumerate() {
+        let key = |l: &CatalogLibrary| (l.owner.clone(), l.slug.clone());
+        let group = groups
+            .iter_mut()
+            .find(|(lib, _)| match (lib, &item.library) {
+                (None, None) => true,
+                (Some(a), Some(b)) => key(a) == key(b),
+                _ => false,
+            });
+        match group {
+            Some((_, members)) => members.push(i),
+            None => groups.push((item.library.as_ref(), vec![i])),
+        }
     }
+    let mut table = Table::new(KIND, stamp);
+    let mut rows = Table::rows();
+    for (library, members) in &groups {
+        let start = rows.len();
+        for &i in members {
+            let (item, span) = (&items[i], &spans[i]);
+            let library = item.library.as_ref();
+            rows.str("I")
+                .str(&item.slug)
+                .str(&item.name)
+                .str(&item.description)
+                .list(&item.aliases)
+                .opt(library.map(|l| l.slug.as_str()))
+                .opt(library.and_then(|l| l.owner.as_deref()))
+                .list(library.map_or(&[], |l| &l.aliases))
+                .num(span.start)
+                .num(span.end)
+                .end_row();
+        }
+        if let Some(l) = library {
+            table
+                .str("L")
+                .str(&l.slug)
+                .opt(l.owner.as_deref())
+                .list(&l.aliases)
+                .num(members.len())
+                .num(start)
+                .num(rows.len())
+                .end_row();
+        }
+    }
+    table.append(&rows);
     Some(table)
 }
 
@@ -444,6 +535,11 @@ mod tests {
         }
     }
 
+    fn nth(names: &Names, i: usize) -> Entry<'_> {
+        let all = names.base..names.rows.end();
+        names.entries_between(all).nth(i).unwrap().1
+    }
+
     #[test]
     fn the_index_is_used_while_fresh_and_never_trusted_over_the_catalog() {
         let tmp = tempfile::tempdir().unwrap();
@@ -452,21 +548,21 @@ mod tests {
         let index = index_path(tmp.path(), "work");
         assert!(index.is_file(), "sync writes the index");
         let n = names(tmp.path());
-        assert_eq!(n.len(), 2);
-        assert!(n.entry(0).is_personal() && !n.entry(1).is_personal());
-        assert_eq!(n.entry(1).library(), items[1].library);
-        assert!(n.entry(1).answers_to("a2") && !n.entry(1).answers_to("a1"));
+        assert_eq!(n.entries_between(n.base..n.rows.end()).count(), 2);
+        assert!(nth(&n, 0).is_personal() && !nth(&n, 1).is_personal());
+        assert_eq!(nth(&n, 1).library(), items[1].library);
+        assert!(nth(&n, 1).answers_to("a2") && !nth(&n, 1).answers_to("a1"));
         for (i, item) in items.iter().enumerate() {
-            assert_eq!(n.item(&n.entry(i)).unwrap().as_ref(), Some(item));
+            assert_eq!(n.item(&nth(&n, i)).unwrap().as_ref(), Some(item));
         }
 
         // Proof that the index is what answers: a name changed in it (stamp kept) shows...
         let text = fs::read_to_string(&index).unwrap();
         fs::write(&index, text.replace("\tCommand 2\t", "\tRenamed\t")).unwrap();
         let n = names(tmp.path());
-        assert_eq!(n.entry(1).name(), "Renamed");
+        assert_eq!(nth(&n, 1).name(), "Renamed");
         // ...but the item read back must be the one described: not trusted.
-        assert_eq!(n.item(&n.entry(1)).unwrap(), None);
+        assert_eq!(n.item(&nth(&n, 1)).unwrap(), None);
 
         // An index that sends a name to another item's bytes (another spec and its hash).
         fs::write(
@@ -476,8 +572,8 @@ mod tests {
         )
         .unwrap();
         let n = names(tmp.path());
-        assert_eq!(n.entry(0).slug(), "c2");
-        assert_eq!(n.item(&n.entry(0)).unwrap(), None);
+        assert_eq!(nth(&n, 0).slug(), "c2");
+        assert_eq!(n.item(&nth(&n, 0)).unwrap(), None);
 
         // A catalog written behind the index's back: the index is stale and rebuilt.
         let mut other = items.clone();
@@ -485,8 +581,8 @@ mod tests {
         let path = catalog_path(tmp.path(), "work");
         fs::write(&path, serde_json::to_vec(&catalog(other.clone())).unwrap()).unwrap();
         let n = names(tmp.path());
-        assert_eq!(n.entry(0).slug(), "renamed");
-        assert_eq!(n.item(&n.entry(0)).unwrap().as_ref(), Some(&other[0]));
+        assert_eq!(nth(&n, 0).slug(), "renamed");
+        assert_eq!(n.item(&nth(&n, 0)).unwrap().as_ref(), Some(&other[0]));
         let stamp = Stamp::of(&path).unwrap();
         assert!(read_table(&index, KIND, &stamp).is_some());
 
@@ -496,7 +592,7 @@ mod tests {
             &fs::read_to_string(&index).unwrap().replace("\tone\t", "\t"),
         ] {
             fs::write(&index, damaged).unwrap();
-            assert_eq!(names(tmp.path()).entry(0).slug(), "renamed");
+            assert_eq!(nth(&names(tmp.path()), 0).slug(), "renamed");
         }
         fs::write(&path, b"{\"profile\":").unwrap();
         assert!(matches!(

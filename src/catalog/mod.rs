@@ -12,7 +12,7 @@ pub(crate) mod remote;
 mod sync;
 
 pub(crate) use cache::{cached_profiles, remove_profile, Read, Summary};
-pub(crate) use index::{Entry as NameEntry, Names};
+pub(crate) use index::{Entry as NameEntry, Library as CatalogLib, Names};
 pub(crate) use profile::{active_profile, checked_slug, set_active, ActiveProfile, ProfileSource};
 pub(crate) use sync::{commands, sync, Synced};
 

@@ -11,7 +11,7 @@ use my_api::catalog::library_reference;
 use my_api::spec::{Format, Spec, MAX_SPEC_BYTES};
 
 use super::sources::{self, Named, SourceLib, SourceNames};
-use crate::catalog::{active_profile, NameEntry, Names};
+use crate::catalog::{active_profile, CatalogLib, NameEntry, Names};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
@@ -97,10 +97,7 @@ pub(crate) enum Library<'a> {
     /// in the catalog).
     Catalog {
         named: Named,
-        /// Its slug without the owner: `my ops` reaches `acme/ops`.
-        bare: String,
-        catalog: &'a Names,
-        items: Vec<usize>,
+        lib: CatalogLib<'a>,
     },
     Source(SourceLib<'a>),
 }
@@ -117,12 +114,8 @@ impl Library<'_> {
     /// The first line of `my LIBRARY --help`.
     pub(crate) fn title(&self) -> String {
         match self {
-            Library::Catalog { named, items, .. } => {
-                format!(
-                    "{}: installed library, {} commands",
-                    named.slug,
-                    items.len()
-                )
+            Library::Catalog { named, lib } => {
+                format!("{}: installed library, {} commands", named.slug, lib.count)
             }
             Library::Source(lib) => {
                 let named = lib.named();
@@ -140,17 +133,15 @@ impl Library<'_> {
     /// Its commands' names.
     pub(crate) fn commands(&self) -> Vec<Named> {
         match self {
-            Library::Catalog { catalog, items, .. } => items
-                .iter()
-                .map(|&i| item_named(&catalog.entry(i)))
-                .collect(),
+            Library::Catalog { lib, .. } => lib.items().map(|(_, i)| item_named(&i)).collect(),
             Library::Source(lib) => lib.commands().map(|c| c.named()).collect(),
         }
     }
 
     fn answers_to(&self, name: &str) -> bool {
         match self {
-            Library::Catalog { named, bare, .. } => named.answers_to(name) || bare == name,
+            // Its slug without the owner too: `my ops` reaches `acme/ops`.
+            Library::Catalog { named, lib } => named.answers_to(name) || lib.library.slug == name,
             Library::Source(lib) => lib.answers_to(name),
         }
     }
@@ -239,45 +230,21 @@ impl Index {
         })
     }
 
-    /// The catalog's items, by place.
-    fn items(&self) -> impl Iterator<Item = (usize, NameEntry<'_>)> {
-        let catalog = self.catalog.as_ref();
-        let len = catalog.map_or(0, Names::len);
-        (0..len).filter_map(move |i| Some((i, catalog?.entry(i))))
-    }
-
     /// Every library, the catalog's first.
     pub(crate) fn libraries(&self) -> Vec<Library<'_>> {
         let mut libs: Vec<Library> = Vec::new();
         if let Some(catalog) = &self.catalog {
-            // Libraries by first appearance; the items of one library usually follow each
-            // other, so the last group is tried first.
-            let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-            for (i, item) in self.items() {
-                if item.is_personal() {
-                    continue;
-                }
-                let same = |g: &&mut (usize, Vec<usize>)| catalog.entry(g.0).same_library(&item);
-                match groups.iter_mut().rev().find(same) {
-                    Some(group) => group.1.push(i),
-                    None => groups.push((i, vec![i])),
-                }
-            }
-            for (first, items) in groups {
-                let Some(l) = catalog.entry(first).library() else {
-                    continue;
-                };
+            for lib in catalog.libraries() {
+                let l = &lib.library;
                 let reference = library_reference(l.owner.as_deref(), &l.slug);
                 libs.push(Library::Catalog {
                     named: Named {
                         name: reference.clone(),
                         slug: reference,
-                        description: Some(format!("{} commands, installed", items.len())),
-                        aliases: l.aliases,
+                        description: Some(format!("{} commands, installed", lib.count)),
+                        aliases: l.aliases.clone(),
                     },
-                    bare: l.slug,
-                    catalog,
-                    items,
+                    lib,
                 });
             }
         }
@@ -369,10 +336,7 @@ impl Index {
             .library(library)
             .ok_or_else(|| Error::NotFound(format!("no library named {library:?} is installed")))?;
         let found = match &lib {
-            Library::Catalog { catalog, items, .. } => items
-                .iter()
-                .find(|&&i| catalog.entry(i).answers_to(command))
-                .map(|&i| Found::Item(i)),
+            Library::Catalog { lib, .. } => lib.command(command).map(Found::Item),
             Library::Source(lib) => lib
                 .command(command)
                 .map(|c| Found::Source(lib.index, c.row)),
@@ -394,7 +358,13 @@ impl Index {
         match *found {
             Found::Source(l, row) => {
                 let lib = self.sources.lib(l);
-                let spec = match sources::load_spec(&self.config_dir, &lib, &lib.command_at(row)) {
+                let loaded = lib
+                    .command_at(row)
+                    .ok_or_else(|| {
+                        Error::Other("the sources index changed while it was read".into())
+                    })
+                    .and_then(|cmd| sources::load_spec(&self.config_dir, &lib, &cmd));
+                let spec = match loaded {
                     Ok(spec) => spec,
                     Err(_) if !self.fresh => return Ok(None),
                     Err(e) => return Err(e),

@@ -15,6 +15,7 @@
 //! spec, slugs equal to file names) and only then replaces the previous copy.
 
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -151,20 +152,25 @@ impl Registry {
             return Rows::parse(String::new());
         };
         let mut table = Table::new(INDEX_KIND, stamp);
+        let mut commands = Table::rows();
         for source in &self.sources {
             for lib in &source.libraries {
-                table.str("L").str(&source.name);
-                named_fields(&mut table, &lib.named)
-                    .str(&lib.path)
-                    .end_row();
+                let start = commands.len();
                 for cmd in &lib.commands {
-                    table.str("C");
-                    named_fields(&mut table, &cmd.named)
+                    commands.str("C");
+                    named_fields(&mut commands, &cmd.named)
                         .str(&cmd.file)
                         .end_row();
                 }
+                table.str("L").str(&source.name);
+                named_fields(&mut table, &lib.named)
+                    .str(&lib.path)
+                    .num(start)
+                    .num(commands.len())
+                    .end_row();
             }
         }
+        table.append(&commands);
         let _ = table.save(&root(config_dir).join(INDEX));
         Rows::of(table)
     }
@@ -210,9 +216,10 @@ fn named_fields<'t>(table: &'t mut Table, named: &Named) -> &'t mut Table {
         .list(&named.aliases)
 }
 
-/// The sources index has library rows (`L`, the source, the library's named fields, its
-/// folder), each followed by its commands' rows (`C`, named fields, file). Where the named
-/// fields (slug, name, description, aliases) start in each:
+/// The sources index has a row per library (`L`, the source, the library's named fields,
+/// its folder, and where its commands' rows start and end, counted from the first command
+/// row), then the rows of the commands (`C`, named fields, file). Where the named fields
+/// (slug, name, description, aliases) start in each:
 const LIB_NAMED: usize = 2;
 const CMD_NAMED: usize = 1;
 
@@ -235,8 +242,8 @@ fn row_named(row: &Row, at: usize) -> Named {
 /// read while it describes `sources.json`, or made from it.
 pub(crate) struct SourceNames {
     rows: Rows,
-    /// The row of each library; its commands are the rows up to the next library's.
-    libs: Vec<usize>,
+    /// Each library's row and the rows of its commands.
+    libs: Vec<(usize, Range<usize>)>,
 }
 
 impl SourceNames {
@@ -260,17 +267,25 @@ impl SourceNames {
         registry
             .index(config_dir, stamp.as_ref())
             .and_then(SourceNames::of)
-            .ok_or_else(|| Error::Other(format!("the {REGISTRY} of the sources is too large")))
+            .ok_or_else(|| Error::Other(format!("cannot index the sources of {REGISTRY}")))
     }
 
-    /// `None` when a row is neither a library's nor a command's, or a command comes first.
+    /// `None` when the library rows do not lead to command rows.
     fn of(rows: Rows) -> Option<SourceNames> {
         let mut libs = Vec::new();
-        for i in 0..rows.len() {
-            match rows.row(i).raw(0) {
-                "L" => libs.push(i),
-                "C" if !libs.is_empty() => {}
-                _ => return None,
+        let mut at = 0;
+        while let Some((row, next)) = rows.row(at) {
+            if row.raw(0) != "L" {
+                break;
+            }
+            libs.push((at, row.num(LIB_NAMED + 5)?..row.num(LIB_NAMED + 6)?));
+            at = next;
+        }
+        let base = at;
+        for (_, commands) in &mut libs {
+            *commands = base + commands.start..base + commands.end;
+            if commands.start > commands.end || commands.end > rows.end() {
+                return None;
             }
         }
         Some(SourceNames { rows, libs })
@@ -281,11 +296,13 @@ impl SourceNames {
         self.rows
             .containing(name)
             .into_iter()
-            .filter(|&row| {
-                let fields = self.rows.row(row);
-                fields.raw(0) == "C" && row_answers_to(&fields, CMD_NAMED, name)
+            .filter_map(|at| {
+                let lib = self.libs.iter().position(|(_, c)| c.contains(&at))?;
+                self.lib(lib)
+                    .command_at(at)?
+                    .answers_to(name)
+                    .then_some((lib, at))
             })
-            .map(|row| (self.libs.partition_point(|&l| l < row) - 1, row))
             .collect()
     }
 
@@ -296,61 +313,55 @@ impl SourceNames {
 
     /// Library `i` (`i < libraries().count()`).
     pub(crate) fn lib(&self, i: usize) -> SourceLib<'_> {
-        let end = self.libs.get(i + 1).copied().unwrap_or(self.rows.len());
+        let (row, commands) = &self.libs[i];
         SourceLib {
             rows: &self.rows,
             index: i,
-            row: self.libs[i],
-            end,
+            fields: self.rows.row(*row).map(|(r, _)| r).unwrap_or_default(),
+            commands: commands.clone(),
         }
     }
 }
 
 /// A library of a source.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct SourceLib<'a> {
     rows: &'a Rows,
     /// Its place among the libraries.
     pub(crate) index: usize,
-    row: usize,
-    end: usize,
+    fields: Row<'a>,
+    commands: Range<usize>,
 }
 
 impl<'a> SourceLib<'a> {
-    fn fields(&self) -> Row<'a> {
-        self.rows.row(self.row)
-    }
-
     /// The name of the source it comes from.
     pub(crate) fn source(&self) -> String {
-        self.fields().str(1)
+        self.fields.str(1)
     }
 
     pub(crate) fn named(&self) -> Named {
-        row_named(&self.fields(), LIB_NAMED)
+        row_named(&self.fields, LIB_NAMED)
     }
 
     pub(crate) fn slug(&self) -> String {
-        self.fields().str(LIB_NAMED)
+        self.fields.str(LIB_NAMED)
     }
 
     /// Whether `name` is its slug or one of its aliases.
     pub(crate) fn answers_to(&self, name: &str) -> bool {
-        row_answers_to(&self.fields(), LIB_NAMED, name)
+        row_answers_to(&self.fields, LIB_NAMED, name)
     }
 
     /// The folder of its specs inside the source.
     pub(crate) fn path(&self) -> String {
-        self.fields().str(LIB_NAMED + 4)
+        self.fields.str(LIB_NAMED + 4)
     }
 
     /// Its commands, in order.
     pub(crate) fn commands(&self) -> impl Iterator<Item = SourceCommand<'a>> + 'a {
-        let rows = self.rows;
-        (self.row + 1..self.end).map(move |i| SourceCommand {
-            row: i,
-            fields: rows.row(i),
-        })
+        self.rows
+            .between(self.commands.start, self.commands.end)
+            .map(|(row, fields)| SourceCommand { row, fields })
     }
 
     /// The command named `name` (slug or alias).
@@ -358,24 +369,24 @@ impl<'a> SourceLib<'a> {
         self.rows
             .containing(name)
             .into_iter()
-            .filter(|row| (self.row + 1..self.end).contains(row))
-            .map(|row| self.command_at(row))
-            .find(|c| row_answers_to(&c.fields, CMD_NAMED, name))
+            .filter_map(|at| self.command_at(at))
+            .find(|c| c.answers_to(name))
     }
 
-    /// The command of row `row` (as [`SourceCommand::row`] gave it).
-    pub(crate) fn command_at(&self, row: usize) -> SourceCommand<'a> {
-        SourceCommand {
-            row,
-            fields: self.rows.row(row),
+    /// Its command whose row starts at `row` (as [`SourceCommand::row`] gave it).
+    pub(crate) fn command_at(&self, row: usize) -> Option<SourceCommand<'a>> {
+        if !self.commands.contains(&row) {
+            return None;
         }
+        let (fields, _) = self.rows.row(row)?;
+        (fields.raw(0) == "C").then_some(SourceCommand { row, fields })
     }
 }
 
 /// A command of a source's library.
 #[derive(Clone, Copy)]
 pub(crate) struct SourceCommand<'a> {
-    /// Its row in the index.
+    /// Where its row starts in the index.
     pub(crate) row: usize,
     fields: Row<'a>,
 }
@@ -383,6 +394,10 @@ pub(crate) struct SourceCommand<'a> {
 impl SourceCommand<'_> {
     pub(crate) fn named(&self) -> Named {
         row_named(&self.fields, CMD_NAMED)
+    }
+
+    fn answers_to(&self, name: &str) -> bool {
+        row_answers_to(&self.fields, CMD_NAMED, name)
     }
 
     /// The spec's file name in the library folder.

@@ -76,6 +76,24 @@ impl Table {
         }
     }
 
+    /// Rows without a header, to be added to a table with [`Table::append`].
+    pub(crate) fn rows() -> Table {
+        Table {
+            text: String::new(),
+            row_started: false,
+        }
+    }
+
+    /// How many bytes it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Adds the rows of `rows` (made with [`Table::rows`]).
+    pub(crate) fn append(&mut self, rows: &Table) {
+        self.text.push_str(&rows.text);
+    }
+
     fn field(&mut self) -> &mut String {
         if self.row_started {
             self.text.push('\t');
@@ -175,29 +193,19 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// A table read back: its text and where each row starts. Fields are split and decoded
-/// only when asked for, and [`Rows::containing`] finds the rows that may hold a value with
-/// one substring search, so finding a name among thousands of rows touches few of them.
+/// A table read back. A row is known by the offset where it starts; fields are split and
+/// decoded only when asked for, and [`Rows::containing`] finds the rows that may hold a
+/// value with one substring search, so finding a name among thousands of rows touches few
+/// of them and never walks the others.
 pub(crate) struct Rows {
     text: String,
-    /// The start of each row, then the end of the text.
-    starts: Vec<u32>,
 }
 
 impl Rows {
     /// The rows of `text` (rows of fields, as a [`Table`] writes them after its header);
-    /// `None` when the last row is cut short or the text is too large to index.
+    /// `None` when the last row is cut short.
     pub(crate) fn parse(text: String) -> Option<Rows> {
-        if text.len() >= u32::MAX as usize || !(text.is_empty() || text.ends_with('\n')) {
-            return None;
-        }
-        let mut starts = vec![0];
-        let mut at = 0;
-        while let Some(n) = text[at..].find('\n') {
-            at += n + 1;
-            starts.push(at as u32);
-        }
-        Some(Rows { text, starts })
+        (text.is_empty() || text.ends_with('\n')).then_some(Rows { text })
     }
 
     /// The rows of a table as written, without its header.
@@ -208,27 +216,46 @@ impl Rows {
         Rows::parse(text)
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.starts.len() - 1
+    /// The offset just past the last row.
+    pub(crate) fn end(&self) -> usize {
+        self.text.len()
     }
 
-    /// Row `i` (`i < len()`).
-    pub(crate) fn row(&self, i: usize) -> Row<'_> {
-        let (start, end) = (self.starts[i] as usize, self.starts[i + 1] as usize);
-        Row {
-            line: &self.text[start..end - 1],
-        }
+    /// The row starting at `at` (an offset a row starts at), and where the next one starts;
+    /// `None` at the end.
+    pub(crate) fn row(&self, at: usize) -> Option<(Row<'_>, usize)> {
+        let rest = self.text.get(at..).filter(|r| !r.is_empty())?;
+        let len = rest.find('\n')?;
+        Some((Row { line: &rest[..len] }, at + len + 1))
     }
 
-    /// The rows, in order, whose text may hold `value` in a field or list item: every row
-    /// that does is among them (a superset; check each with [`Row::is`] or [`Row::has`]).
+    /// Every row from `at` to `end`, in order, with its offset.
+    pub(crate) fn between(
+        &self,
+        mut at: usize,
+        end: usize,
+    ) -> impl Iterator<Item = (usize, Row<'_>)> {
+        std::iter::from_fn(move || {
+            if at >= end {
+                return None;
+            }
+            let (row, next) = self.row(at)?;
+            let this = at;
+            at = next;
+            Some((this, row))
+        })
+    }
+
+    /// The offsets, in order, of the rows whose text may hold `value` in a field or list
+    /// item: every row that does is among them (a superset; check each with [`Row::is`]
+    /// or [`Row::has`]).
     pub(crate) fn containing(&self, value: &str) -> Vec<usize> {
         let needle = escaped(value);
         let mut rows: Vec<usize> = Vec::new();
         for (at, _) in self.text.match_indices(needle.as_ref()) {
-            let row = self.starts.partition_point(|&s| s as usize <= at) - 1;
-            if rows.last() != Some(&row) {
-                rows.push(row);
+            let start = self.text[..at].rfind('\n').map_or(0, |n| n + 1);
+            if rows.last() != Some(&start) {
+                rows.push(start);
             }
         }
         rows
@@ -249,7 +276,7 @@ pub(crate) fn read_table(path: &Path, kind: &str, stamp: &Stamp) -> Option<Rows>
 
 /// One row of a [`Rows`]. Field getters take the field's position; a field past the
 /// row's end reads as empty (what a damaged row leads to is checked where it is used).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Row<'a> {
     line: &'a str,
 }
@@ -258,12 +285,6 @@ impl<'a> Row<'a> {
     /// The field as written (escaped).
     pub(crate) fn raw(&self, i: usize) -> &'a str {
         self.line.split('\t').nth(i).unwrap_or("")
-    }
-
-    /// Fields `i` and `i + 1` as written, split once.
-    pub(crate) fn raw2(&self, i: usize) -> (&'a str, &'a str) {
-        let mut fields = self.line.split('\t').skip(i);
-        (fields.next().unwrap_or(""), fields.next().unwrap_or(""))
     }
 
     /// Whether field `i` holds `value`.
@@ -340,11 +361,13 @@ mod tests {
         t.save(&side).unwrap();
 
         let rows = read_table(&side, "test", &stamp).unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows.containing("second"), [1]);
-        assert_eq!(rows.containing(odd), [0, 1]);
+        let all: Vec<usize> = rows.between(0, rows.end()).map(|(at, _)| at).collect();
+        assert_eq!(all.len(), 2);
+        assert_eq!(rows.containing("second"), [all[1]]);
+        assert_eq!(rows.containing(odd), all);
         assert!(rows.containing("absent").is_empty());
-        let r = rows.row(0);
+        let (r, next) = rows.row(0).unwrap();
+        assert_eq!(next, all[1]);
         assert_eq!(r.str(0), odd);
         assert!(r.is(0, odd) && !r.is(0, "tab"));
         assert_eq!((r.opt(1), r.opt(2)), (None, Some(String::new())));
@@ -353,7 +376,8 @@ mod tests {
         assert!(r.is_list(3, &list) && !r.is_list(3, &list[..2]));
         assert!(r.has(3, odd) && r.has(3, "") && !r.has(3, "b"));
         assert_eq!(r.num(4), Some(42));
-        let r = rows.row(1);
+        let (r, end) = rows.row(all[1]).unwrap();
+        assert!(end == rows.end() && rows.row(end).is_none());
         assert_eq!(r.str(0), "second");
         assert!(r.list(1).is_empty() && r.is_list(1, &[]) && !r.is_list(1, &[String::new()]));
         assert_eq!(r.opt(2).as_deref(), Some(odd));

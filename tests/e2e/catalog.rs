@@ -638,18 +638,18 @@ fn a_stale_damaged_or_misleading_catalog_index_is_never_trusted() {
     let mut lines: Vec<String> = written.lines().map(String::from).collect();
     assert_eq!(
         lines.len(),
-        3,
-        "a header and ops's two commands:\n{written}"
+        4,
+        "a header, ops and its two commands:\n{written}"
     );
     // The last two fields of a row: where its item starts and ends.
     fn place(line: &str) -> String {
         let fields: Vec<&str> = line.rsplitn(3, '\t').collect();
         format!("\t{}\t{}", fields[1], fields[0])
     }
-    let (a, b) = (place(&lines[1]), place(&lines[2]));
-    let (one, two) = (lines[1].replace(&a, &b), lines[2].replace(&b, &a));
-    lines[1] = one;
-    lines[2] = two;
+    let (a, b) = (place(&lines[2]), place(&lines[3]));
+    let (one, two) = (lines[2].replace(&a, &b), lines[3].replace(&b, &a));
+    lines[2] = one;
+    lines[3] = two;
     let misleading = lines.join("\n") + "\n";
     assert_ne!(misleading, written);
     std::fs::write(&index, &misleading).unwrap();
@@ -669,7 +669,7 @@ fn a_stale_damaged_or_misleading_catalog_index_is_never_trusted() {
     runs_deploy(&env);
     let rebuilt = std::fs::read_to_string(&index).unwrap();
     assert_ne!(rebuilt, written, "the index describes the new catalog file");
-    assert_eq!(rebuilt.lines().count(), 3);
+    assert_eq!(rebuilt.lines().count(), 4);
     // A tampered body is still refused through a fresh index.
     let item = item(&cached(&env, "default").unwrap(), "deploy").clone();
     let body = spec_file(&env, &item);
