@@ -271,18 +271,46 @@ impl Index {
         self.resolve(&invoked_as, |index| index.find_in_library(library, command))
     }
 
-    /// Finds with `find` and reads what it found; when the indexes turn out not to describe
-    /// the files, reads the files themselves and finds again.
+    /// The library `name` means, like [`Index::library`]; when the indexes know no such
+    /// library, the files themselves are read before saying so.
+    pub(crate) fn find_library(&mut self, name: &str) -> Result<Option<Library<'_>>> {
+        if self.library(name).is_none() && !self.fresh {
+            self.reread()?;
+        }
+        Ok(self.library(name))
+    }
+
+    /// Reads the names from the files themselves, not from the indexes.
+    fn reread(&mut self) -> Result<()> {
+        *self = Index::read(&self.config_dir, self.profile.clone(), true)?;
+        Ok(())
+    }
+
+    /// Finds with `find` and reads what it found. When the indexes do not find the name, or
+    /// turn out not to describe the files, the files themselves are read and the name is
+    /// found again: an index never decides alone that a command does not exist, nor which
+    /// spec runs.
     fn resolve(
         &mut self,
         invoked_as: &str,
         find: impl Fn(&Index) -> Result<Found>,
     ) -> Result<Resolved> {
-        let found = find(self)?;
+        let found = match find(self) {
+            Err(_) if !self.fresh => {
+                self.reread()?;
+                find(self)?
+            }
+            found => found?,
+        };
         if let Some(resolved) = self.read_found(&found, invoked_as)? {
             return Ok(resolved);
         }
-        *self = Index::read(&self.config_dir, self.profile.clone(), true)?;
+        if self.fresh {
+            return Err(Error::Other(
+                "the command changed while it was read: run it again".into(),
+            ));
+        }
+        self.reread()?;
         let found = find(self)?;
         self.read_found(&found, invoked_as)?.ok_or_else(|| {
             Error::Other("the command changed while it was read: run it again".into())

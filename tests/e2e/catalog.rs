@@ -658,6 +658,20 @@ fn a_stale_damaged_or_misleading_catalog_index_is_never_trusted() {
     assert!(!r.stdout.contains("Deploying"), "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
 
+    // An index that leaves the command or its library out: the catalog itself is read
+    // before anything is "not found".
+    for hidden in ["I\tdeploy\t", "L\t"] {
+        let hiding: String = written
+            .lines()
+            .filter(|l| !l.starts_with(hidden))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(hiding, written);
+        std::fs::write(&index, hiding).unwrap();
+        runs_deploy(&env);
+        assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+    }
+
     // Damaged, or stale (the catalog written again behind its back): rebuilt from the
     // catalog, which is what runs.
     std::fs::write(&index, "my-sidecar catalog-index 1 garbage\n\x00\n").unwrap();
