@@ -3,9 +3,9 @@
 //! - `profiles/<slug>/catalog.json`: `{"profile", "items", "etag", "synced_at"}`, one per
 //!   synced profile;
 //! - `profiles/<slug>/summary.json`: what `my cli status` shows of that catalog (counts and
-//!   `synced_at`), with the stamp (length, modification time, inode) of the `catalog.json` it describes,
-//!   so status reads a few hundred bytes instead of the whole catalog; on any mismatch it
-//!   counts the catalog itself;
+//!   `synced_at`), with the stamp (length, modification time, inode) of the `catalog.json`
+//!   it describes, so status reads a few hundred bytes instead of the whole catalog; on any
+//!   mismatch it counts the catalog itself;
 //! - `profiles/<slug>/index.tsv`: the names of its commands and where each item sits in
 //!   `catalog.json`, so `my cli run` reads one item instead of all (see `index`);
 //! - `specs/<command id>/<version>.json`: spec bodies, exactly the bytes the server sent,
@@ -321,7 +321,7 @@ pub(crate) fn write_spec(config_dir: &Path, item: &CatalogItem, bytes: &[u8]) ->
     write_private(&spec_path(config_dir, item), bytes)
 }
 
-pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         ensure_private_dir(dir)?;
     }

@@ -4,6 +4,11 @@
 //! Names resolve in the active profile's cached catalog first (personal commands, then
 //! library commands), then in the local sources. A catalog spec is run only if its cached
 //! body still matches the catalog's `spec_hash`.
+//!
+//! Names are looked up in the indexes kept beside the catalog and the sources registry
+//! (`catalog::Names`, `sources::SourceNames`), so a run reads one item and one spec however
+//! many commands there are; whatever an index says is checked against the files before
+//! anything runs or is reported missing.
 
 use std::path::Path;
 
