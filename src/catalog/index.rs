@@ -343,7 +343,7 @@ pub(super) fn write(
 /// The byte ranges of the elements of the `"items"` array of the JSON object in `bytes`;
 /// `None` when there is no such array or the text is not well-formed enough to tell. It only
 /// locates values: what they hold is parsed (and checked) by serde when read.
-pub(crate) fn item_spans(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
+fn item_spans(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
     let mut at = skip_ws(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
