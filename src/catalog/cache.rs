@@ -3,9 +3,11 @@
 //! - `profiles/<slug>/catalog.json`: `{"profile", "items", "etag", "synced_at"}`, one per
 //!   synced profile;
 //! - `profiles/<slug>/summary.json`: what `my cli status` shows of that catalog (counts and
-//!   `synced_at`), with the length and modification time of the `catalog.json` it describes,
-//!   so status reads a few hundred bytes instead of the whole catalog; on any mismatch it
-//!   counts the catalog itself;
+//!   `synced_at`), with the stamp (length, modification time, inode) of the `catalog.json`
+//!   it describes, so status reads a few hundred bytes instead of the whole catalog; on any
+//!   mismatch it counts the catalog itself;
+//! - `profiles/<slug>/index.tsv`: the names of its commands and where each item sits in
+//!   `catalog.json`, so `my cli run` reads one item instead of all (see `index`);
 //! - `specs/<command id>/<version>.json`: spec bodies, exactly the bytes the server sent,
 //!   shared by every profile (a version never changes, so its path is its identity).
 //!
@@ -17,6 +19,7 @@
 use crate::error::{Error, Result};
 use crate::store::atomic::{ensure_private_dir, write_atomic_unsynced};
 use crate::store::json_error_detail;
+use crate::store::sidecar::Stamp;
 use my_api::catalog::{valid_slug, valid_spec_hash, CatalogItem};
 use my_api::spec::spec_hash;
 use serde::de::{Deserializer, SeqAccess, Visitor};
@@ -92,20 +95,25 @@ impl CatalogFile {
         let Some(bytes) = read_optional(&path)? else {
             return Ok(Read::Missing);
         };
-        let file: CatalogFile = match serde_json::from_slice(&bytes) {
+        Ok(CatalogFile::parse(&path, profile, &bytes))
+    }
+
+    /// Parses and checks the bytes of `path`, the cached catalog of `profile`.
+    pub(crate) fn parse(path: &Path, profile: &str, bytes: &[u8]) -> Read<CatalogFile> {
+        let file: CatalogFile = match serde_json::from_slice(bytes) {
             Ok(file) => file,
-            Err(e) => return Ok(Read::Corrupt(corrupt(&path, &json_error_detail(&e)))),
+            Err(e) => return Read::Corrupt(corrupt(path, &json_error_detail(&e))),
         };
         if file.profile != profile {
-            return Ok(Read::Corrupt(corrupt(
-                &path,
+            return Read::Corrupt(corrupt(
+                path,
                 &format!("it holds profile {:?}", file.profile),
-            )));
+            ));
         }
         if let Err(why) = check_items(&file.items) {
-            return Ok(Read::Corrupt(corrupt(&path, &why)));
+            return Read::Corrupt(corrupt(path, &why));
         }
-        Ok(Read::Found(file))
+        Read::Found(file)
     }
 
     /// Writes `cache/profiles/<profile>/catalog.json` atomically.
@@ -130,8 +138,10 @@ impl CatalogFile {
             libraries: counts.libraries.len(),
             library_commands: counts.library_commands,
         };
-        // Best effort: without it, status counts the catalog itself.
+        // Best effort: without them, status counts the catalog itself and a run reads it
+        // whole.
         if let Some(stamp) = Stamp::of(&path) {
+            super::index::write(config_dir, &self.profile, &self.items, &bytes, &stamp);
             let sidecar = SummaryFile { summary, stamp };
             if let Ok(bytes) = serde_json::to_vec(&sidecar) {
                 let _ = write_private(&summary_path(config_dir, &self.profile), &bytes);
@@ -143,28 +153,6 @@ impl CatalogFile {
 
 fn summary_path(config_dir: &Path, profile: &str) -> PathBuf {
     profiles_dir(config_dir).join(profile).join(SUMMARY_FILE)
-}
-
-/// Identifies one written version of `catalog.json`: its length and modification time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
-    len: u64,
-    mtime_ns: u128,
-}
-
-impl Stamp {
-    fn of(path: &Path) -> Option<Stamp> {
-        let meta = fs::metadata(path).ok()?;
-        let mtime = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        Some(Stamp {
-            len: meta.len(),
-            mtime_ns: mtime.as_nanos(),
-        })
-    }
 }
 
 /// `summary.json`: the figures of the `catalog.json` whose stamp it carries.
@@ -348,7 +336,7 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-fn corrupt(path: &Path, detail: &str) -> String {
+pub(super) fn corrupt(path: &Path, detail: &str) -> String {
     format!(
         "the cached catalog {} is corrupt ({detail})",
         path.display()

@@ -6,23 +6,24 @@
 //! of the active profile and one reading of the cache.
 
 mod cache;
+mod index;
 mod profile;
 pub(crate) mod remote;
 mod sync;
 
 pub(crate) use cache::{cached_profiles, remove_profile, Read, Summary};
+pub(crate) use index::{Entry as NameEntry, Library as CatalogLib, Names};
 pub(crate) use profile::{active_profile, checked_slug, set_active, ActiveProfile, ProfileSource};
 pub(crate) use sync::{commands, sync, Synced};
 
 use crate::error::{Error, Result};
 use cache::CatalogFile;
 use my_api::catalog::{library_reference, CatalogItem};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The cached catalog of one profile, as the last sync left it.
 #[derive(Debug, Clone)]
 pub(crate) struct Catalog {
-    config_dir: PathBuf,
     file: CatalogFile,
 }
 
@@ -31,10 +32,7 @@ impl Catalog {
     /// when there is none or it is corrupt.
     pub(crate) fn load(config_dir: &Path, profile: &str) -> Result<Catalog> {
         match CatalogFile::read(config_dir, profile)?.trusted()? {
-            Some(file) => Ok(Catalog {
-                config_dir: config_dir.to_path_buf(),
-                file,
-            }),
+            Some(file) => Ok(Catalog { file }),
             None => Err(Error::Cache(format!(
                 "no cached catalog for profile {profile:?}: run `my library sync`"
             ))),
@@ -70,17 +68,17 @@ impl Catalog {
         }
         counts.into_iter().collect()
     }
+}
 
-    /// The spec body of `item`, checked against its `spec_hash` (a body that does not match
-    /// is removed and reported; a missing one says to sync).
-    pub(crate) fn spec_bytes(&self, item: &CatalogItem) -> Result<Vec<u8>> {
-        cache::read_spec(&self.config_dir, item)?.ok_or_else(|| {
-            Error::Cache(format!(
-                "the spec of {:?} (v{}) is not cached: run `my library sync`",
-                item.slug, item.version
-            ))
-        })
-    }
+/// The cached spec body of `item`, checked against its `spec_hash` (a body that does not
+/// match is removed and reported; a missing one says to sync).
+fn spec_bytes(config_dir: &Path, item: &CatalogItem) -> Result<Vec<u8>> {
+    cache::read_spec(config_dir, item)?.ok_or_else(|| {
+        Error::Cache(format!(
+            "the spec of {:?} (v{}) is not cached: run `my library sync`",
+            item.slug, item.version
+        ))
+    })
 }
 
 #[cfg(all(test, unix))]
@@ -120,9 +118,9 @@ mod tests {
         let catalog = Catalog::load(tmp.path(), "work").unwrap();
         assert_eq!(catalog.profile(), "work");
         assert_eq!(catalog.items(), std::slice::from_ref(&item));
-        let e = catalog.spec_bytes(&item).unwrap_err();
+        let e = spec_bytes(tmp.path(), &item).unwrap_err();
         assert!(e.to_string().contains("not cached"), "{e}");
         cache::write_spec(tmp.path(), &item, body).unwrap();
-        assert_eq!(catalog.spec_bytes(&item).unwrap(), body);
+        assert_eq!(spec_bytes(tmp.path(), &item).unwrap(), body);
     }
 }

@@ -30,9 +30,9 @@ pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
 
 /// `my LIBRARY [COMMAND [ARGS…]]`.
 pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
-    let index = Index::load(&app.settings)?;
+    let mut index = Index::load(&app.settings)?;
     let name = &words[0];
-    let Some(lib) = index.library(name) else {
+    let Some(lib) = index.find_library(name)? else {
         return Err(Error::Usage(format!(
             "unknown command {name:?}: it is neither a built-in command nor an installed library (`{} --help` lists both)",
             crate::BIN

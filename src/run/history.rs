@@ -92,7 +92,8 @@ pub(crate) fn append(config_dir: &Path, entry: &Entry) -> Result<()> {
         .mode(FILE_MODE)
         .open(&path)
         .map_err(|e| Error::io(ctx(), e))?;
-    // One write of a whole line: concurrent runs append whole lines.
+    // One write of a whole line: concurrent runs append whole lines. No fsync: a power
+    // failure may lose the newest line, which costs a history entry, not a run.
     file.write_all(&line).map_err(|e| Error::io(ctx(), e))
 }
 

@@ -4,14 +4,19 @@
 //! Names resolve in the active profile's cached catalog first (personal commands, then
 //! library commands), then in the local sources. A catalog spec is run only if its cached
 //! body still matches the catalog's `spec_hash`.
+//!
+//! Names are looked up in the indexes kept beside the catalog and the sources registry
+//! (`catalog::Names`, `sources::SourceNames`), so a run reads one item and one spec however
+//! many commands there are; whatever an index says is checked against the files before
+//! anything runs or is reported missing.
 
 use std::path::Path;
 
-use my_api::catalog::{library_reference, CatalogItem};
+use my_api::catalog::library_reference;
 use my_api::spec::{Format, Spec, MAX_SPEC_BYTES};
 
-use super::sources::{self, CommandEntry, LibraryEntry, Named, Registry, SourceEntry};
-use crate::catalog::{active_profile, Catalog};
+use super::sources::{self, Named, SourceLib, SourceNames};
+use crate::catalog::{active_profile, CatalogLib, NameEntry, Names};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
@@ -93,15 +98,13 @@ pub(crate) fn file(path: &str) -> Result<Resolved> {
 
 /// A library `my` can run commands of.
 pub(crate) enum Library<'a> {
-    /// Installed in the active profile: its commands are catalog items.
+    /// Installed in the active profile: its commands are catalog items (by their place
+    /// in the catalog).
     Catalog {
         named: Named,
-        items: Vec<&'a CatalogItem>,
+        lib: CatalogLib<'a>,
     },
-    Source {
-        source: &'a SourceEntry,
-        lib: &'a LibraryEntry,
-    },
+    Source(SourceLib<'a>),
 }
 
 impl Library<'_> {
@@ -109,160 +112,238 @@ impl Library<'_> {
     pub(crate) fn named(&self) -> Named {
         match self {
             Library::Catalog { named, .. } => named.clone(),
-            Library::Source { lib, .. } => lib.named.clone(),
+            Library::Source(lib) => lib.named(),
         }
     }
 
     /// The first line of `my LIBRARY --help`.
     pub(crate) fn title(&self) -> String {
         match self {
-            Library::Catalog { named, items } => {
+            Library::Catalog { named, lib } => {
+                format!("{}: installed library, {} commands", named.slug, lib.count)
+            }
+            Library::Source(lib) => {
+                let named = lib.named();
                 format!(
-                    "{}: installed library, {} commands",
+                    "{}: {} (library {}, from source {})",
+                    named.name,
+                    named.summary(),
                     named.slug,
-                    items.len()
+                    lib.source()
                 )
             }
-            Library::Source { source, lib } => format!(
-                "{}: {} (library {}, from source {})",
-                lib.named.name,
-                lib.named.summary(),
-                lib.named.slug,
-                source.name
-            ),
         }
     }
 
     /// Its commands' names.
     pub(crate) fn commands(&self) -> Vec<Named> {
         match self {
-            Library::Catalog { items, .. } => items.iter().map(|i| item_named(i)).collect(),
-            Library::Source { lib, .. } => lib.commands.iter().map(|c| c.named.clone()).collect(),
+            Library::Catalog { lib, .. } => lib.items().map(|(_, i)| item_named(&i)).collect(),
+            Library::Source(lib) => lib.commands().map(|c| c.named()).collect(),
+        }
+    }
+
+    fn answers_to(&self, name: &str) -> bool {
+        match self {
+            // Its slug without the owner too: `my ops` reaches `acme/ops`.
+            Library::Catalog { named, lib } => named.answers_to(name) || lib.library.slug == name,
+            Library::Source(lib) => lib.answers_to(name),
         }
     }
 }
 
-fn item_named(item: &CatalogItem) -> Named {
+fn item_named(item: &NameEntry) -> Named {
     Named {
-        slug: item.slug.clone(),
-        name: item.name.clone(),
-        description: Some(item.description.clone()).filter(|d| !d.is_empty()),
-        aliases: item.aliases.clone(),
+        slug: item.slug(),
+        name: item.name(),
+        description: Some(item.description()).filter(|d| !d.is_empty()),
+        aliases: item.aliases(),
     }
 }
 
-/// One command found by name, before its spec is read.
-enum Found<'a> {
-    Item(&'a CatalogItem),
-    Source(&'a SourceEntry, &'a LibraryEntry, &'a CommandEntry),
+/// One command found by name, before its spec is read: a catalog item, or a library of
+/// the sources and the row of one of its commands.
+enum Found {
+    Item(usize),
+    Source(usize, usize),
 }
 
 /// Everything runnable by name: the active profile's cached catalog (when there is one)
 /// and the local sources.
+///
+/// Names come from the sidecar indexes of the catalog and of the sources registry while
+/// those describe their files; what a name resolves to is then checked against the real
+/// files (the catalog item read back, the spec's own slug). When that check fails, the
+/// names are read from the files themselves and the name is resolved once more.
 pub(crate) struct Index {
     config_dir: std::path::PathBuf,
-    catalog: Option<Catalog>,
+    /// The active profile's slug, or why there is none.
+    profile: std::result::Result<String, String>,
+    catalog: Option<Names>,
     /// Why there is no catalog, for "not found" messages.
     no_catalog: Option<String>,
-    registry: Registry,
+    sources: SourceNames,
+    /// Read from the files themselves, not from sidecars.
+    fresh: bool,
 }
 
 impl Index {
-    /// Reads the catalog of the active profile and the sources registry. A missing or
-    /// unreadable catalog is not an error here: local sources still run.
+    /// Reads the names of the active profile's catalog and of the local sources. A
+    /// missing or unreadable catalog is not an error here: local sources still run.
     pub(crate) fn load(settings: &Settings) -> Result<Index> {
-        let catalog = active_profile(settings, None)
-            .and_then(|p| Catalog::load(&settings.config_dir, p.slug()?));
-        let (catalog, no_catalog) = match catalog {
-            Ok(c) => (Some(c), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        Ok(Index {
-            config_dir: settings.config_dir.clone(),
-            catalog,
-            no_catalog,
-            registry: Registry::load(&settings.config_dir)?,
-        })
+        let profile = active_profile(settings, None)
+            .and_then(|p| p.slug().map(String::from))
+            .map_err(|e| e.to_string());
+        Index::read(&settings.config_dir, profile, false)
     }
 
-    fn items(&self) -> &[CatalogItem] {
-        self.catalog.as_ref().map_or(&[], |c| c.items())
+    fn read(
+        config_dir: &Path,
+        profile: std::result::Result<String, String>,
+        fresh: bool,
+    ) -> Result<Index> {
+        let names = profile.clone().and_then(|p| {
+            let read = if fresh {
+                Names::from_catalog(config_dir, &p)
+            } else {
+                Names::load(config_dir, &p)
+            };
+            match read.and_then(|r| r.trusted()) {
+                Ok(Some(names)) => Ok(names),
+                Ok(None) => Err(format!(
+                    "no cached catalog for profile {p:?}: run `my library sync`"
+                )),
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        let sources = if fresh {
+            SourceNames::from_registry(config_dir)?
+        } else {
+            SourceNames::load(config_dir)?
+        };
+        let (catalog, no_catalog) = match names {
+            Ok(n) => (Some(n), None),
+            Err(why) => (None, Some(why)),
+        };
+        Ok(Index {
+            config_dir: config_dir.to_path_buf(),
+            profile,
+            catalog,
+            no_catalog,
+            sources,
+            fresh,
+        })
     }
 
     /// Every library, the catalog's first.
     pub(crate) fn libraries(&self) -> Vec<Library<'_>> {
         let mut libs: Vec<Library> = Vec::new();
-        for item in self.items() {
-            let Some(l) = &item.library else { continue };
-            let reference = library_reference(l.owner.as_deref(), &l.slug);
-            match libs.iter_mut().find_map(|lib| match lib {
-                Library::Catalog { named, items } if named.slug == reference => Some(items),
-                _ => None,
-            }) {
-                Some(items) => items.push(item),
-                None => libs.push(Library::Catalog {
+        if let Some(catalog) = &self.catalog {
+            for lib in catalog.libraries() {
+                let l = &lib.library;
+                let reference = library_reference(l.owner.as_deref(), &l.slug);
+                libs.push(Library::Catalog {
                     named: Named {
                         name: reference.clone(),
                         slug: reference,
-                        description: None,
+                        description: Some(format!("{} commands, installed", lib.count)),
                         aliases: l.aliases.clone(),
                     },
-                    items: vec![item],
-                }),
+                    lib,
+                });
             }
         }
-        for lib in &mut libs {
-            if let Library::Catalog { named, items } = lib {
-                named.description = Some(format!("{} commands, installed", items.len()));
-            }
-        }
-        for source in &self.registry.sources {
-            for lib in &source.libraries {
-                libs.push(Library::Source { source, lib });
-            }
-        }
+        libs.extend(self.sources.libraries().map(Library::Source));
         libs
     }
 
     /// The library `name` means: its slug, `owner/slug` or an alias (catalog first).
     pub(crate) fn library(&self, name: &str) -> Option<Library<'_>> {
-        self.libraries().into_iter().find(|l| {
-            let named = l.named();
-            named.answers_to(name)
-                || matches!(l, Library::Catalog { items, .. }
-                    if items.first().and_then(|i| i.library.as_ref()).is_some_and(|x| x.slug == name))
-        })
+        self.libraries().into_iter().find(|l| l.answers_to(name))
     }
 
     /// `my cli run SLUG`: `library/command`, a personal command, or a command slug or alias
     /// that exactly one library has.
-    pub(crate) fn slug(&self, target: &str) -> Result<Resolved> {
+    pub(crate) fn slug(&mut self, target: &str) -> Result<Resolved> {
         let invoked_as = format!("{} cli run {target}", crate::BIN);
+        self.resolve(&invoked_as, |index| index.find_slug(target))
+    }
+
+    /// `my LIBRARY COMMAND`: the library by slug, `owner/slug` or alias, its command by slug
+    /// or alias.
+    pub(crate) fn library_command(&mut self, library: &str, command: &str) -> Result<Resolved> {
+        let invoked_as = format!("{} {library} {command}", crate::BIN);
+        self.resolve(&invoked_as, |index| index.find_in_library(library, command))
+    }
+
+    /// The library `name` means, like [`Index::library`]; when the indexes know no such
+    /// library, the files themselves are read before saying so.
+    pub(crate) fn find_library(&mut self, name: &str) -> Result<Option<Library<'_>>> {
+        if self.library(name).is_none() && !self.fresh {
+            self.reread()?;
+        }
+        Ok(self.library(name))
+    }
+
+    /// Reads the names from the files themselves, not from the indexes.
+    fn reread(&mut self) -> Result<()> {
+        *self = Index::read(&self.config_dir, self.profile.clone(), true)?;
+        Ok(())
+    }
+
+    /// Finds with `find` and reads what it found. When the indexes do not find the name, or
+    /// turn out not to describe the files, the files themselves are read and the name is
+    /// found again: an index never decides alone that a command does not exist, nor which
+    /// spec runs.
+    fn resolve(
+        &mut self,
+        invoked_as: &str,
+        find: impl Fn(&Index) -> Result<Found>,
+    ) -> Result<Resolved> {
+        let found = match find(self) {
+            Err(_) if !self.fresh => {
+                self.reread()?;
+                find(self)?
+            }
+            found => found?,
+        };
+        if let Some(resolved) = self.read_found(&found, invoked_as)? {
+            return Ok(resolved);
+        }
+        if self.fresh {
+            return Err(Error::Other(
+                "the command changed while it was read: run it again".into(),
+            ));
+        }
+        self.reread()?;
+        let found = find(self)?;
+        self.read_found(&found, invoked_as)?.ok_or_else(|| {
+            Error::Other("the command changed while it was read: run it again".into())
+        })
+    }
+
+    fn find_slug(&self, target: &str) -> Result<Found> {
         if let Some((lib, cmd)) = target.rsplit_once('/') {
-            let mut found = self.library_command(lib, cmd)?;
-            found.invoked_as = invoked_as;
-            return Ok(found);
+            return self.find_in_library(lib, cmd);
         }
-        let named = |i: &&CatalogItem| i.slug == target || i.aliases.iter().any(|a| a == target);
-        if let Some(item) = self
-            .items()
-            .iter()
-            .filter(|i| i.library.is_none())
-            .find(named)
-        {
-            return self.read(Found::Item(item), invoked_as);
+        let named: Vec<(usize, NameEntry)> = match &self.catalog {
+            Some(c) => c
+                .maybe_named(target)
+                .into_iter()
+                .map(|i| (i, c.entry(i)))
+                .filter(|(_, e)| e.answers_to(target))
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some((i, _)) = named.iter().find(|(_, e)| e.is_personal()) {
+            return Ok(Found::Item(*i));
         }
-        let mut found: Vec<Found> = self
-            .items()
-            .iter()
-            .filter(|i| i.library.is_some())
-            .filter(named)
-            .map(Found::Item)
-            .collect();
+        let mut found: Vec<Found> = named.iter().map(|(i, _)| Found::Item(*i)).collect();
         found.extend(
-            self.registry
+            self.sources
                 .commands_named(target)
-                .map(|(s, l, c)| Found::Source(s, l, c)),
+                .into_iter()
+                .map(|(lib, row)| Found::Source(lib, row)),
         );
         match found.len() {
             0 => Err(Error::NotFound(format!(
@@ -272,9 +353,9 @@ impl Index {
                     None => String::new(),
                 }
             ))),
-            1 => self.read(found.remove(0), invoked_as),
+            1 => Ok(found.remove(0)),
             _ => {
-                let libs: Vec<String> = found.iter().map(library_of).collect();
+                let libs: Vec<String> = found.iter().map(|f| self.library_of(f)).collect();
                 Err(Error::Usage(format!(
                     "{target:?} is a command of several libraries ({}): run it as LIBRARY/{target}",
                     libs.join(", ")
@@ -283,78 +364,98 @@ impl Index {
         }
     }
 
-    /// `my LIBRARY COMMAND`: the library by slug, `owner/slug` or alias, its command by slug
-    /// or alias.
-    pub(crate) fn library_command(&self, library: &str, command: &str) -> Result<Resolved> {
+    fn find_in_library(&self, library: &str, command: &str) -> Result<Found> {
         let lib = self
             .library(library)
             .ok_or_else(|| Error::NotFound(format!("no library named {library:?} is installed")))?;
         let found = match &lib {
-            Library::Catalog { items, .. } => items
-                .iter()
-                .find(|i| i.slug == command || i.aliases.iter().any(|a| a == command))
-                .map(|i| Found::Item(i)),
-            Library::Source { source, lib } => {
-                lib.command(command).map(|c| Found::Source(source, lib, c))
-            }
+            Library::Catalog { lib, .. } => lib.command(command).map(Found::Item),
+            Library::Source(lib) => lib
+                .command(command)
+                .map(|c| Found::Source(lib.index, c.row)),
         };
-        let found = found.ok_or_else(|| {
+        found.ok_or_else(|| {
             let names: Vec<String> = lib.commands().into_iter().map(|n| n.slug).collect();
             Error::NotFound(format!(
                 "library {} has no command {command:?} (it has {})",
                 lib.named().slug,
                 names.join(", ")
             ))
-        })?;
-        self.read(found, format!("{} {library} {command}", crate::BIN))
+        })
     }
 
-    /// Reads and checks the spec of what was found.
-    fn read(&self, found: Found, invoked_as: String) -> Result<Resolved> {
-        let library = Some(library_of(&found)).filter(|l| !l.is_empty());
-        match found {
-            Found::Source(source, lib, cmd) => Ok(Resolved {
-                spec: sources::load_spec(&self.config_dir, source, lib, cmd)?,
-                library,
-                version: None,
-                from: Origin::Source(source.name.clone()),
-                invoked_as,
-                body: None,
-            }),
-            Found::Item(item) => {
+    /// Reads and checks the spec of what was found; `None` when what the indexes said does
+    /// not hold in the files (never when the names came from the files themselves).
+    fn read_found(&self, found: &Found, invoked_as: &str) -> Result<Option<Resolved>> {
+        let library = Some(self.library_of(found)).filter(|l| !l.is_empty());
+        match *found {
+            Found::Source(l, row) => {
+                let lib = self.sources.lib(l);
+                let loaded = lib
+                    .command_at(row)
+                    .ok_or_else(|| {
+                        Error::Other("the sources index changed while it was read".into())
+                    })
+                    .and_then(|cmd| sources::load_spec(&self.config_dir, &lib, &cmd));
+                let spec = match loaded {
+                    Ok(spec) => spec,
+                    Err(_) if !self.fresh => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                Ok(Some(Resolved {
+                    spec,
+                    library,
+                    version: None,
+                    from: Origin::Source(lib.source()),
+                    invoked_as: invoked_as.to_string(),
+                    body: None,
+                }))
+            }
+            Found::Item(i) => {
                 let catalog = self
                     .catalog
                     .as_ref()
                     .expect("catalog items come from a loaded catalog");
+                let Some(item) = catalog.item(&catalog.entry(i))? else {
+                    return if self.fresh {
+                        Err(Error::Other(
+                            "the cached catalog changed while it was read: run the command again"
+                                .into(),
+                        ))
+                    } else {
+                        Ok(None)
+                    };
+                };
                 // Checked against the catalog's spec_hash: a tampered body is refused.
-                let body = catalog.spec_bytes(item)?;
+                let body = catalog.spec_bytes(&item)?;
                 let spec = Spec::from_json(&body).map_err(|e| {
                     Error::Cache(format!(
                         "the cached spec of {:?} (v{}) is not a valid spec ({e}): run `my library sync`",
                         item.slug, item.version
                     ))
                 })?;
-                Ok(Resolved {
+                Ok(Some(Resolved {
                     spec,
                     library,
                     version: Some(item.version),
                     from: Origin::Catalog(catalog.profile().to_string()),
-                    invoked_as,
+                    invoked_as: invoked_as.to_string(),
                     body: Some(body),
-                })
+                }))
             }
         }
     }
-}
 
-/// The library a found command belongs to (`""` for a personal command).
-fn library_of(found: &Found) -> String {
-    match found {
-        Found::Item(item) => item
-            .library
-            .as_ref()
-            .map(|l| library_reference(l.owner.as_deref(), &l.slug))
-            .unwrap_or_default(),
-        Found::Source(_, lib, _) => lib.slug().to_string(),
+    /// The library a found command belongs to (`""` for a personal command).
+    fn library_of(&self, found: &Found) -> String {
+        match *found {
+            Found::Item(i) => self
+                .catalog
+                .as_ref()
+                .and_then(|c| c.entry(i).library())
+                .map(|l| library_reference(l.owner.as_deref(), &l.slug))
+                .unwrap_or_default(),
+            Found::Source(l, _) => self.sources.lib(l).slug(),
+        }
     }
 }

@@ -2,6 +2,12 @@
 //! `<config dir>/sources/sources.json` and kept under `<config dir>/sources/repos/<name>/`.
 //! This is how a machine without an account (or without a network) gets commands.
 //!
+//! Beside the registry, `sources/index.tsv` lists the same libraries and commands as plain
+//! text (a `store::sidecar`), so finding a command among thousands does not parse the
+//! registry; it counts only while `sources.json` has the stamp it records, and is written
+//! again from the registry otherwise. A command found through it is checked against its spec
+//! file when that is read (see `run::resolve`).
+//!
 //! A git source is cloned with the `git` command. A local folder is copied (its manifest and
 //! spec files only), so what runs is what was validated, and a removed USB stick or a
 //! half-edited checkout does not change it; `my source update` copies it again. Every
@@ -9,6 +15,7 @@
 //! spec, slugs equal to file names) and only then replaces the previous copy.
 
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -19,9 +26,12 @@ use serde::{Deserialize, Serialize};
 use crate::app::{now, rfc3339};
 use crate::error::{Error, Result};
 use crate::store::atomic::{ensure_private_dir, write_atomic};
+use crate::store::sidecar::{read_table, Row, Rows, Stamp, Table};
 
 const DIR: &str = "sources";
 const REGISTRY: &str = "sources.json";
+const INDEX: &str = "index.tsv";
+const INDEX_KIND: &str = "sources-index";
 const REPOS: &str = "repos";
 
 /// `sources.json`.
@@ -100,11 +110,6 @@ impl LibraryEntry {
     pub(crate) fn slug(&self) -> &str {
         &self.named.slug
     }
-
-    /// The command named `name` (slug or alias).
-    pub(crate) fn command(&self, name: &str) -> Option<&CommandEntry> {
-        self.commands.iter().find(|c| c.named.answers_to(name))
-    }
 }
 
 fn root(config_dir: &Path) -> PathBuf {
@@ -134,7 +139,40 @@ impl Registry {
         ensure_private_dir(&root(config_dir))?;
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Other(format!("cannot encode {REGISTRY}: {e}")))?;
-        write_atomic(&root(config_dir).join(REGISTRY), &bytes)
+        let path = root(config_dir).join(REGISTRY);
+        write_atomic(&path, &bytes)?;
+        self.index(config_dir, Stamp::of(&path).as_ref());
+        Ok(())
+    }
+
+    /// Writes `sources/index.tsv` for the registry file that has `stamp` (best effort) and
+    /// returns its rows.
+    fn index(&self, config_dir: &Path, stamp: Option<&Stamp>) -> Option<Rows> {
+        let Some(stamp) = stamp else {
+            return Rows::parse(String::new());
+        };
+        let mut table = Table::new(INDEX_KIND, stamp);
+        let mut commands = Table::rows();
+        for source in &self.sources {
+            for lib in &source.libraries {
+                let start = commands.len();
+                for cmd in &lib.commands {
+                    commands.str("C");
+                    named_fields(&mut commands, &cmd.named)
+                        .str(&cmd.file)
+                        .end_row();
+                }
+                table.str("L").str(&source.name);
+                named_fields(&mut table, &lib.named)
+                    .str(&lib.path)
+                    .num(start)
+                    .num(commands.len())
+                    .end_row();
+            }
+        }
+        table.append(&commands);
+        let _ = table.save(&root(config_dir).join(INDEX));
+        Rows::of(table)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&SourceEntry> {
@@ -148,18 +186,6 @@ impl Registry {
                 .iter()
                 .find(|l| l.named.answers_to(name))
                 .map(|l| (s, l))
-        })
-    }
-
-    /// Every (source, library, command) whose command answers to `name`.
-    pub(crate) fn commands_named<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl Iterator<Item = (&'a SourceEntry, &'a LibraryEntry, &'a CommandEntry)> {
-        self.sources.iter().flat_map(move |s| {
-            s.libraries
-                .iter()
-                .filter_map(move |l| l.command(name).map(|c| (s, l, c)))
         })
     }
 
@@ -182,27 +208,241 @@ impl Registry {
     }
 }
 
+fn named_fields<'t>(table: &'t mut Table, named: &Named) -> &'t mut Table {
+    table
+        .str(&named.slug)
+        .str(&named.name)
+        .opt(named.description.as_deref())
+        .list(&named.aliases)
+}
+
+/// The sources index has a row per library (`L`, the source, the library's named fields,
+/// its folder, and where its commands' rows start and end, counted from the first command
+/// row), then the rows of the commands (`C`, named fields, file). Where the named fields
+/// (slug, name, description, aliases) start in each:
+const LIB_NAMED: usize = 2;
+const CMD_NAMED: usize = 1;
+
+/// Whether the named fields from `at` answer to `name` (slug or alias).
+fn row_answers_to(row: &Row, at: usize, name: &str) -> bool {
+    row.is(at, name) || row.has(at + 3, name)
+}
+
+/// The named fields (slug, name, description, aliases) of a row, from field `at` on.
+fn row_named(row: &Row, at: usize) -> Named {
+    Named {
+        slug: row.str(at),
+        name: row.str(at + 1),
+        description: row.opt(at + 2),
+        aliases: row.list(at + 3),
+    }
+}
+
+/// The libraries and commands of every registered source, by name: the sources index,
+/// read while it describes `sources.json`, or made from it.
+pub(crate) struct SourceNames {
+    rows: Rows,
+    /// Each library's row and the rows of its commands.
+    libs: Vec<(usize, Range<usize>)>,
+}
+
+impl SourceNames {
+    /// From the index while it describes `sources.json`, else from the registry itself.
+    pub(crate) fn load(config_dir: &Path) -> Result<SourceNames> {
+        if let Some(stamp) = Stamp::of(&root(config_dir).join(REGISTRY)) {
+            let rows = read_table(&root(config_dir).join(INDEX), INDEX_KIND, &stamp);
+            if let Some(names) = rows.and_then(SourceNames::of) {
+                return Ok(names);
+            }
+        }
+        SourceNames::from_registry(config_dir)
+    }
+
+    /// From `sources.json` (the index is written again on the way, best effort).
+    pub(crate) fn from_registry(config_dir: &Path) -> Result<SourceNames> {
+        // The stamp taken before the read: if the file changes in between, the index
+        // carries a stamp that no longer matches and is simply not used.
+        let stamp = Stamp::of(&root(config_dir).join(REGISTRY));
+        let registry = Registry::load(config_dir)?;
+        registry
+            .index(config_dir, stamp.as_ref())
+            .and_then(SourceNames::of)
+            .ok_or_else(|| Error::Other(format!("cannot index the sources of {REGISTRY}")))
+    }
+
+    /// `None` when the library rows do not lead to command rows.
+    fn of(rows: Rows) -> Option<SourceNames> {
+        let mut libs = Vec::new();
+        let mut at = 0;
+        while let Some((row, next)) = rows.row(at) {
+            if row.raw(0) != "L" {
+                break;
+            }
+            libs.push((at, row.num(LIB_NAMED + 5)?..row.num(LIB_NAMED + 6)?));
+            at = next;
+        }
+        let base = at;
+        for (_, commands) in &mut libs {
+            *commands = base + commands.start..base + commands.end;
+            if commands.start > commands.end || commands.end > rows.end() {
+                return None;
+            }
+        }
+        Some(SourceNames { rows, libs })
+    }
+
+    /// Every command that answers to `name`, as (its library's place, its row), in order.
+    pub(crate) fn commands_named(&self, name: &str) -> Vec<(usize, usize)> {
+        self.rows
+            .containing(name)
+            .into_iter()
+            .filter_map(|at| {
+                let lib = self.libs.iter().position(|(_, c)| c.contains(&at))?;
+                self.lib(lib)
+                    .command_at(at)?
+                    .answers_to(name)
+                    .then_some((lib, at))
+            })
+            .collect()
+    }
+
+    /// Every library, in the order of the registry.
+    pub(crate) fn libraries(&self) -> impl Iterator<Item = SourceLib<'_>> {
+        (0..self.libs.len()).map(|i| self.lib(i))
+    }
+
+    /// Library `i` (`i < libraries().count()`).
+    pub(crate) fn lib(&self, i: usize) -> SourceLib<'_> {
+        let (row, commands) = &self.libs[i];
+        SourceLib {
+            rows: &self.rows,
+            index: i,
+            fields: self.rows.row(*row).map(|(r, _)| r).unwrap_or_default(),
+            commands: commands.clone(),
+        }
+    }
+}
+
+/// A library of a source.
+#[derive(Clone)]
+pub(crate) struct SourceLib<'a> {
+    rows: &'a Rows,
+    /// Its place among the libraries.
+    pub(crate) index: usize,
+    fields: Row<'a>,
+    commands: Range<usize>,
+}
+
+impl<'a> SourceLib<'a> {
+    /// The name of the source it comes from.
+    pub(crate) fn source(&self) -> String {
+        self.fields.str(1)
+    }
+
+    pub(crate) fn named(&self) -> Named {
+        row_named(&self.fields, LIB_NAMED)
+    }
+
+    pub(crate) fn slug(&self) -> String {
+        self.fields.str(LIB_NAMED)
+    }
+
+    /// Whether `name` is its slug or one of its aliases.
+    pub(crate) fn answers_to(&self, name: &str) -> bool {
+        row_answers_to(&self.fields, LIB_NAMED, name)
+    }
+
+    /// The folder of its specs inside the source.
+    pub(crate) fn path(&self) -> String {
+        self.fields.str(LIB_NAMED + 4)
+    }
+
+    /// Its commands, in order.
+    pub(crate) fn commands(&self) -> impl Iterator<Item = SourceCommand<'a>> + 'a {
+        self.rows
+            .between(self.commands.start, self.commands.end)
+            .map(|(row, fields)| SourceCommand { row, fields })
+    }
+
+    /// The command named `name` (slug or alias).
+    pub(crate) fn command(&self, name: &str) -> Option<SourceCommand<'a>> {
+        self.rows
+            .containing(name)
+            .into_iter()
+            .filter_map(|at| self.command_at(at))
+            .find(|c| c.answers_to(name))
+    }
+
+    /// Its command whose row starts at `row` (as [`SourceCommand::row`] gave it).
+    pub(crate) fn command_at(&self, row: usize) -> Option<SourceCommand<'a>> {
+        if !self.commands.contains(&row) {
+            return None;
+        }
+        let (fields, _) = self.rows.row(row)?;
+        (fields.raw(0) == "C").then_some(SourceCommand { row, fields })
+    }
+}
+
+/// A command of a source's library.
+#[derive(Clone, Copy)]
+pub(crate) struct SourceCommand<'a> {
+    /// Where its row starts in the index.
+    pub(crate) row: usize,
+    fields: Row<'a>,
+}
+
+impl SourceCommand<'_> {
+    pub(crate) fn named(&self) -> Named {
+        row_named(&self.fields, CMD_NAMED)
+    }
+
+    fn answers_to(&self, name: &str) -> bool {
+        row_answers_to(&self.fields, CMD_NAMED, name)
+    }
+
+    /// The spec's file name in the library folder.
+    pub(crate) fn file(&self) -> String {
+        self.fields.str(CMD_NAMED + 4)
+    }
+}
+
+/// Whether `rel` stays inside the folder it is joined to (no `..`, not absolute).
+fn stays_inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel).components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+}
+
 /// Reads and validates the spec of a registered command.
-pub(crate) fn load_spec(
-    config_dir: &Path,
-    source: &SourceEntry,
-    lib: &LibraryEntry,
-    cmd: &CommandEntry,
-) -> Result<Spec> {
-    let path = repo_dir(config_dir, &source.name)
-        .join(&lib.path)
-        .join(&cmd.file);
+pub(crate) fn load_spec(config_dir: &Path, lib: &SourceLib, cmd: &SourceCommand) -> Result<Spec> {
+    let (source, lib_path, file) = (lib.source(), lib.path(), cmd.file());
+    let path = repo_dir(config_dir, &source).join(&lib_path).join(&file);
     let damaged = |detail: String| {
         Error::Other(format!(
-            "source {:?} is damaged ({}: {detail}): run `my source update {}`",
-            source.name,
+            "source {source:?} is damaged ({}: {detail}): run `my source update {source}`",
             path.display(),
-            source.name
         ))
     };
+    let inside =
+        is_slug(&source) && stays_inside(&lib_path) && stays_inside(&file) && !file.contains('/');
+    if !inside {
+        return Err(damaged("a path that leaves the source's folder".into()));
+    }
     let text = fs::read_to_string(&path).map_err(|e| damaged(e.to_string()))?;
     let format = Format::from_path(&path).unwrap_or(Format::Yaml);
-    Spec::parse(&text, format).map_err(|e| damaged(e.to_string()))
+    let spec = Spec::parse(&text, format).map_err(|e| damaged(e.to_string()))?;
+    let slug = cmd.named().slug;
+    if spec.metadata.slug != slug {
+        return Err(damaged(format!(
+            "its slug is {:?}, not {slug:?}",
+            spec.metadata.slug
+        )));
+    }
+    Ok(spec)
 }
 
 /// Where `my source add` reads from.

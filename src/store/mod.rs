@@ -12,6 +12,7 @@ pub(crate) mod config;
 mod credentials;
 mod file;
 mod keyring;
+pub(crate) mod sidecar;
 
 pub(crate) use self::credentials::{json_error_detail, Credentials};
 

@@ -614,3 +614,82 @@ fn init_writes_a_starter_that_pushes() {
         .collect();
     assert_eq!(slugs, ["hello", "greet"]);
 }
+
+#[test]
+fn a_stale_damaged_or_misleading_catalog_index_is_never_trusted() {
+    let server = server_with_examples();
+    let env = signed_in(&server, "index@example.com");
+    env.run(&["library", "install", "ops"]).ok();
+    let index = catalog_file(&env, "default").with_file_name("index.tsv");
+    let written = std::fs::read_to_string(&index).expect("the sync writes the index");
+    let runs_deploy = |env: &TestEnv| {
+        let r = env.run(&["ops", "deploy", "--env", "staging"]).ok();
+        assert!(
+            r.stdout.starts_with("Deploying to staging\n"),
+            "{}",
+            r.stdout
+        );
+    };
+    runs_deploy(&env);
+
+    // Misleading: `deploy` and `disk` trade their places in catalog.json, so the index sends
+    // each name to the other's item (another command id, spec_hash and body). The item read
+    // back is not the one described: the catalog itself decides, and the index is rebuilt.
+    let mut lines: Vec<String> = written.lines().map(String::from).collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "a header, ops and its two commands:\n{written}"
+    );
+    // The last two fields of a row: where its item starts and ends.
+    fn place(line: &str) -> String {
+        let fields: Vec<&str> = line.rsplitn(3, '\t').collect();
+        format!("\t{}\t{}", fields[1], fields[0])
+    }
+    let (a, b) = (place(&lines[2]), place(&lines[3]));
+    let (one, two) = (lines[2].replace(&a, &b), lines[3].replace(&b, &a));
+    lines[2] = one;
+    lines[3] = two;
+    let misleading = lines.join("\n") + "\n";
+    assert_ne!(misleading, written);
+    std::fs::write(&index, &misleading).unwrap();
+    runs_deploy(&env);
+    let r = env.run(&["ops", "disk", "."]).ok();
+    assert!(!r.stdout.contains("Deploying"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+
+    // An index that leaves the command or its library out: the catalog itself is read
+    // before anything is "not found".
+    for hidden in ["I\tdeploy\t", "L\t"] {
+        let hiding: String = written
+            .lines()
+            .filter(|l| !l.starts_with(hidden))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(hiding, written);
+        std::fs::write(&index, hiding).unwrap();
+        runs_deploy(&env);
+        assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+    }
+
+    // Damaged, or stale (the catalog written again behind its back): rebuilt from the
+    // catalog, which is what runs.
+    std::fs::write(&index, "my-sidecar catalog-index 1 garbage\n\x00\n").unwrap();
+    runs_deploy(&env);
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+    let catalog = catalog_file(&env, "default");
+    let pretty = serde_json::to_string_pretty(&cached(&env, "default").unwrap()).unwrap();
+    std::fs::write(&catalog, pretty).unwrap();
+    runs_deploy(&env);
+    let rebuilt = std::fs::read_to_string(&index).unwrap();
+    assert_ne!(rebuilt, written, "the index describes the new catalog file");
+    assert_eq!(rebuilt.lines().count(), 4);
+    // A tampered body is still refused through a fresh index.
+    let item = item(&cached(&env, "default").unwrap(), "deploy").clone();
+    let body = spec_file(&env, &item);
+    let text = std::fs::read_to_string(&body).unwrap();
+    std::fs::write(&body, text.replace("echo Deploying", "echo Tampered")).unwrap();
+    let r = env.run(&["ops", "deploy", "--env", "staging"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+}

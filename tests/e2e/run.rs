@@ -710,6 +710,61 @@ fn example_libraries_run_from_a_local_source_without_login() {
 }
 
 #[test]
+fn a_stale_damaged_or_misleading_sources_index_is_never_trusted() {
+    let env = TestEnv::offline();
+    env.run(&["source", "add", &examples_dir().display().to_string()])
+        .ok();
+    let index = env.config_dir().join("sources/index.tsv");
+    let written = std::fs::read_to_string(&index).expect("`source add` writes the index");
+    let runs_deploy = |env: &TestEnv| {
+        let r = env.run(&["cli", "run", "deploy", "--env", "staging"]).ok();
+        assert!(
+            r.stdout.starts_with("Deploying to staging\n"),
+            "{}",
+            r.stdout
+        );
+    };
+    runs_deploy(&env);
+    // Misleading: the index sends `deploy` to disk.yaml, or out of the source's folder. The
+    // spec read is not `deploy` (or is never read): the registry decides, the index is rebuilt.
+    for target in ["disk.yaml", "../../../../../../etc/passwd"] {
+        let misleading = written.replace("\tdeploy.yaml\n", &format!("\t{target}\n"));
+        assert_ne!(misleading, written);
+        std::fs::write(&index, misleading).unwrap();
+        runs_deploy(&env);
+        assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+    }
+    // An index that leaves the command out: the registry is read before "not found".
+    let hiding: String = written
+        .lines()
+        .filter(|l| !l.starts_with("C\tdeploy\t"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(hiding, written);
+    std::fs::write(&index, hiding).unwrap();
+    runs_deploy(&env);
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+    // Damaged, or stale (the registry written again behind its back): rebuilt.
+    std::fs::write(&index, "garbage").unwrap();
+    runs_deploy(&env);
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+    let registry = env.config_dir().join("sources/sources.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&registry).unwrap()).unwrap();
+    std::fs::write(&registry, serde_json::to_vec(&v).unwrap()).unwrap();
+    runs_deploy(&env);
+    let rebuilt = std::fs::read_to_string(&index).unwrap();
+    assert_ne!(
+        rebuilt, written,
+        "the index describes the new registry file"
+    );
+    assert_eq!(
+        rebuilt.lines().skip(1).collect::<Vec<_>>(),
+        written.lines().skip(1).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn an_invalid_source_is_refused_whole_and_names_the_file_and_field() {
     let env = TestEnv::offline();
     let work = Work::new();
