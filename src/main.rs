@@ -8,6 +8,8 @@ mod catalog;
 mod cli;
 mod cmd;
 mod error;
+#[cfg(my_no_unwind)]
+mod no_unwind;
 mod out;
 mod run;
 mod secret;
