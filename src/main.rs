@@ -15,6 +15,7 @@ mod run;
 mod secret;
 mod settings;
 mod store;
+mod tls;
 
 use std::process::ExitCode;
 
