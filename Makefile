@@ -49,10 +49,12 @@ endif
 #       stay randomized. The static build has always been built so.
 #   --cfg my_no_unwind + scripts/no-eh-frame.ld  no unwind tables, no libgcc_s and no backtrace
 #       symbolizer, ~0.7 MB (src/no_unwind.rs); DEBUGINFO=1 keeps them, for named backtraces.
+#       Not with SYSTEM_LIBS=1: the no-op unwinder is exported, and only a `my` that loads
+#       nothing but libc is sure that no library in the process needs the real one.
 #   --icf=all  identical functions folded, 0.05 MB; needs rust-lld, the linker Rust >= 1.90 uses
 #       on x86_64 Linux (older ones use the system's ld, which lacks it).
 MY_RUSTC_FLAGS := -C relocation-model=static
-ifneq ($(DEBUGINFO),1)
+ifeq ($(DEBUGINFO)$(SYSTEM_LIBS),00)
 MY_RUSTC_FLAGS += --cfg my_no_unwind -C link-arg=-Wl,-T,$(CURDIR)/scripts/no-eh-frame.ld
 endif
 RUSTC ?= rustc

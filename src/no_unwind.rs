@@ -9,8 +9,10 @@
 //! link-time optimization sees that `_Unwind_Backtrace` never calls back, so the backtrace
 //! symbolizer (DWARF parser, decompressor, demangler: ~0.2 MB) is dropped as dead code.
 //!
-//! Builds that keep unwind tables (`cargo build`, `make release DEBUGINFO=1`) do not compile
-//! this file and use the system unwinder as usual.
+//! The functions are exported (libgcc_s, on the link line, defines them too), so this is only
+//! for a `my` that loads nothing but libc: builds that link system libraries
+//! (`SYSTEM_LIBS=1`) or keep unwind tables (`cargo build`, `DEBUGINFO=1`) do not compile this
+//! file and use the system unwinder as usual.
 
 #[cfg(not(panic = "abort"))]
 compile_error!("`--cfg my_no_unwind` needs panic = \"abort\" (the release-cli profile)");
