@@ -121,6 +121,7 @@ impl Client {
             .unwrap_or(Duration::from_secs(30));
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(crate::tls::provider()))
             .build();
         let config = |proxy: Option<ureq::Proxy>| {
             ureq::Agent::config_builder()

@@ -322,30 +322,32 @@ pub(crate) fn deserialize<T: de::DeserializeOwned>(
         ));
     }
     match format {
-        Format::Json => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let value = serde_path_to_error::deserialize(&mut de)
-                .map_err(|e| SpecError::from_serde(e.path(), e.inner().to_string()))?;
-            de.end()
-                .map_err(|e| SpecError::new("", format!("trailing data: {e}")))?;
-            Ok(value)
-        }
+        Format::Json => from_json_text(text),
         Format::Yaml => {
-            let de = serde_norway::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(de).map_err(|e| {
-                // The YAML error starts with its own (coarser) path: keep only ours.
-                let inner = e.inner().to_string();
-                let ours = e.path().to_string();
-                let parent = ours.rfind('.').map_or("", |i| &ours[..i]);
-                let message = [ours.as_str(), parent]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .find_map(|p| inner.strip_prefix(p)?.strip_prefix(": "))
-                    .unwrap_or(&inner);
-                SpecError::from_serde(e.path(), message.to_string())
+            // One value tree, then the JSON path: the types' deserializers are compiled for
+            // JSON only, not once more for YAML (~0.1 MB of `my`). YAML's own errors (syntax,
+            // duplicate keys) keep their line; the JSON text's positions would mislead.
+            let value: serde_json::Value =
+                serde_norway::from_str(text).map_err(|e| SpecError::new("", e.to_string()))?;
+            let json =
+                serde_json::to_string(&value).map_err(|e| SpecError::new("", e.to_string()))?;
+            from_json_text(&json).map_err(|mut e| {
+                if let Some(i) = e.message.find(" at line ") {
+                    e.message.truncate(i);
+                }
+                e
             })
         }
     }
+}
+
+fn from_json_text<T: de::DeserializeOwned>(text: &str) -> Result<T, SpecError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| SpecError::from_serde(e.path(), e.inner().to_string()))?;
+    de.end()
+        .map_err(|e| SpecError::new("", format!("trailing data: {e}")))?;
+    Ok(value)
 }
 
 impl Spec {
