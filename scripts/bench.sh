@@ -649,9 +649,9 @@ report() {
   echo
   echo "- **Sizes**: \`$MY\` as \`make release\` builds it (\`cargo rustc --locked --profile release-cli -p mycli\`:"
   echo "  opt-level \"z\", LTO, one codegen unit, panic = abort, stripped; libdbus compiled in; and,"
-  echo "  for the final crate, \`-C relocation-model=static\` (not position-independent), \`--cfg my_no_unwind\`"
-  echo "  with \`scripts/no-eh-frame.ld\` (no unwind tables, no libgcc_s, no backtrace symbolizer) and"
-  echo "  rust-lld's \`--icf=all\`; so it loads only libc); the static one by \`make static\`: the same, with"
+  echo "  for the final crate, \`--cfg my_no_unwind\` with \`scripts/no-eh-frame.ld\` (no unwind tables, no"
+  echo "  libgcc_s, no backtrace symbolizer), rust-lld's \`--icf=all -O2 -z pack-relative-relocs\` and LLVM's"
+  echo "  machine outliner; position-independent; it loads only libc); the static one by \`make static\`: the same, with"
   echo "  \`RUSTFLAGS=\"-C target-feature=+crt-static -C relocation-model=static\"\` and"
   echo "  \`--target $STATIC_TARGET\` into \`$STATIC_DIR\` (so the normal target dir stays valid);"
   echo "  \`$SERVER\` from \`cargo build --locked --release -p my-server\` (the release profile unwinds)."
