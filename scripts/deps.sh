@@ -17,6 +17,7 @@
 #                                      # Python venv with aiosmtpd in target/smtp-venv (the real SMTP
 #                                      # relay of the mail tests), PostgreSQL (scripts/pg.sh starts a
 #                                      # throwaway cluster of it; psql creates the tests' databases)
+#                                      # and openssl (its TLS certificate)
 #   scripts/deps.sh bench              # installs what `make bench` needs: hyperfine (start-up), wrk
 #                                      # (throughput), gh (compared with), curl, PostgreSQL
 #
@@ -95,9 +96,9 @@ case "${1:-}" in
   build) install_missing gcc libc6-dev pkg-config libdbus-1-dev libsqlite3-dev curl ca-certificates ;;
   test)
     install_missing dbus gnome-keyring libsecret-tools dbus-x11 chromium chromium-driver sqlite3 zsh fish \
-      systemd python3-venv postgresql
+      systemd python3-venv postgresql openssl
     smtp_venv
     ;;
-  bench) install_missing hyperfine wrk gh curl postgresql ;;
+  bench) install_missing hyperfine wrk gh curl postgresql openssl ;;
   *) echo "usage: $0 check [PKG-CONFIG-MODULE...] | build | test | bench" >&2; exit 2 ;;
 esac

@@ -7,6 +7,8 @@
 #                             # connections and prints its admin URL on stdout:
 #                             # postgres://postgres@127.0.0.1:PORT/postgres
 #   scripts/pg.sh url DIR     # prints that URL again (the cluster must be running)
+#                             # DIR/ca.pem: the CA of the cluster's TLS certificate (ssl = on;
+#                             # members of the role tls_only may connect only over TLS)
 #   scripts/pg.sh stop DIR    # stops the cluster and deletes its data; nothing there is fine
 #
 # Callers stop it from a trap. The binaries come from Debian's postgresql package
@@ -108,12 +110,31 @@ max_connections = $MAX_CONNECTIONS
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
 EOF
+  # TLS: a CA of this cluster's own (DIR/ca.pem, what a client is told to trust) signs the
+  # server's certificate for 127.0.0.1. Keys never leave the data folder.
+  (
+    as_owner openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -keyout "$data/ca.key" -out "$data/ca.pem" -subj /CN=my-test-pg-ca \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    as_owner openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout "$data/server.key" -out "$data/server.csr" -subj /CN=127.0.0.1
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' |
+      as_owner tee "$data/server.ext" >/dev/null
+    as_owner openssl x509 -req -in "$data/server.csr" -CA "$data/ca.pem" -CAkey "$data/ca.key" \
+      -CAcreateserial -days 2 -extfile "$data/server.ext" -out "$data/server.crt"
+  ) >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; die "openssl could not make the test certificates"; }
+  cp "$data/ca.pem" "$dir/ca.pem"
   # The admin user needs no password (tests create databases with it); every other user
-  # signs in with a SCRAM password over TCP, so the password sources of my-server are tested.
+  # signs in with a SCRAM password over TCP, so the password sources of my-server are tested;
+  # members of tls_only only over TLS.
   as_owner tee "$data/pg_hba.conf" >/dev/null <<EOF
 local all all trust
 host all $ADMIN_USER 127.0.0.1/32 trust
+hostnossl all +tls_only 127.0.0.1/32 reject
 host all all 127.0.0.1/32 scram-sha-256
 EOF
 
@@ -134,6 +155,9 @@ EOF
   done
   "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U "$ADMIN_USER" -d postgres ||
     die "PostgreSQL started but does not accept connections on 127.0.0.1:$port"
+  "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U "$ADMIN_USER" -d postgres \
+    -c 'CREATE ROLE tls_only NOLOGIN' >/dev/null ||
+    die "cannot create the tls_only role"
   url_of "$port" >"$dir/url"
   cat "$dir/url"
 }
@@ -159,7 +183,7 @@ stop() {
       dead "$data" || die "could not stop the cluster in $data"
   fi
   [ -z "$data" ] || rm -rf "$data"
-  rm -rf "$dir/data" "$dir/url" "$dir/initdb.log"
+  rm -rf "$dir/data" "$dir/url" "$dir/initdb.log" "$dir/openssl.log" "$dir/ca.pem"
 }
 
 [ $# -eq 2 ] || usage

@@ -26,6 +26,8 @@ trap 'exit 143' TERM
 
 MY_SERVER_TEST_PG=$(scripts/pg.sh start "$dir")
 export MY_SERVER_TEST_PG
+# The CA of the cluster's TLS certificate, for the test that reaches it over verified TLS.
+export MY_SERVER_TEST_PG_CA=$dir/ca.pem
 echo "test-pg: PostgreSQL at $MY_SERVER_TEST_PG" >&2
 
 "$cargo" test "${flags[@]}" -p my-server

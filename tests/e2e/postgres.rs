@@ -407,6 +407,29 @@ fn try_serve(url: &str, env: &[(&str, &str)]) -> Result<(), (Option<i32>, String
     ))
 }
 
+/// A new user `<prefix>_<db>` with `password` (and `options`), made the owner of `db` so that
+/// my-server migrates it as that user; returns the user and the database URL for them (no
+/// password in it).
+fn owner_with_password(
+    db: &Database,
+    prefix: &str,
+    password: &str,
+    options: &str,
+) -> (String, String) {
+    let user = format!("{prefix}_{}", db.name);
+    psql(
+        &db.admin_url,
+        &format!("CREATE ROLE {user} LOGIN PASSWORD '{password}' {options}"),
+    );
+    psql(
+        &db.admin_url,
+        &format!("ALTER DATABASE {} OWNER TO {user}", db.name),
+    );
+    psql(&db.url, &format!("ALTER SCHEMA public OWNER TO {user}"));
+    let url = db.url.replacen("postgres@", &format!("{user}@"), 1);
+    (user, url)
+}
+
 // The password of a database user comes from MY_SERVER_DB_PASSWORD or a private pgpass file,
 // never from the URL (it would show in `ps`), and every refusal is one line that names where
 // a password may come from without echoing it.
@@ -415,18 +438,8 @@ fn a_database_password_comes_from_the_environment_or_a_private_pgpass_file() {
     let Some(db) = Database::create("password") else {
         return;
     };
-    let user = format!("pw_{}", db.name);
     let secret = "s3cret-Pa55word";
-    psql(
-        &db.admin_url,
-        &format!("CREATE ROLE {user} LOGIN PASSWORD '{secret}'"),
-    );
-    psql(
-        &db.admin_url,
-        &format!("ALTER DATABASE {} OWNER TO {user}", db.name),
-    );
-    psql(&db.url, &format!("ALTER SCHEMA public OWNER TO {user}"));
-    let url = db.url.replacen("postgres@", &format!("{user}@"), 1);
+    let (user, url) = owner_with_password(&db, "pw", secret, "");
     let with_secret = db
         .url
         .replacen("postgres@", &format!("{user}:{secret}@"), 1);
@@ -460,6 +473,34 @@ fn a_database_password_comes_from_the_environment_or_a_private_pgpass_file() {
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
     try_serve(&url, &pgpass_env).expect("password from a private pgpass file");
     // The tables are the password user's: the server migrated as that user.
+    let owner = psql(
+        &db.url,
+        "SELECT tableowner FROM pg_tables WHERE tablename = 'server_secret'",
+    );
+    assert_eq!(owner, user);
+}
+
+// A database user that may only connect over TLS (the test cluster's hba rejects it in
+// plain text): my-server reaches it with `sslmode=verify-full` and the cluster's CA, and
+// refuses a server whose certificate the system roots do not vouch for.
+#[test]
+fn a_database_over_verified_tls_needs_the_right_ca() {
+    let Some(db) = Database::create("tls") else {
+        return;
+    };
+    let ca = std::env::var("MY_SERVER_TEST_PG_CA")
+        .expect("MY_SERVER_TEST_PG_CA names the test cluster's CA (scripts/test-pg.sh sets it)");
+    let secret = "tls-Pa55word";
+    let (user, url) = owner_with_password(&db, "tls", secret, "IN ROLE tls_only");
+    let env = [("MY_SERVER_DB_PASSWORD", secret)];
+
+    let plain = try_serve(&format!("{url}?sslmode=disable"), &env).unwrap_err();
+    assert!(plain.1.contains("pg_hba.conf rejects"), "{plain:?}");
+    let unknown = try_serve(&format!("{url}?sslmode=verify-full"), &env).unwrap_err();
+    assert_eq!(unknown.1.trim_end().lines().count(), 1, "{unknown:?}");
+    assert!(unknown.1.contains("UnknownIssuer"), "{unknown:?}");
+    try_serve(&format!("{url}?sslmode=verify-full&sslrootcert={ca}"), &env)
+        .expect("verified TLS with the cluster's CA");
     let owner = psql(
         &db.url,
         "SELECT tableowner FROM pg_tables WHERE tablename = 'server_secret'",
