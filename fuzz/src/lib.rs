@@ -17,6 +17,8 @@ mod error;
 mod out;
 #[path = "../../src/secret.rs"]
 mod secret;
+#[path = "../../src/tls.rs"]
+mod tls;
 
 mod auth;
 mod run;
