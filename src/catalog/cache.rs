@@ -5,7 +5,8 @@
 //! - `profiles/<slug>/summary.json`: what `my cli status` shows of that catalog (counts and
 //!   `synced_at`), with the stamp (length, modification time, inode) of the `catalog.json`
 //!   it describes, so status reads a few hundred bytes instead of the whole catalog; on any
-//!   mismatch it counts the catalog itself;
+//!   mismatch it counts the catalog itself. While it matches, its `synced_at` is the last
+//!   sync's: a sync answered 304 rewrites only this file;
 //! - `profiles/<slug>/index.tsv`: the names of its commands and where each item sits in
 //!   `catalog.json`, so `my cli run` reads one item instead of all (see `index`);
 //! - `specs/<command id>/<version>.json`: spec bodies, exactly the bytes the server sent,
@@ -163,6 +164,37 @@ struct SummaryFile {
     stamp: Stamp,
 }
 
+impl SummaryFile {
+    /// The sidecar of `profile`, only while it describes this very catalog file (its stamp).
+    fn current(config_dir: &Path, profile: &str) -> Option<SummaryFile> {
+        let stamp = Stamp::of(&catalog_path(config_dir, profile))?;
+        let bytes = read_optional(&summary_path(config_dir, profile)).ok()??;
+        let sidecar = serde_json::from_slice::<SummaryFile>(&bytes).ok()?;
+        (sidecar.stamp == stamp).then_some(sidecar)
+    }
+}
+
+/// The time of the last sync of `profile` when its summary is current: a sync answered 304
+/// records it there alone (see [`touch_synced_at`]), so it wins over the catalog's own.
+pub(crate) fn current_synced_at(config_dir: &Path, profile: &str) -> Option<String> {
+    SummaryFile::current(config_dir, profile).map(|s| s.summary.synced_at)
+}
+
+/// Records a sync that changed nothing (a 304) in the summary alone, leaving `catalog.json`
+/// and its index as they are: rewriting a large catalog and re-indexing it cost more than the
+/// request. False when there is no current summary to record it in (the caller then writes
+/// the catalog).
+pub(crate) fn touch_synced_at(config_dir: &Path, profile: &str, synced_at: &str) -> bool {
+    let Some(mut sidecar) = SummaryFile::current(config_dir, profile) else {
+        return false;
+    };
+    sidecar.summary.synced_at = synced_at.to_string();
+    match serde_json::to_vec(&sidecar) {
+        Ok(bytes) => write_private(&summary_path(config_dir, profile), &bytes).is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// What `my cli status` shows of a cached catalog, read without keeping the items: it
 /// stays fast with thousands of commands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,17 +213,10 @@ impl Summary {
             #[serde(deserialize_with = "count_items")]
             items: Counts,
         }
-        let path = catalog_path(config_dir, profile);
-        // The sidecar counts only while it describes this very catalog file.
-        if let Some(stamp) = Stamp::of(&path) {
-            if let Ok(Some(bytes)) = read_optional(&summary_path(config_dir, profile)) {
-                if let Ok(sidecar) = serde_json::from_slice::<SummaryFile>(&bytes) {
-                    if sidecar.stamp == stamp {
-                        return Ok(Read::Found(sidecar.summary));
-                    }
-                }
-            }
+        if let Some(sidecar) = SummaryFile::current(config_dir, profile) {
+            return Ok(Read::Found(sidecar.summary));
         }
+        let path = catalog_path(config_dir, profile);
         let Some(bytes) = read_optional(&path)? else {
             return Ok(Read::Missing);
         };

@@ -32,7 +32,12 @@ impl Catalog {
     /// when there is none or it is corrupt.
     pub(crate) fn load(config_dir: &Path, profile: &str) -> Result<Catalog> {
         match CatalogFile::read(config_dir, profile)?.trusted()? {
-            Some(file) => Ok(Catalog { file }),
+            Some(mut file) => {
+                if let Some(synced_at) = cache::current_synced_at(config_dir, profile) {
+                    file.synced_at = synced_at;
+                }
+                Ok(Catalog { file })
+            }
             None => Err(Error::Cache(format!(
                 "no cached catalog for profile {profile:?}: run `my library sync`"
             ))),

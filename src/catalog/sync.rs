@@ -1,5 +1,5 @@
 //! Syncing one profile's catalog into the cache: `GET /v1/catalog` with `If-None-Match`
-//! (a 304 rewrites only `synced_at`), then the spec bodies the cache lacks, each checked
+//! (a 304 records only the time, in the summary beside the catalog), then the spec bodies the cache lacks, each checked
 //! against its `spec_hash` before it is stored. The catalog file is written last, so a sync
 //! that fails leaves the previous catalog as it was.
 
@@ -114,7 +114,9 @@ pub(crate) fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
         _ => return Err(refusal(reply, target)),
     };
     let fetched = fetch_missing(app, &active.token, &file.items)?;
-    file.write(dir)?;
+    if changed || !cache::touch_synced_at(dir, &file.profile, &file.synced_at) {
+        file.write(dir)?;
+    }
     if target.decided_by_token() && target.slug.as_deref() != Some(file.profile.as_str()) {
         profile::remember_for_token(app, &file.profile)?;
     }

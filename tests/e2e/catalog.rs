@@ -226,7 +226,7 @@ fn a_token_scoped_to_work_syncs_work_and_cannot_read_default() {
 
 #[test]
 fn an_unchanged_catalog_is_a_304_and_a_new_version_shows_up() {
-    let server = Server::start(&[]);
+    let mut server = Server::start(&[]);
     let env = signed_in(&server, "vic@example.com");
     let tmp = tempfile::tempdir().unwrap();
     push(&env, &write_spec(tmp.path(), "hello", "echo one")).ok();
@@ -247,13 +247,19 @@ fn an_unchanged_catalog_is_a_304_and_a_new_version_shows_up() {
     assert_eq!(after["items"], before["items"]);
     assert_eq!(after["etag"], before["etag"]);
     assert_eq!(after["profile"], before["profile"]);
-    assert_ne!(
-        after["synced_at"], before["synced_at"],
-        "synced_at is rewritten"
-    );
-    assert_ne!(
+    // A 304 leaves the catalog file as it was and records the sync beside it: status and an
+    // offline `profile show` both tell the new time.
+    assert_eq!(
         std::fs::read(catalog_file(&env, "default")).unwrap(),
-        bytes_before
+        bytes_before,
+        "a 304 does not rewrite the catalog"
+    );
+    let status = env.run(&["cli", "status", "--json"]).ok().json();
+    let last_sync = status["last_sync_at"].as_str().unwrap().to_string();
+    assert_ne!(
+        last_sync,
+        before["synced_at"].as_str().unwrap(),
+        "the sync is recorded"
     );
 
     // The same request from outside, with that ETag: the server really answers 304.
@@ -280,6 +286,20 @@ fn an_unchanged_catalog_is_a_304_and_a_new_version_shows_up() {
     let body = std::fs::read(spec_file(&env, new)).unwrap();
     assert_eq!(sha256_hex(&body), new["spec_hash"]);
     assert!(String::from_utf8(body).unwrap().contains("echo two"));
+
+    // Offline, the cached profile tells the time of the last sync, a 304 included.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let again = env.run(&["library", "sync"]).ok();
+    assert!(again.stderr.contains("up to date"), "{}", again.stderr);
+    let status = env.run(&["cli", "status", "--json"]).ok().json();
+    server.stop();
+    let shown = env.run(&["cli", "profile", "show", "--json"]).ok().json();
+    assert_eq!(shown["cached"], true, "{shown}");
+    assert_eq!(shown["synced_at"], status["last_sync_at"]);
+    assert_ne!(
+        shown["synced_at"],
+        cached(&env, "default").unwrap()["synced_at"]
+    );
 }
 
 #[test]
