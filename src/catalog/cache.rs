@@ -89,6 +89,13 @@ impl<T> Read<T> {
     }
 }
 
+/// What [`CatalogFile::write`] wrote: the bytes of `catalog.json` and the file's stamp (when
+/// it could be read back), from which its index is made.
+pub(crate) struct Written {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) stamp: Option<Stamp>,
+}
+
 impl CatalogFile {
     /// Reads and checks the cached catalog of `profile`.
     pub(crate) fn read(config_dir: &Path, profile: &str) -> Result<Read<CatalogFile>> {
@@ -118,7 +125,7 @@ impl CatalogFile {
     }
 
     /// Writes `cache/profiles/<profile>/catalog.json` atomically.
-    pub(crate) fn write(&self, config_dir: &Path) -> Result<()> {
+    pub(crate) fn write(&self, config_dir: &Path) -> Result<Written> {
         let path = catalog_path(config_dir, &self.profile);
         let bytes = serde_json::to_vec(self)
             .map_err(|e| Error::Other(format!("cannot encode the catalog: {e}")))?;
@@ -139,16 +146,18 @@ impl CatalogFile {
             libraries: counts.libraries.len(),
             library_commands: counts.library_commands,
         };
-        // Best effort: without them, status counts the catalog itself and a run reads it
-        // whole.
-        if let Some(stamp) = Stamp::of(&path) {
-            super::index::write(config_dir, &self.profile, &self.items, &bytes, &stamp);
-            let sidecar = SummaryFile { summary, stamp };
+        // Best effort: without it, status counts the catalog itself.
+        let stamp = Stamp::of(&path);
+        if let Some(stamp) = &stamp {
+            let sidecar = SummaryFile {
+                summary,
+                stamp: *stamp,
+            };
             if let Ok(bytes) = serde_json::to_vec(&sidecar) {
                 let _ = write_private(&summary_path(config_dir, &self.profile), &bytes);
             }
         }
-        Ok(())
+        Ok(Written { bytes, stamp })
     }
 }
 

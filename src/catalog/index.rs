@@ -326,18 +326,16 @@ fn table(items: &[CatalogItem], bytes: &[u8], stamp: &Stamp) -> Option<Table> {
     Some(table)
 }
 
-/// Writes the index of `items`, serialized as `bytes` in the `catalog.json` that has
-/// `stamp`. Best effort: without an index, runs read the catalog itself.
-pub(super) fn write(
-    config_dir: &Path,
-    profile: &str,
-    items: &[CatalogItem],
-    bytes: &[u8],
-    stamp: &Stamp,
-) {
-    if let Some(table) = table(items, bytes, stamp) {
-        let _ = table.save(&index_path(config_dir, profile));
+/// Writes `file` into the cache (see [`CatalogFile::write`]), then its index. The index is
+/// best effort: without one, runs read the catalog itself.
+pub(super) fn store(config_dir: &Path, file: &CatalogFile) -> Result<()> {
+    let written = file.write(config_dir)?;
+    if let Some(stamp) = &written.stamp {
+        if let Some(table) = table(&file.items, &written.bytes, stamp) {
+            let _ = table.save(&index_path(config_dir, &file.profile));
+        }
     }
+    Ok(())
 }
 
 /// The byte ranges of the elements of the `"items"` array of the JSON object in `bytes`;
@@ -544,7 +542,7 @@ mod tests {
     fn the_index_is_used_while_fresh_and_never_trusted_over_the_catalog() {
         let tmp = tempfile::tempdir().unwrap();
         let items = vec![item(1, "one", None), item(2, "two", Some("ops"))];
-        catalog(items.clone()).write(tmp.path()).unwrap();
+        store(tmp.path(), &catalog(items.clone())).unwrap();
         let index = index_path(tmp.path(), "work");
         assert!(index.is_file(), "sync writes the index");
         let n = names(tmp.path());

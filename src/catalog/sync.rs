@@ -4,6 +4,7 @@
 //! that fails leaves the previous catalog as it was.
 
 use super::cache::{self, CatalogFile, Read};
+use super::index;
 use super::profile::{self, ActiveProfile};
 use super::remote;
 use crate::api::{Method, Reply};
@@ -115,7 +116,7 @@ pub(crate) fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
     };
     let fetched = fetch_missing(app, &active.token, &file.items)?;
     if changed || !cache::touch_synced_at(dir, &file.profile, &file.synced_at) {
-        file.write(dir)?;
+        index::store(dir, &file)?;
     }
     if target.decided_by_token() && target.slug.as_deref() != Some(file.profile.as_str()) {
         profile::remember_for_token(app, &file.profile)?;
