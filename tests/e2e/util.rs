@@ -595,6 +595,17 @@ pub fn first_line(child: &mut Child) -> String {
     line.trim().to_string()
 }
 
+/// `text` without its lines that start with `prefix`; there must be at least one.
+pub fn without_lines(text: &str, prefix: &str) -> String {
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with(prefix))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(kept, text, "no line of the text starts with {prefix:?}");
+    kept
+}
+
 pub fn closed_port_url() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
