@@ -12,6 +12,7 @@ mod app;
 mod auth;
 mod catalog;
 mod cli;
+mod clock;
 mod cmd;
 mod error;
 #[cfg(my_no_unwind)]

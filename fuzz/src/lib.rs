@@ -24,10 +24,8 @@ mod auth;
 mod run;
 mod store;
 
-/// What `store/config.rs` reads from `src/app.rs` (which needs the whole CLI).
-mod app {
-    pub(crate) const MAX_TIME: u64 = 253_402_300_799;
-}
+#[path = "../../src/clock.rs"]
+mod clock;
 
 use std::collections::BTreeMap;
 

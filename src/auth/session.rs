@@ -265,7 +265,7 @@ pub(crate) fn session_credentials(
         kind: CredentialKind::Session,
         access_expires_at: claims
             .exp
-            .map(|exp| exp.min(crate::app::MAX_TIME))
+            .map(|exp| exp.min(crate::clock::MAX_TIME))
             .or(tokens.expires_in.map(|s| crate::app::after(t, s))),
         session_expires_at: tokens
             .refresh_token_expires_in

@@ -104,7 +104,7 @@ impl Config {
         for (url, state) in &self.servers {
             if state
                 .last_refresh_at
-                .is_some_and(|t| t > crate::app::MAX_TIME)
+                .is_some_and(|t| t > crate::clock::MAX_TIME)
             {
                 return Err(format!(
                     "servers.{url}.last_refresh_at is after the year 9999"
