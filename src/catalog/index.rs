@@ -119,10 +119,15 @@ impl<'a> Library<'a> {
 
     /// The place of its first item that answers to `name`.
     pub(crate) fn command(&self, name: &str) -> Option<usize> {
-        self.names
-            .maybe_named(name)
-            .into_iter()
-            .find(|at| self.items.contains(at) && self.names.entry(*at).answers_to(name))
+        self.names.maybe_named(name).into_iter().find(|at| {
+            let entry = self.names.entry(*at);
+            // The row must also name this library: a damaged range must not lend it
+            // another library's command.
+            let ours = entry
+                .library()
+                .is_some_and(|l| l.slug == self.library.slug && l.owner == self.library.owner);
+            self.items.contains(at) && ours && entry.answers_to(name)
+        })
     }
 }
 
@@ -214,7 +219,7 @@ impl Names {
             .between(0, self.base)
             .filter_map(|(_, row)| {
                 let (start, end) = (row.num(5)?, row.num(6)?);
-                let items = self.base + start..self.base + end;
+                let items = self.base.checked_add(start)?..self.base.checked_add(end)?;
                 (start <= end && items.end <= self.rows.end()).then(|| Library {
                     library: CatalogLibrary {
                         slug: row.str(1),
@@ -252,6 +257,15 @@ impl Names {
         let Some(span) = entry.span() else {
             return Ok(None);
         };
+        // The span comes from the index: no larger than the file before anything is
+        // allocated for it.
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+            .len();
+        if u64::try_from(span.end).map_or(true, |end| end > len) {
+            return Ok(None);
+        }
         let mut bytes = vec![0; span.len()];
         if file.read_exact_at(&mut bytes, span.start as u64).is_err() {
             return Ok(None);
@@ -536,6 +550,63 @@ mod tests {
     fn nth(names: &Names, i: usize) -> Entry<'_> {
         let all = names.base..names.rows.end();
         names.entries_between(all).nth(i).unwrap().1
+    }
+
+    /// `text` with field `field` of its first line starting with `prefix` set to `value`.
+    fn with_field(text: &str, prefix: &str, field: usize, value: &str) -> String {
+        let mut done = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                if done || !line.starts_with(prefix) {
+                    return line.to_string();
+                }
+                done = true;
+                let mut fields: Vec<&str> = line.split('\t').collect();
+                fields[field] = value;
+                fields.join("\t")
+            })
+            .collect();
+        assert!(done, "no line starts with {prefix:?}");
+        lines.join("\n") + "\n"
+    }
+
+    // Regression: a span past the end of the file was allocated before it was checked
+    // (capacity overflow), and a library row whose range was widened lent its library
+    // another library's command.
+    #[test]
+    fn hostile_numbers_in_the_index_are_refused_not_obeyed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let items = vec![item(1, "one", Some("ops")), item(2, "two", Some("dev"))];
+        store(tmp.path(), &catalog(items.clone())).unwrap();
+        let index = index_path(tmp.path(), "work");
+        let text = fs::read_to_string(&index).unwrap();
+
+        fs::write(
+            &index,
+            with_field(&text, "I\t", END, &usize::MAX.to_string()),
+        )
+        .unwrap();
+        let n = names(tmp.path());
+        assert_eq!(n.item(&nth(&n, 0)).unwrap(), None);
+
+        let dev_end = text
+            .lines()
+            .find(|l| l.starts_with("L\tdev\t"))
+            .and_then(|l| l.split('\t').nth(6))
+            .unwrap();
+        let widened = with_field(&text, "L\tops\t", 6, dev_end);
+        fs::write(&index, widened).unwrap();
+        let n = names(tmp.path());
+        let libraries = n.libraries();
+        let ops = libraries.iter().find(|l| l.library.slug == "ops").unwrap();
+        assert!(ops.command("c1").is_some());
+        assert_eq!(ops.command("c2"), None, "dev's command lent to ops");
+
+        let far = with_field(&text, "L\tops\t", 6, &usize::MAX.to_string());
+        fs::write(&index, far).unwrap();
+        let n = names(tmp.path());
+        assert!(n.libraries().iter().all(|l| l.library.slug != "ops"));
     }
 
     #[test]

@@ -283,7 +283,7 @@ impl SourceNames {
         }
         let base = at;
         for (_, commands) in &mut libs {
-            *commands = base + commands.start..base + commands.end;
+            *commands = base.checked_add(commands.start)?..base.checked_add(commands.end)?;
             if commands.start > commands.end || commands.end > rows.end() {
                 return None;
             }
