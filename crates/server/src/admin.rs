@@ -321,7 +321,8 @@ fn log_append(
     let mut append = |line: &str| -> Result<(), String> {
         let line = names::log_line(line)?;
         done.next = db.write(|tx| -> Result<_, Failure> {
-            Ok(tx.append_log(&env.id, clock::now_millis(), line)?)
+            let seqs = tx.append_logs(&env.id, clock::now_millis(), &[line])?;
+            Ok(seqs.last().copied().unwrap_or_default())
         })?;
         done.appended += 1;
         Ok(())

@@ -201,20 +201,29 @@ impl Tx<'_> {
 
     // ---- log lines -----------------------------------------------------------------
 
-    /// Appends a line and returns its `seq`.
-    pub(crate) fn append_log(&self, env_id: &str, time_ms: i64, message: &str) -> DbResult<i64> {
-        let seq = self.query_row(
-            "INSERT INTO log_lines (environment_id, time_ms, message) VALUES (?1, ?2, ?3)
-             RETURNING seq",
-            params![env_id, time_ms, message],
-            |r| r.get(0),
-        )?;
-        // Other processes' long polls wake at the commit (see `db::listen_for_log_lines`);
-        // PostgreSQL sends one notification however many lines the transaction appends.
-        if self.backend() == Backend::Pg {
+    /// Appends `messages`, in order, and returns their `seq`s.
+    pub(crate) fn append_logs(
+        &self,
+        env_id: &str,
+        time_ms: i64,
+        messages: &[&str],
+    ) -> DbResult<Vec<i64>> {
+        let mut seqs = Vec::with_capacity(messages.len());
+        for message in messages {
+            seqs.push(self.query_row(
+                "INSERT INTO log_lines (environment_id, time_ms, message) VALUES (?1, ?2, ?3)
+                 RETURNING seq",
+                params![env_id, time_ms, *message],
+                |r| r.get(0),
+            )?);
+        }
+        // Other processes' long polls wake at the commit (see `db::listen_for_log_lines`):
+        // one notification for the whole batch, not one round trip per line under the
+        // write lock.
+        if self.backend() == Backend::Pg && !messages.is_empty() {
             self.execute(&format!("SELECT pg_notify('{LOG_CHANNEL}', '')"), params![])?;
         }
-        Ok(seq)
+        Ok(seqs)
     }
 
     /// Up to `limit` lines after `after`, oldest first.

@@ -785,7 +785,7 @@ fn logs_pages_and_long_polls() {
     let writer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
         other
-            .write(|tx| tx.append_log(&env_id, clock::now_millis(), "four"))
+            .write(|tx| tx.append_logs(&env_id, clock::now_millis(), &["four"]))
             .unwrap()
     });
     let started = Instant::now();
@@ -795,7 +795,7 @@ fn logs_pages_and_long_polls() {
         &key,
         None,
     );
-    let four = writer.join().unwrap();
+    let four = writer.join().unwrap()[0];
     assert!(
         started.elapsed() < Duration::from_millis(1500),
         "{:?}",

@@ -151,16 +151,17 @@ pub(crate) fn append(
         let org = orgs::scope(tx, &auth, body.organization.as_deref())?;
         let project = orgs::project(tx, &org, &body.project)?;
         let env = orgs::environment(tx, &project, &body.environment)?;
-        let mut rows = Vec::with_capacity(body.lines.len());
-        for message in &body.lines {
-            let seq = tx.append_log(&env.id, now_ms, message)?;
-            rows.push(LogRow {
+        let messages: Vec<&str> = body.lines.iter().map(String::as_str).collect();
+        let seqs = tx.append_logs(&env.id, now_ms, &messages)?;
+        Ok(seqs
+            .into_iter()
+            .zip(&body.lines)
+            .map(|(seq, message)| LogRow {
                 seq,
                 time_ms: now_ms,
                 message: message.clone(),
-            });
-        }
-        Ok(rows)
+            })
+            .collect())
     })?;
     app.log_bell.ring();
     Ok(Reply::private_json(201, &page(rows, 0)))
