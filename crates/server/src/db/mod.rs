@@ -80,7 +80,7 @@ use schema::MIGRATIONS;
 pub(crate) use sql::{Backend, DbError, DbResult};
 
 /// How long a statement waits for another connection's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Write transactions between two WAL checkpoints (a few pages each: about the 1000 pages
 /// at which SQLite would checkpoint by itself).
 const CHECKPOINT_EVERY: u32 = 100;

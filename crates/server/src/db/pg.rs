@@ -29,6 +29,8 @@ use std::time::Duration;
 const WRITE_LOCK: i64 = 0x6d79_2d73;
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a transaction may sit idle before the server ends it (and frees its locks).
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(60);
 /// The channel on which an append of log lines is announced.
 pub(crate) const LOG_CHANNEL: &str = "my_log_lines";
 /// The longest wait before connecting the listener again.
@@ -313,7 +315,18 @@ pub(crate) fn connect(url: &Url) -> DbResult<Client> {
         .port(url.port)
         .dbname(&url.dbname)
         .application_name("my-server")
-        .connect_timeout(CONNECT_TIMEOUT);
+        .connect_timeout(CONNECT_TIMEOUT)
+        // A database or peer that goes silent must not hold the write lock, or a worker,
+        // for the two hours of the system's keepalive: a lock is waited for as long as
+        // SQLite's busy timeout, a transaction left idle is ended by the server, and a
+        // connection that stops answering is dropped within a minute.
+        .options(&format!(
+            "-c lock_timeout={}ms -c idle_in_transaction_session_timeout={}ms",
+            super::BUSY_TIMEOUT.as_millis(),
+            IDLE_IN_TRANSACTION.as_millis()
+        ))
+        .keepalives_idle(Duration::from_secs(30))
+        .tcp_user_timeout(Duration::from_secs(60));
     let has_password = match password(url).map_err(DbError::Other)? {
         Some(password) => {
             config.password(password);

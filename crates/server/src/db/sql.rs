@@ -179,8 +179,14 @@ impl postgres::types::ToSql for Value<'_> {
                 Type::TEXT | Type::VARCHAR => n.to_string().to_sql(ty, out),
                 _ => Err(format!("an integer cannot be bound as {ty}").into()),
             },
-            Value::Text(s) => s.to_sql(ty, out),
-            Value::Blob(b) => b.to_sql(ty, out),
+            Value::Text(s) => match *ty {
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => s.to_sql(ty, out),
+                _ => Err(format!("a text cannot be bound as {ty}").into()),
+            },
+            Value::Blob(b) => match *ty {
+                Type::BYTEA => b.to_sql(ty, out),
+                _ => Err(format!("bytes cannot be bound as {ty}").into()),
+            },
         }
     }
 

@@ -127,7 +127,7 @@ fn an_append_on_one_connection_rings_another_apps_bell() {
     let seen = app.log_bell.count();
     let appended = Instant::now();
     writer
-        .write(|tx| tx.append_log("env_1", 0, "hello"))
+        .write(|tx| tx.append_logs("env_1", 0, &["hello"]))
         .unwrap();
     app.log_bell.wait(seen, Duration::from_secs(5));
     assert!(app.log_bell.count() > seen, "no ring after the append");
@@ -137,4 +137,27 @@ fn an_append_on_one_connection_rings_another_apps_bell() {
         appended.elapsed(),
         start.elapsed()
     );
+}
+
+// A silent database or client must not hold the one write lock for hours: every PostgreSQL
+// connection waits for a lock no longer than SQLite's busy timeout, and the server ends a
+// transaction left idle. (SQLite has its busy timeout of its own: nothing to check there.)
+#[test]
+fn postgres_connections_give_up_on_locks_and_idle_transactions() {
+    let (target, _dir) = database();
+    if !matches!(target, Target::Pg(_)) {
+        return;
+    }
+    let mut db = Db::connect(&target).unwrap();
+    let (lock, idle) = db
+        .read(|tx| -> DbResult<(String, String)> {
+            Ok((
+                tx.query_row("SHOW lock_timeout", &[], |r| r.get(0))?,
+                tx.query_row("SHOW idle_in_transaction_session_timeout", &[], |r| {
+                    r.get(0)
+                })?,
+            ))
+        })
+        .unwrap();
+    assert_eq!((lock.as_str(), idle.as_str()), ("15s", "1min"));
 }
