@@ -94,36 +94,59 @@ impl Loopback {
                 return None;
             }
             let ready = poll_readable(&self.listener, &pending, left);
-            if ready.first() == Some(&true) {
-                while let Ok((stream, _)) = self.listener.accept() {
-                    if stream.set_nonblocking(true).is_err() {
-                        continue;
-                    }
-                    if pending.len() == MAX_CONNECTIONS {
-                        pending.remove(0);
-                    }
-                    pending.push(Connection {
-                        stream,
-                        head: Vec::new(),
-                    });
-                }
-            }
             // From the end, so removing one leaves the indices still to visit in place.
             for i in (0..ready.len().saturating_sub(1)).rev() {
                 if !ready[i + 1] || i >= pending.len() {
                     continue;
                 }
-                match read_head(&mut pending[i]) {
-                    Head::Partial => continue,
-                    Head::Gone => {
+                match self.serve(&mut pending[i], &accept) {
+                    Step::Wait => continue,
+                    Step::Done => {
                         pending.swap_remove(i);
                     }
-                    Head::Complete(request_line) => {
-                        let mut conn = pending.swap_remove(i);
-                        if let Some(query) = self.answer(&mut conn.stream, &request_line, &accept) {
-                            return Some(query);
-                        }
+                    Step::Taken(query) => return Some(query),
+                }
+            }
+            // New connections after the ones `ready` is about, at most a full table a round
+            // (a connect flood cannot keep the wait from reading or timing out). A request
+            // already sent is read at once; when the table is full, a connection that has
+            // sent nothing makes room first, so idle ones cannot push a browser's out.
+            if ready.first() == Some(&true) {
+                for _ in 0..MAX_CONNECTIONS {
+                    let Ok((stream, _)) = self.listener.accept() else {
+                        break;
+                    };
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
                     }
+                    let mut conn = Connection {
+                        stream,
+                        head: Vec::new(),
+                    };
+                    match self.serve(&mut conn, &accept) {
+                        Step::Wait => {}
+                        Step::Done => continue,
+                        Step::Taken(query) => return Some(query),
+                    }
+                    if pending.len() == MAX_CONNECTIONS {
+                        let silent = pending.iter().position(|c| c.head.is_empty());
+                        pending.remove(silent.unwrap_or(0));
+                    }
+                    pending.push(conn);
+                }
+            }
+        }
+    }
+
+    /// Reads what `conn` has sent and, once its request is whole, answers it.
+    fn serve(&self, conn: &mut Connection, accept: &impl Fn(&Query) -> Option<String>) -> Step {
+        match read_head(conn) {
+            Head::Partial => Step::Wait,
+            Head::Gone => Step::Done,
+            Head::Complete(request_line) => {
+                match self.answer(&mut conn.stream, &request_line, accept) {
+                    Some(query) => Step::Taken(query),
+                    None => Step::Done,
                 }
             }
         }
@@ -216,6 +239,16 @@ fn read_head(conn: &mut Connection) -> Head {
     }
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     Head::Complete(String::from_utf8_lossy(line).trim_end().to_string())
+}
+
+/// What became of a connection that was read.
+enum Step {
+    /// Its request is not whole yet.
+    Wait,
+    /// Answered (or gone) without ending the wait: forget it.
+    Done,
+    /// The callback: the wait is over.
+    Taken(Query),
 }
 
 /// Sends a whole HTML page and closes the connection.
@@ -311,6 +344,30 @@ mod tests {
             good.contains("Cache-Control: no-store") && good.ends_with("</html>"),
             "{good}"
         );
+    }
+
+    // Regression: when the table of connections was full, the oldest was dropped, so idle
+    // connections opened after the browser's pushed its request out unread.
+    #[test]
+    fn idle_connections_opened_after_the_callback_cannot_push_it_out() {
+        let l = Loopback::bind("/cb").unwrap();
+        let addr = l
+            .redirect_uri()
+            .trim_start_matches("http://")
+            .trim_end_matches("/cb")
+            .to_string();
+        let mut browser = TcpStream::connect(&addr).unwrap();
+        write!(browser, "GET /cb?code=ok HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let _flood: Vec<TcpStream> = (0..2 * super::MAX_CONNECTIONS)
+            .map(|_| TcpStream::connect(&addr).unwrap())
+            .collect();
+        let accept =
+            |q: &super::Query| (param(q, "code") == Some("ok")).then(|| html("Done", "ok"));
+        let query = l.wait(Duration::from_secs(2), accept);
+        assert_eq!(query.as_ref().and_then(|q| param(q, "code")), Some("ok"));
+        let mut reply = String::new();
+        browser.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
     }
 
     #[test]
