@@ -2,6 +2,9 @@
 
 use argh::FromArgs;
 
+/// The binary's name, in one place (a distro that renames it stays consistent).
+pub(crate) const BIN: &str = "my";
+
 /// my: sign in to the My Cloud API and manage credentials and context.
 #[derive(FromArgs, Debug)]
 pub(crate) struct Args {

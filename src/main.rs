@@ -24,8 +24,7 @@ mod settings;
 mod store;
 mod tls;
 
-/// The binary's name, in one place (a distro that renames it stays consistent).
-pub(crate) const BIN: &str = "my";
+use cli::BIN;
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]

@@ -35,7 +35,7 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
     let Some(lib) = index.find_library(name)? else {
         return Err(Error::Usage(format!(
             "unknown command {name:?}: it is neither a built-in command nor an installed library (`{} --help` lists both)",
-            crate::BIN
+            crate::cli::BIN
         )));
     };
     let command = match words.get(1).map(String::as_str) {
@@ -43,7 +43,7 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
             out::line(format!(
                 "{}\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
                 lib.title(),
-                crate::BIN
+                crate::cli::BIN
             ));
             print_names(&lib.commands());
             return Ok(());

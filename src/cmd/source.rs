@@ -19,8 +19,8 @@ pub(crate) fn add(app: &App, a: SourceAddArgs) -> Result<()> {
             if crate::cli::is_builtin(name) {
                 out::note(format!(
                     "warning: `{} {name}` is a built-in command, which wins: run this library's commands with `{} cli run {}/COMMAND`",
-                    crate::BIN,
-                    crate::BIN,
+                    crate::cli::BIN,
+                    crate::cli::BIN,
                     lib.slug()
                 ));
             }

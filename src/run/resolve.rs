@@ -87,7 +87,7 @@ pub(crate) fn file(path: &str) -> Result<Resolved> {
     });
     let spec = Spec::parse(&text, format).map_err(|e| Error::Other(format!("{path}: {e}")))?;
     Ok(Resolved {
-        invoked_as: format!("{} cli run -f {path}", crate::BIN),
+        invoked_as: format!("{} cli run -f {path}", crate::cli::BIN),
         spec,
         library: None,
         version: None,
@@ -265,14 +265,14 @@ impl Index {
     /// `my cli run SLUG`: `library/command`, a personal command, or a command slug or alias
     /// that exactly one library has.
     pub(crate) fn slug(&mut self, target: &str) -> Result<Resolved> {
-        let invoked_as = format!("{} cli run {target}", crate::BIN);
+        let invoked_as = format!("{} cli run {target}", crate::cli::BIN);
         self.resolve(&invoked_as, |index| index.find_slug(target))
     }
 
     /// `my LIBRARY COMMAND`: the library by slug, `owner/slug` or alias, its command by slug
     /// or alias.
     pub(crate) fn library_command(&mut self, library: &str, command: &str) -> Result<Resolved> {
-        let invoked_as = format!("{} {library} {command}", crate::BIN);
+        let invoked_as = format!("{} {library} {command}", crate::cli::BIN);
         self.resolve(&invoked_as, |index| index.find_in_library(library, command))
     }
 
