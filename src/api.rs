@@ -13,12 +13,12 @@ const USER_AGENT: &str = concat!("my/", env!("CARGO_PKG_VERSION"));
 
 /// A status and body, read whatever the status was. The body may hold tokens, so `Debug`
 /// shows only its length.
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) body: String,
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
     /// The `ETag` header, for conditional requests.
-    pub(crate) etag: Option<String>,
-    pub(crate) url: String,
+    pub etag: Option<String>,
+    pub url: String,
 }
 
 impl std::fmt::Debug for Reply {
@@ -32,12 +32,12 @@ impl std::fmt::Debug for Reply {
 }
 
 impl Reply {
-    pub(crate) fn is_success(&self) -> bool {
+    pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
     /// Decodes a JSON body.
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_str(&self.body).map_err(|e| {
             Error::Unavailable(format!(
                 "{} answered HTTP {} with an unexpected body ({e})",
@@ -47,7 +47,7 @@ impl Reply {
     }
 
     /// Decodes a successful JSON body, or turns the failure into the matching error.
-    pub(crate) fn ok_json<T: DeserializeOwned>(self) -> Result<T> {
+    pub fn ok_json<T: DeserializeOwned>(self) -> Result<T> {
         if self.is_success() {
             self.json()
         } else {
@@ -57,7 +57,7 @@ impl Reply {
 
     /// The error for an unsuccessful REST reply: 5xx → unavailable, 401 → rejected,
     /// other 4xx → the server's `{"error": {"code", "message"}}`.
-    pub(crate) fn into_error(self) -> Error {
+    pub fn into_error(self) -> Error {
         let api: Option<my_api::ApiErrorResponse> = serde_json::from_str(&self.body).ok();
         match self.status {
             500.. => Error::Unavailable(format!(
@@ -87,14 +87,14 @@ impl Reply {
 
 /// The HTTP methods the REST API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Method {
+pub enum Method {
     Get,
     Post,
     Patch,
     Delete,
 }
 
-pub(crate) struct Client {
+pub struct Client {
     /// Through the proxy named in the environment, if any.
     agent: ureq::Agent,
     /// Never through a proxy: for loopback hosts, which a proxy would only see into.
@@ -109,10 +109,16 @@ enum Retry {
     Never,
 }
 
+impl Default for Client {
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
 impl Client {
     /// Timeouts: 10 s to connect, 30 s for a whole request (`MY_HTTP_TIMEOUT` seconds
     /// overrides the latter, e.g. for slow links).
-    pub(crate) fn new() -> Client {
+    pub fn new() -> Client {
         let total = std::env::var("MY_HTTP_TIMEOUT")
             .ok()
             .and_then(|s| s.trim().parse::<f64>().ok())
@@ -151,13 +157,13 @@ impl Client {
         }
     }
 
-    pub(crate) fn get(&self, url: &str, bearer: Option<&Secret>) -> Result<Reply> {
+    pub fn get(&self, url: &str, bearer: Option<&Secret>) -> Result<Reply> {
         self.send(Method::Get, url, bearer, None)
     }
 
     /// A GET that does not follow redirects (OAuth metadata: a redirect could name endpoints
     /// on another origin). A 3xx comes back as the reply.
-    pub(crate) fn get_no_redirect(&self, url: &str) -> Result<Reply> {
+    pub fn get_no_redirect(&self, url: &str) -> Result<Reply> {
         self.with_retry(Retry::Once, url, || {
             let req = self.agent(url).get(url).config().max_redirects(0).build();
             with_headers(req, None, &[]).call()
@@ -165,7 +171,7 @@ impl Client {
     }
 
     /// A REST request with an optional JSON body.
-    pub(crate) fn send(
+    pub fn send(
         &self,
         method: Method,
         url: &str,
@@ -176,7 +182,7 @@ impl Client {
     }
 
     /// [`Client::send`] with extra request headers (e.g. `If-None-Match`).
-    pub(crate) fn send_with(
+    pub fn send_with(
         &self,
         method: Method,
         url: &str,
@@ -205,7 +211,7 @@ impl Client {
     }
 
     /// A form-encoded POST (what OAuth endpoints require), sent once.
-    pub(crate) fn post_form(
+    pub fn post_form(
         &self,
         url: &str,
         form: &[(&str, &str)],
@@ -216,7 +222,7 @@ impl Client {
 
     /// A form-encoded POST that is harmless to send twice (a device-flow poll, a
     /// revocation): retried once when the connection broke under it.
-    pub(crate) fn post_form_idempotent(&self, url: &str, form: &[(&str, &str)]) -> Result<Reply> {
+    pub fn post_form_idempotent(&self, url: &str, form: &[(&str, &str)]) -> Result<Reply> {
         self.form(url, form, None, Retry::Once)
     }
 
@@ -291,7 +297,7 @@ fn is_broken_connection(e: &ureq::Error) -> bool {
 
 /// Whether a URL's host is this machine: 127.0.0.0/8, ::1 or `localhost`. Plain `http://`
 /// is only accepted for these, and they never go through a proxy.
-pub(crate) fn is_loopback(url: &url::Url) -> bool {
+pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -301,7 +307,7 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
 }
 
 /// Whether two URLs share scheme, host and port (default ports made explicit).
-pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+pub fn same_origin(a: &str, b: &str) -> bool {
     match (url::Url::parse(a), url::Url::parse(b)) {
         (Ok(a), Ok(b)) => a.origin().is_tuple() && a.origin() == b.origin(),
         _ => false,
@@ -339,7 +345,7 @@ fn transport_error(url: &str, e: ureq::Error) -> Error {
 }
 
 /// `scheme://host[:port]` of a URL, for messages.
-pub(crate) fn origin(url: &str) -> &str {
+pub fn origin(url: &str) -> &str {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
     match url[after_scheme..].find('/') {
         Some(i) => &url[..after_scheme + i],

@@ -2,20 +2,20 @@
 //! HTTP client, built once per invocation.
 
 use crate::api::Client;
+use crate::credentials::CredentialStore;
 use crate::error::Result;
 use crate::settings::Settings;
-use crate::store::CredentialStore;
 // The clock's functions, where the commands have always found them.
-pub(crate) use crate::clock::{after, now, rfc3339};
+pub use crate::clock::{after, now, rfc3339};
 
-pub(crate) struct App {
-    pub(crate) settings: Settings,
-    pub(crate) store: CredentialStore,
-    pub(crate) client: Client,
+pub struct App {
+    pub settings: Settings,
+    pub store: CredentialStore,
+    pub client: Client,
 }
 
 impl App {
-    pub(crate) fn new() -> Result<App> {
+    pub fn new() -> Result<App> {
         let settings = Settings::resolve()?;
         let store = CredentialStore::new(&settings.config_dir, settings.store_choice);
         Ok(App {
@@ -25,12 +25,12 @@ impl App {
         })
     }
 
-    pub(crate) fn api_url(&self) -> &str {
+    pub fn api_url(&self) -> &str {
         &self.settings.api_url
     }
 
     /// An API URL path joined to the configured base.
-    pub(crate) fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.settings.api_url, path)
     }
 }

@@ -3,7 +3,7 @@
 use argh::FromArgs;
 
 /// The binary's name, in one place (a distro that renames it stays consistent).
-pub(crate) const BIN: &str = "my";
+pub(crate) use mycli::BIN;
 
 /// my: sign in to the My Cloud API and manage credentials and context.
 #[derive(FromArgs, Debug)]

@@ -2,7 +2,7 @@
 //! output. A leaf: credentials, config and sessions all clamp to [`MAX_TIME`].
 
 /// Seconds since the Unix epoch.
-pub(crate) fn now() -> u64 {
+pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -11,15 +11,15 @@ pub(crate) fn now() -> u64 {
 
 /// The last second of the year 9999: RFC 3339 has four-digit years, and later times (from a
 /// server or a file) are clamped to it rather than overflowing.
-pub(crate) const MAX_TIME: u64 = 253_402_300_799;
+pub const MAX_TIME: u64 = 253_402_300_799;
 
 /// `now + secs`, clamped to [`MAX_TIME`]: a server's huge `expires_in` cannot overflow.
-pub(crate) fn after(now: u64, secs: u64) -> u64 {
+pub fn after(now: u64, secs: u64) -> u64 {
     now.saturating_add(secs).min(MAX_TIME)
 }
 
 /// RFC 3339 UTC of a Unix time, for output; times past [`MAX_TIME`] show as that.
-pub(crate) fn rfc3339(secs: u64) -> String {
+pub fn rfc3339(secs: u64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.min(MAX_TIME));
     humantime::format_rfc3339_seconds(t).to_string()
 }

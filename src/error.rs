@@ -12,18 +12,18 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-pub(crate) const EXIT_ERROR: u8 = 1;
-pub(crate) const EXIT_USAGE: u8 = 2;
-pub(crate) const EXIT_AUTH: u8 = 3;
-pub(crate) const EXIT_UNAVAILABLE: u8 = 4;
-pub(crate) const EXIT_STORE: u8 = 5;
-pub(crate) const EXIT_NOT_FOUND: u8 = 6;
-pub(crate) const EXIT_TIMEOUT: u8 = 124;
-pub(crate) const EXIT_MISSING_DEPENDENCY: u8 = 127;
-pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_AUTH: u8 = 3;
+pub const EXIT_UNAVAILABLE: u8 = 4;
+pub const EXIT_STORE: u8 = 5;
+pub const EXIT_NOT_FOUND: u8 = 6;
+pub const EXIT_TIMEOUT: u8 = 124;
+pub const EXIT_MISSING_DEPENDENCY: u8 = 127;
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug)]
-pub(crate) enum Error {
+pub enum Error {
     /// Bad flags or arguments, or a prompt that cannot be shown (names the flag to use).
     Usage(String),
     /// No stored credential and no MY_API_TOKEN.
@@ -62,7 +62,7 @@ pub(crate) enum Error {
 }
 
 impl Error {
-    pub(crate) fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
             Error::NotSignedIn
@@ -80,7 +80,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
+    pub fn io(context: impl Into<String>, source: io::Error) -> Error {
         Error::Io {
             context: context.into(),
             source,
@@ -137,4 +137,22 @@ impl std::error::Error for Error {
     }
 }
 
-pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A JSON parse error as text that never quotes the input: serde_json quotes a string value
+/// of the wrong type, and a string in a credentials file may be a token. Syntax errors and
+/// missing fields say nothing about values, so they keep serde's words.
+pub fn json_error_detail(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let text = e.to_string();
+    match e.classify() {
+        Category::Data if !text.starts_with("missing field") => {
+            format!(
+                "unexpected value at line {} column {}",
+                e.line(),
+                e.column()
+            )
+        }
+        _ => text,
+    }
+}

@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::io::{self, BufRead, IsTerminal, Write};
 
 /// Prints one line of data on stdout.
-pub(crate) fn line(text: impl std::fmt::Display) {
+pub fn line(text: impl std::fmt::Display) {
     let text = sanitize(&text.to_string());
     let mut out = io::stdout().lock();
     if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush()) {
@@ -19,7 +19,7 @@ pub(crate) fn line(text: impl std::fmt::Display) {
 }
 
 /// Prints a value as pretty JSON on stdout.
-pub(crate) fn json(value: &impl Serialize) {
+pub fn json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(s) => line(s),
         Err(e) => eprintln!("my: cannot encode JSON output: {e}"),
@@ -27,14 +27,14 @@ pub(crate) fn json(value: &impl Serialize) {
 }
 
 /// Prints a message for the person on stderr.
-pub(crate) fn note(text: impl std::fmt::Display) {
+pub fn note(text: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "{}", sanitize(&text.to_string()));
 }
 
 /// Text for a terminal: control characters other than tab and newline (ESC, BEL, CR, the C1
 /// controls such as CSI) and the bidirectional overrides become U+FFFD, so no escape sequence
 /// and no hidden reordering reaches the reader.
-pub(crate) fn sanitize(text: &str) -> String {
+pub fn sanitize(text: &str) -> String {
     text.chars()
         .map(|c| {
             let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
@@ -49,13 +49,13 @@ pub(crate) fn sanitize(text: &str) -> String {
 
 /// [`sanitize`]d text on one line: newlines become spaces (an error message is one line
 /// whatever the server put in it).
-pub(crate) fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     sanitize(&text.replace(['\n', '\t'], " "))
 }
 
 /// Prints rows under a header, each column as wide as its widest cell; a note instead when
 /// there are no rows.
-pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) {
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) {
     if rows.is_empty() {
         note("None.");
         return;
@@ -89,7 +89,7 @@ fn aligned(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
 /// Asks `question` on stderr and reads one line from the terminal (empty at end of input).
 /// Without a terminal it never asks: it returns `no_terminal`, which names the flag that
 /// answers instead.
-pub(crate) fn ask(question: &str, no_terminal: Error) -> Result<String> {
+pub fn ask(question: &str, no_terminal: Error) -> Result<String> {
     let stdin = io::stdin();
     if !stdin.is_terminal() {
         return Err(no_terminal);

@@ -4,23 +4,23 @@
 //! `MY_CREDENTIAL_STORE`, `MY_PROFILE`), then the config file, then built-in defaults. The source is kept
 //! so `my cli status` can say it.
 
+use crate::config::Config;
+use crate::credentials::StoreChoice;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::store::config::Config;
-use crate::store::StoreChoice;
 use std::env;
 use std::path::PathBuf;
 
 /// Where a setting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
+pub enum Source {
     Env,
     Config,
     Default,
 }
 
 impl Source {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::Env => "environment",
             Source::Config => "config",
@@ -30,20 +30,20 @@ impl Source {
 }
 
 #[derive(Debug)]
-pub(crate) struct Settings {
-    pub(crate) config_dir: PathBuf,
-    pub(crate) config: Config,
-    pub(crate) api_url: String,
-    pub(crate) api_url_source: Source,
+pub struct Settings {
+    pub config_dir: PathBuf,
+    pub config: Config,
+    pub api_url: String,
+    pub api_url_source: Source,
     /// `MY_API_TOKEN`: takes precedence over any stored credential, never refreshed.
-    pub(crate) env_token: Option<Secret>,
+    pub env_token: Option<Secret>,
     /// `MY_PROFILE`, unchecked (the active profile is resolved by `catalog::active_profile`).
-    pub(crate) env_profile: Option<String>,
-    pub(crate) store_choice: StoreChoice,
+    pub env_profile: Option<String>,
+    pub store_choice: StoreChoice,
 }
 
 impl Settings {
-    pub(crate) fn resolve() -> Result<Settings> {
+    pub fn resolve() -> Result<Settings> {
         let config_dir = config_dir()?;
         let config = Config::load(&config_dir)?;
         let (api_url, api_url_source) = match non_empty("MY_API_URL") {
@@ -97,7 +97,7 @@ fn config_dir() -> Result<PathBuf> {
 
 /// Accepts `https://host[:port][/path]`, or `http://` for a loopback host only (anything
 /// else would send tokens in the clear); drops a trailing slash.
-pub(crate) fn normalize_api_url(url: &str) -> std::result::Result<String, &'static str> {
+pub fn normalize_api_url(url: &str) -> std::result::Result<String, &'static str> {
     let url = url.trim().trim_end_matches('/');
     let rest = url
         .strip_prefix("https://")

@@ -14,7 +14,7 @@ use rustls::SignatureScheme;
 use std::sync::Arc;
 use webpki::ring as alg;
 
-pub(crate) fn provider() -> CryptoProvider {
+pub fn provider() -> CryptoProvider {
     CryptoProvider {
         cipher_suites: vec![
             suite::TLS13_AES_128_GCM_SHA256,

@@ -1,32 +1,10 @@
 //! The bodies of the fuzz targets: every parser of `my` that sees outside input, fed
-//! arbitrary bytes. `my` is a binary crate, so the files that hold these parsers are compiled
-//! here from `../src` by path, unchanged; they are leaves (they need only `error`, `secret`,
-//! `out` and each other), which keeps this list short.
+//! arbitrary bytes, called through the `mycli` library as the CLI calls it.
 //!
 //! Each body also checks what must hold for any input: no panic, no terminal escape in what
 //! would be printed, no secret in `Debug` output, and round trips that stay stable.
 
-// Only the parsers are used here; the rest of those files is the CLI's business.
-#![allow(dead_code, unused_imports)]
-
-#[path = "../../src/api.rs"]
-mod api;
-#[path = "../../src/error.rs"]
-mod error;
-#[path = "../../src/out.rs"]
-mod out;
-#[path = "../../src/secret.rs"]
-mod secret;
-#[path = "../../src/tls.rs"]
-mod tls;
-
-mod auth;
-mod run;
-mod store;
-
-#[path = "../../src/clock.rs"]
-mod clock;
-
+use mycli::{api, auth, config, credentials, out, runner};
 use std::collections::BTreeMap;
 
 /// Text that reaches the terminal must carry no escape or bell.
@@ -59,7 +37,7 @@ pub fn jwt_claims(data: &[u8]) {
 
 /// `credentials.json`: parsed, and its secrets never in `Debug` output.
 pub fn credentials_file(data: &[u8]) {
-    let Ok(all) = store::file::parse(data) else {
+    let Ok(all) = credentials::file::parse(data) else {
         return;
     };
     for creds in all.values() {
@@ -75,11 +53,11 @@ pub fn credentials_file(data: &[u8]) {
 
 /// `config.json`: parsed, and what parsed writes back and parses the same.
 pub fn config_file(data: &[u8]) {
-    let Ok(config) = store::config::Config::parse(data) else {
+    let Ok(config) = config::Config::parse(data) else {
         return;
     };
     let bytes = serde_json::to_vec(&config).expect("a parsed config encodes");
-    let again = store::config::Config::parse(&bytes).expect("an encoded config parses");
+    let again = config::Config::parse(&bytes).expect("an encoded config parses");
     assert_eq!(
         serde_json::to_value(&again).unwrap(),
         serde_json::to_value(&config).unwrap()
@@ -171,10 +149,10 @@ pub fn spec(data: &[u8]) {
     }
 }
 
-/// Spec templates (`src/run/template.rs`): the first byte picks the delimiters, the rest
+/// Spec templates (`src/runner/template.rs`): the first byte picks the delimiters, the rest
 /// is the template, rendered with a few arguments and variables.
 pub fn template(data: &[u8]) {
-    use run::template::{render, Data, Value};
+    use runner::template::{render, Data, Value};
     let (open, close) = match data.first().map(|b| b % 3) {
         Some(1) => ("[[", "]]"),
         Some(2) => ("<%", "%>"),

@@ -34,13 +34,13 @@ fn timeout() -> Result<Duration> {
 }
 
 /// base64url(SHA-256(verifier)), no padding (RFC 7636 §4.2).
-pub(crate) fn challenge(verifier: &str) -> String {
+pub fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// What the person chose about opening a browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Open {
+pub enum Open {
     /// Try to open it (and report when that is impossible).
     Try,
     /// `--no-browser`: only print the URL.
@@ -48,24 +48,21 @@ pub(crate) enum Open {
 }
 
 /// The outcome when no browser could be opened: the caller offers the device flow.
-pub(crate) enum Outcome {
+pub enum Outcome {
     SignedIn(Tokens),
     NoBrowser,
 }
 
 /// A prepared authorization request: the URL to open and what the callback must match.
-pub(crate) struct Request {
-    pub(crate) url: String,
+pub struct Request {
+    pub url: String,
     listener: Loopback,
     state: String,
     verifier: crate::secret::Secret,
 }
 
 /// Binds the loopback listener and builds the authorization URL.
-pub(crate) fn prepare(
-    meta: &AuthorizationServerMetadata,
-    login_hint: Option<&str>,
-) -> Result<Request> {
+pub fn prepare(meta: &AuthorizationServerMetadata, login_hint: Option<&str>) -> Result<Request> {
     let endpoint = meta.authorization_endpoint.as_deref().ok_or_else(|| {
         Error::Login(format!(
             "{} does not offer a browser sign-in (no authorization_endpoint)",
@@ -106,7 +103,7 @@ pub(crate) fn prepare(
 
 /// Prints the URL, opens the browser (unless told not to), and waits for exactly one valid
 /// callback. Stray or forged requests (wrong path, wrong state, wrong issuer) are ignored.
-pub(crate) fn sign_in(
+pub fn sign_in(
     client: &Client,
     meta: &AuthorizationServerMetadata,
     req: Request,

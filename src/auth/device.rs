@@ -24,7 +24,7 @@ const MAX_INTERVAL: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
 
 /// Runs the whole device flow for `email` and returns the tokens.
-pub(crate) fn sign_in(
+pub fn sign_in(
     client: &Client,
     meta: &AuthorizationServerMetadata,
     email: &str,

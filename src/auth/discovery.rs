@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 /// The metadata with what only OpenID Connect servers publish.
 #[derive(Deserialize)]
-pub(crate) struct Metadata {
+pub struct Metadata {
     #[serde(flatten)]
-    pub(crate) oauth: AuthorizationServerMetadata,
+    pub oauth: AuthorizationServerMetadata,
     #[serde(default)]
-    pub(crate) userinfo_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
 }
 
 /// The metadata URLs to try for an issuer, in order. RFC 8414 §3.1 puts the well-known
@@ -28,12 +28,12 @@ fn candidates(issuer: &str) -> Vec<String> {
     ]
 }
 
-pub(crate) fn discover(client: &Client, issuer: &str) -> Result<AuthorizationServerMetadata> {
+pub fn discover(client: &Client, issuer: &str) -> Result<AuthorizationServerMetadata> {
     Ok(fetch(client, issuer)?.oauth)
 }
 
 /// The OpenID Connect `userinfo_endpoint`, when the issuer publishes one.
-pub(crate) fn userinfo_endpoint(client: &Client, issuer: &str) -> Result<Option<String>> {
+pub fn userinfo_endpoint(client: &Client, issuer: &str) -> Result<Option<String>> {
     Ok(fetch(client, issuer)?.userinfo_endpoint)
 }
 
@@ -62,7 +62,7 @@ fn fetch(client: &Client, issuer: &str) -> Result<Metadata> {
 }
 
 /// The metadata is the issuer's own (RFC 8414 §3.3) and names no endpoint elsewhere.
-pub(crate) fn verify(meta: &Metadata, issuer: &str) -> Result<()> {
+pub fn verify(meta: &Metadata, issuer: &str) -> Result<()> {
     if meta.oauth.issuer.trim_end_matches('/') != issuer {
         return Err(Error::Other(format!(
             "the server's metadata names the issuer {}, not {issuer}; refusing to sign in (RFC 8414 §3.3): check MY_API_URL",

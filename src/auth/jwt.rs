@@ -5,15 +5,15 @@ use base64::Engine;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct Claims {
-    pub(crate) exp: Option<u64>,
-    pub(crate) iat: Option<u64>,
-    pub(crate) sub: Option<String>,
-    pub(crate) email: Option<String>,
+pub struct Claims {
+    pub exp: Option<u64>,
+    pub iat: Option<u64>,
+    pub sub: Option<String>,
+    pub email: Option<String>,
 }
 
 /// The claims of a JWT, or `None` when the token is not a JWT (opaque tokens are fine).
-pub(crate) fn claims(token: &str) -> Option<Claims> {
+pub fn claims(token: &str) -> Option<Claims> {
     let mut parts = token.split('.');
     let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {

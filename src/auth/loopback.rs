@@ -20,9 +20,9 @@ const MAX_CONNECTIONS: usize = 32;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Query parameters of a callback, percent-decoded.
-pub(crate) type Query = Vec<(String, String)>;
+pub type Query = Vec<(String, String)>;
 
-pub(crate) fn param<'q>(query: &'q Query, name: &str) -> Option<&'q str> {
+pub fn param<'q>(query: &'q Query, name: &str) -> Option<&'q str> {
     query
         .iter()
         .find(|(k, _)| k == name)
@@ -30,7 +30,7 @@ pub(crate) fn param<'q>(query: &'q Query, name: &str) -> Option<&'q str> {
 }
 
 /// A request target's path and its percent-decoded query parameters.
-pub(crate) fn split(target: &str) -> (&str, Query) {
+pub fn split(target: &str) -> (&str, Query) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let query = form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -38,7 +38,7 @@ pub(crate) fn split(target: &str) -> (&str, Query) {
     (path, query)
 }
 
-pub(crate) struct Loopback {
+pub struct Loopback {
     listener: TcpListener,
     /// Accepted connections whose request head is not complete yet, kept between waits.
     pending: RefCell<Vec<Connection>>,
@@ -53,7 +53,7 @@ struct Connection {
 
 impl Loopback {
     /// Binds 127.0.0.1 on a free port, falling back to [::1].
-    pub(crate) fn bind(path: &str) -> Option<Loopback> {
+    pub fn bind(path: &str) -> Option<Loopback> {
         for host in ["127.0.0.1", "[::1]"] {
             let Ok(listener) = TcpListener::bind(format!("{host}:0")) else {
                 continue;
@@ -70,7 +70,7 @@ impl Loopback {
         None
     }
 
-    pub(crate) fn redirect_uri(&self) -> &str {
+    pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
     }
 
@@ -78,7 +78,7 @@ impl Loopback {
     /// query and returns the page to answer with, or `None` to treat the request as a stray
     /// (answered 400 and ignored: a forged or stale callback must not end the wait).
     /// Requests on other paths get 404.
-    pub(crate) fn wait(
+    pub fn wait(
         &self,
         timeout: Duration,
         accept: impl Fn(&Query) -> Option<String>,
@@ -276,7 +276,7 @@ Connection: close\r\n\r\n{body}",
 
 /// A complete small HTML page. Both texts are plain text and are escaped here: a message
 /// may quote what a callback carried.
-pub(crate) fn html(title: &str, message: &str) -> String {
+pub fn html(title: &str, message: &str) -> String {
     let (title, message) = (escape(title), escape(message));
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\

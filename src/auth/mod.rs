@@ -3,12 +3,12 @@
 //! command goes through. What the flows share (their tokens, how an OAuth error reads, opening
 //! a browser) lives here.
 
-pub(crate) mod browser;
-pub(crate) mod device;
-pub(crate) mod discovery;
-pub(crate) mod jwt;
-pub(crate) mod loopback;
-pub(crate) mod session;
+pub mod browser;
+pub mod device;
+pub mod discovery;
+pub mod jwt;
+pub mod loopback;
+pub mod session;
 
 use crate::error::{Error, Result};
 use crate::out;
@@ -18,7 +18,7 @@ use base64::Engine;
 
 /// Why a browser cannot be opened here, if it cannot: CI, an SSH session, or (on Linux and
 /// BSD) no graphical display.
-pub(crate) fn no_display_reason() -> Option<&'static str> {
+pub fn no_display_reason() -> Option<&'static str> {
     let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
     if set("CI") {
         return Some("this looks like CI (CI is set)");
@@ -36,7 +36,7 @@ pub(crate) fn no_display_reason() -> Option<&'static str> {
 /// Returns whether a browser was started. The URL must already have been printed. Only an
 /// http(s) URL on the issuer's origin is opened: a server must not make the CLI open
 /// `file://…`, a custom scheme, or a page elsewhere.
-pub(crate) fn try_open_browser(url: &str, issuer: &str) -> bool {
+pub fn try_open_browser(url: &str, issuer: &str) -> bool {
     let http = url.starts_with("https://") || url.starts_with("http://");
     if !http || !crate::api::same_origin(url, issuer) {
         out::note(format!(
@@ -59,7 +59,7 @@ pub(crate) fn try_open_browser(url: &str, issuer: &str) -> bool {
 
 /// `bytes` random bytes from the OS, base64url without padding (PKCE verifier, state, the
 /// device flow's callback path).
-pub(crate) fn random_b64(bytes: usize) -> Result<String> {
+pub fn random_b64(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf)
         .map_err(|e| Error::Other(format!("the OS random number generator failed: {e}")))?;
@@ -67,11 +67,11 @@ pub(crate) fn random_b64(bytes: usize) -> Result<String> {
 }
 
 /// Tokens from a completed sign-in.
-pub(crate) struct Tokens {
-    pub(crate) access_token: Secret,
-    pub(crate) refresh_token: Option<Secret>,
-    pub(crate) expires_in: Option<u64>,
-    pub(crate) refresh_token_expires_in: Option<u64>,
+pub struct Tokens {
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    pub expires_in: Option<u64>,
+    pub refresh_token_expires_in: Option<u64>,
 }
 
 impl From<my_api::TokenResponse> for Tokens {
@@ -86,7 +86,7 @@ impl From<my_api::TokenResponse> for Tokens {
 }
 
 /// An OAuth error reply as one line: the error code and description from the server.
-pub(crate) fn oauth_failure(reply: &crate::api::Reply, what: &str) -> Error {
+pub fn oauth_failure(reply: &crate::api::Reply, what: &str) -> Error {
     if reply.status >= 500 {
         // RFC 6749's temporarily_unavailable says why (e.g. its mail relay is down).
         let said = serde_json::from_str::<my_api::OAuthError>(&reply.body)

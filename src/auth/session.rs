@@ -10,9 +10,9 @@
 use crate::api::{Method, Reply};
 use crate::app::{now, App};
 use crate::auth::discovery;
+use crate::credentials::{Credentials, Location};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::store::{Credentials, Location};
 use my_api::CredentialKind;
 use serde::de::DeserializeOwned;
 
@@ -24,13 +24,13 @@ const WEEKLY_SECS: u64 = 7 * 24 * 3600;
 
 /// Where the credential in use comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
+pub enum Source {
     Env,
     Stored(Location),
 }
 
 impl Source {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::Env => "env",
             Source::Stored(Location::Keyring) => "keyring",
@@ -40,14 +40,14 @@ impl Source {
 }
 
 /// The bearer token to send, with where it came from.
-pub(crate) struct Active {
-    pub(crate) token: Secret,
-    pub(crate) source: Source,
-    pub(crate) stored: Option<Credentials>,
+pub struct Active {
+    pub token: Secret,
+    pub source: Source,
+    pub stored: Option<Credentials>,
 }
 
 /// The credential to use now, refreshed first if it is due.
-pub(crate) fn active(app: &App) -> Result<Active> {
+pub fn active(app: &App) -> Result<Active> {
     if let Some(token) = &app.settings.env_token {
         check_token_format(token.expose())
             .map_err(|why| Error::Usage(format!("MY_API_TOKEN {why}")))?;
@@ -85,9 +85,7 @@ pub(crate) fn active(app: &App) -> Result<Active> {
 }
 
 /// Rejects a mistyped or truncated API token before it is sent anywhere.
-pub(crate) fn check_token_format(
-    token: &str,
-) -> std::result::Result<my_api::token::TokenKind, String> {
+pub fn check_token_format(token: &str) -> std::result::Result<my_api::token::TokenKind, String> {
     my_api::token::parse(token).map_err(|e| format!("is not a valid my token: {e}"))
 }
 
@@ -114,14 +112,14 @@ fn refresh_margin(lifetime: Option<u64>) -> u64 {
 }
 
 /// GET an API path with the active credential and decode the JSON answer.
-pub(crate) fn get_json<T: DeserializeOwned>(app: &App, path: &str) -> Result<(T, Active)> {
+pub fn get_json<T: DeserializeOwned>(app: &App, path: &str) -> Result<(T, Active)> {
     let (reply, active) = send(app, Method::Get, path, None)?;
     Ok((reply.ok_json()?, active))
 }
 
 /// Sends a REST request with the active credential; on a 401 for a stored session, refreshes
 /// once and retries. The reply is returned whatever its status.
-pub(crate) fn send(
+pub fn send(
     app: &App,
     method: Method,
     path: &str,
@@ -131,7 +129,7 @@ pub(crate) fn send(
 }
 
 /// [`send`] with extra request headers (e.g. `If-None-Match`).
-pub(crate) fn send_with(
+pub fn send_with(
     app: &App,
     method: Method,
     path: &str,
@@ -143,7 +141,7 @@ pub(crate) fn send_with(
 
 /// [`send_with`] to a whole URL, which the caller has checked is on the API's origin (an
 /// OIDC `userinfo_endpoint` from the checked metadata).
-pub(crate) fn send_to(
+pub fn send_to(
     app: &App,
     method: Method,
     url: &str,
@@ -178,11 +176,7 @@ pub(crate) fn send_to(
 /// Refreshes the stored session under the cross-process lock. `seen` is what the caller
 /// read before; if another process has rotated it meanwhile, its result is used. With
 /// `force`, a token that looks fresh is refreshed anyway (the server rejected it).
-pub(crate) fn refresh(
-    app: &App,
-    seen: &Credentials,
-    force: bool,
-) -> Result<(Credentials, Location)> {
+pub fn refresh(app: &App, seen: &Credentials, force: bool) -> Result<(Credentials, Location)> {
     let _lock = app.store.lock()?;
     let (current, location) = app.store.load(app.api_url())?.ok_or(Error::NotSignedIn)?;
     // Another process refreshed while we waited for the lock: use its result unless that
@@ -240,20 +234,20 @@ pub(crate) fn refresh(
 /// may predate another process's refresh, or this process's own login.
 fn needs_refresh(app: &App, creds: &Credentials) -> Result<bool> {
     let t = now();
-    let config = crate::store::config::Config::load(&app.settings.config_dir)?;
+    let config = crate::config::Config::load(&app.settings.config_dir)?;
     let last = config.server(app.api_url()).last_refresh_at.unwrap_or(0);
     Ok(expires_soon(creds, t) || t.saturating_sub(last) > WEEKLY_SECS)
 }
 
 /// Remembers when the session was last refreshed (the weekly clock). Called under the lock.
-pub(crate) fn record_refresh(app: &App) -> Result<()> {
-    let mut config = crate::store::config::Config::load(&app.settings.config_dir)?;
+pub fn record_refresh(app: &App) -> Result<()> {
+    let mut config = crate::config::Config::load(&app.settings.config_dir)?;
     config.server_mut(app.api_url()).last_refresh_at = Some(now());
     config.save(&app.settings.config_dir)
 }
 
 /// Credentials for a session from a token response.
-pub(crate) fn session_credentials(
+pub fn session_credentials(
     tokens: crate::auth::Tokens,
     user_id: Option<String>,
     email: Option<String>,

@@ -17,10 +17,10 @@
 //! catalog that does not parse or holds an unsafe id is reported as corrupt, and a spec body
 //! is checked against its `spec_hash` whenever it is read or written.
 
+use crate::atomic::{ensure_private_dir, write_atomic_unsynced};
+use crate::catalog::sidecar::Stamp;
+use crate::error::json_error_detail;
 use crate::error::{Error, Result};
-use crate::store::atomic::{ensure_private_dir, write_atomic_unsynced};
-use crate::store::json_error_detail;
-use crate::store::sidecar::Stamp;
 use my_api::catalog::{valid_slug, valid_spec_hash, CatalogItem};
 use my_api::spec::spec_hash;
 use serde::de::{Deserializer, SeqAccess, Visitor};
@@ -36,18 +36,18 @@ const SUMMARY_FILE: &str = "summary.json";
 const MAX_ID_LEN: usize = 128;
 
 /// `<config dir>/cache/profiles`.
-pub(crate) fn profiles_dir(config_dir: &Path) -> PathBuf {
+pub fn profiles_dir(config_dir: &Path) -> PathBuf {
     config_dir.join("cache").join("profiles")
 }
 
 /// `<config dir>/cache/profiles/<slug>/catalog.json` (the slug must be valid).
-pub(crate) fn catalog_path(config_dir: &Path, profile: &str) -> PathBuf {
+pub fn catalog_path(config_dir: &Path, profile: &str) -> PathBuf {
     profiles_dir(config_dir).join(profile).join(CATALOG_FILE)
 }
 
 /// `<config dir>/cache/specs/<command id>/<version>.json` (the id must be safe, see
 /// [`check_items`]).
-pub(crate) fn spec_path(config_dir: &Path, item: &CatalogItem) -> PathBuf {
+pub fn spec_path(config_dir: &Path, item: &CatalogItem) -> PathBuf {
     config_dir
         .join("cache")
         .join("specs")
@@ -57,19 +57,19 @@ pub(crate) fn spec_path(config_dir: &Path, item: &CatalogItem) -> PathBuf {
 
 /// The cached catalog of one profile, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct CatalogFile {
-    pub(crate) profile: String,
-    pub(crate) items: Vec<CatalogItem>,
+pub struct CatalogFile {
+    pub profile: String,
+    pub items: Vec<CatalogItem>,
     /// The server's strong ETag, sent back as `If-None-Match`.
     #[serde(default)]
-    pub(crate) etag: Option<String>,
+    pub etag: Option<String>,
     /// RFC 3339 UTC (milliseconds) of the last successful sync, a 304 included.
-    pub(crate) synced_at: String,
+    pub synced_at: String,
 }
 
 /// What reading a cache file found.
 #[derive(Debug)]
-pub(crate) enum Read<T> {
+pub enum Read<T> {
     Missing,
     /// The file exists but cannot be trusted; the text says which file and why.
     Corrupt(String),
@@ -78,7 +78,7 @@ pub(crate) enum Read<T> {
 
 impl<T> Read<T> {
     /// `Found` as `Some`, `Missing` as `None`, `Corrupt` as the error that says to sync.
-    pub(crate) fn trusted(self) -> Result<Option<T>> {
+    pub fn trusted(self) -> Result<Option<T>> {
         match self {
             Read::Missing => Ok(None),
             Read::Corrupt(why) => Err(Error::Cache(format!(
@@ -91,14 +91,14 @@ impl<T> Read<T> {
 
 /// What [`CatalogFile::write`] wrote: the bytes of `catalog.json` and the file's stamp (when
 /// it could be read back), from which its index is made.
-pub(crate) struct Written {
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) stamp: Option<Stamp>,
+pub struct Written {
+    pub bytes: Vec<u8>,
+    pub stamp: Option<Stamp>,
 }
 
 impl CatalogFile {
     /// Reads and checks the cached catalog of `profile`.
-    pub(crate) fn read(config_dir: &Path, profile: &str) -> Result<Read<CatalogFile>> {
+    pub fn read(config_dir: &Path, profile: &str) -> Result<Read<CatalogFile>> {
         let path = catalog_path(config_dir, profile);
         let Some(bytes) = read_optional(&path)? else {
             return Ok(Read::Missing);
@@ -107,7 +107,7 @@ impl CatalogFile {
     }
 
     /// Parses and checks the bytes of `path`, the cached catalog of `profile`.
-    pub(crate) fn parse(path: &Path, profile: &str, bytes: &[u8]) -> Read<CatalogFile> {
+    pub fn parse(path: &Path, profile: &str, bytes: &[u8]) -> Read<CatalogFile> {
         let file: CatalogFile = match serde_json::from_slice(bytes) {
             Ok(file) => file,
             Err(e) => return Read::Corrupt(corrupt(path, &json_error_detail(&e))),
@@ -125,7 +125,7 @@ impl CatalogFile {
     }
 
     /// Writes `cache/profiles/<profile>/catalog.json` atomically.
-    pub(crate) fn write(&self, config_dir: &Path) -> Result<Written> {
+    pub fn write(&self, config_dir: &Path) -> Result<Written> {
         let path = catalog_path(config_dir, &self.profile);
         let bytes = serde_json::to_vec(self)
             .map_err(|e| Error::Other(format!("cannot encode the catalog: {e}")))?;
@@ -185,7 +185,7 @@ impl SummaryFile {
 
 /// The time of the last sync of `profile` when its summary is current: a sync answered 304
 /// records it there alone (see [`touch_synced_at`]), so it wins over the catalog's own.
-pub(crate) fn current_synced_at(config_dir: &Path, profile: &str) -> Option<String> {
+pub fn current_synced_at(config_dir: &Path, profile: &str) -> Option<String> {
     SummaryFile::current(config_dir, profile).map(|s| s.summary.synced_at)
 }
 
@@ -193,7 +193,7 @@ pub(crate) fn current_synced_at(config_dir: &Path, profile: &str) -> Option<Stri
 /// and its index as they are: rewriting a large catalog and re-indexing it cost more than the
 /// request. False when there is no current summary to record it in (the caller then writes
 /// the catalog).
-pub(crate) fn touch_synced_at(config_dir: &Path, profile: &str, synced_at: &str) -> bool {
+pub fn touch_synced_at(config_dir: &Path, profile: &str, synced_at: &str) -> bool {
     let Some(mut sidecar) = SummaryFile::current(config_dir, profile) else {
         return false;
     };
@@ -207,15 +207,15 @@ pub(crate) fn touch_synced_at(config_dir: &Path, profile: &str, synced_at: &str)
 /// What `my cli status` shows of a cached catalog, read without keeping the items: it
 /// stays fast with thousands of commands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Summary {
-    pub(crate) synced_at: String,
-    pub(crate) commands: usize,
-    pub(crate) libraries: usize,
-    pub(crate) library_commands: usize,
+pub struct Summary {
+    pub synced_at: String,
+    pub commands: usize,
+    pub libraries: usize,
+    pub library_commands: usize,
 }
 
 impl Summary {
-    pub(crate) fn read(config_dir: &Path, profile: &str) -> Result<Read<Summary>> {
+    pub fn read(config_dir: &Path, profile: &str) -> Result<Read<Summary>> {
         #[derive(Deserialize)]
         struct Counted {
             synced_at: String,
@@ -283,7 +283,7 @@ fn count_items<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Counts, D
 }
 
 /// The profiles with a cached catalog, sorted.
-pub(crate) fn cached_profiles(config_dir: &Path) -> Vec<String> {
+pub fn cached_profiles(config_dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(profiles_dir(config_dir)) else {
         return Vec::new();
     };
@@ -297,7 +297,7 @@ pub(crate) fn cached_profiles(config_dir: &Path) -> Vec<String> {
 }
 
 /// Forgets the cached catalog of a profile (its spec bodies stay: others may share them).
-pub(crate) fn remove_profile(config_dir: &Path, profile: &str) -> Result<()> {
+pub fn remove_profile(config_dir: &Path, profile: &str) -> Result<()> {
     let dir = profiles_dir(config_dir).join(profile);
     match fs::remove_dir_all(&dir) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
@@ -310,7 +310,7 @@ pub(crate) fn remove_profile(config_dir: &Path, profile: &str) -> Result<()> {
 /// Checks what the cache will use as paths and hashes: command ids are safe folder names,
 /// spec hashes are lowercase hex SHA-256. The same check guards server answers and files
 /// read back.
-pub(crate) fn check_items(items: &[CatalogItem]) -> std::result::Result<(), String> {
+pub fn check_items(items: &[CatalogItem]) -> std::result::Result<(), String> {
     for item in items {
         let id = &item.command_id;
         let safe = !id.is_empty()
@@ -333,7 +333,7 @@ pub(crate) fn check_items(items: &[CatalogItem]) -> std::result::Result<(), Stri
 
 /// The cached body of `item`'s spec when it is there and matches its hash. A body that does
 /// not match is removed, so the next sync fetches it again, and reported.
-pub(crate) fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>>> {
+pub fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>>> {
     let path = spec_path(config_dir, item);
     let Some(bytes) = read_optional(&path)? else {
         return Ok(None);
@@ -351,7 +351,7 @@ pub(crate) fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<
 }
 
 /// Stores a spec body already checked against `item.spec_hash`.
-pub(crate) fn write_spec(config_dir: &Path, item: &CatalogItem, bytes: &[u8]) -> Result<()> {
+pub fn write_spec(config_dir: &Path, item: &CatalogItem, bytes: &[u8]) -> Result<()> {
     write_private(&spec_path(config_dir, item), bytes)
 }
 
@@ -380,7 +380,7 @@ pub(super) fn corrupt(path: &Path, detail: &str) -> String {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::store::atomic::tests::mode;
+    use crate::atomic::tests::mode;
     use my_api::catalog::CatalogLibrary;
 
     fn item(id: &str, slug: &str, body: &[u8], library: Option<&str>) -> CatalogItem {

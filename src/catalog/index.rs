@@ -3,7 +3,7 @@
 //! in `catalog.json`, so `my cli run` reads a few dozen kilobytes of plain text and one item
 //! instead of parsing every item of a large catalog.
 //!
-//! It is a sidecar (`store::sidecar`): written with the catalog at sync, used only while
+//! It is a sidecar (`catalog::sidecar`): written with the catalog at sync, used only while
 //! `catalog.json` has the stamp it records, and rebuilt from the catalog when it is stale,
 //! missing or damaged. It is never trusted for what runs: the item a name resolves to is
 //! read back from `catalog.json` at the recorded place and must be the item the index
@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use my_api::catalog::{CatalogItem, CatalogLibrary};
 
 use super::cache::{self, catalog_path, profiles_dir, CatalogFile, Read};
+use crate::catalog::sidecar::{read_table, Row, Rows, Stamp, Table};
 use crate::error::{Error, Result};
-use crate::store::sidecar::{read_table, Row, Rows, Stamp, Table};
 
 const INDEX_FILE: &str = "index.tsv";
 const KIND: &str = "catalog-index";
@@ -45,36 +45,36 @@ fn index_path(config_dir: &Path, profile: &str) -> PathBuf {
 
 /// One catalog item as names find it (a row of the index).
 #[derive(Clone, Copy)]
-pub(crate) struct Entry<'a>(Row<'a>);
+pub struct Entry<'a>(Row<'a>);
 
 impl Entry<'_> {
     /// Whether `name` is its slug or one of its aliases.
-    pub(crate) fn answers_to(&self, name: &str) -> bool {
+    pub fn answers_to(&self, name: &str) -> bool {
         self.0.is(SLUG, name) || self.0.has(ALIASES, name)
     }
 
     /// A personal command (no library).
-    pub(crate) fn is_personal(&self) -> bool {
+    pub fn is_personal(&self) -> bool {
         self.0.raw(LIB_SLUG).is_empty()
     }
 
-    pub(crate) fn slug(&self) -> String {
+    pub fn slug(&self) -> String {
         self.0.str(SLUG)
     }
 
-    pub(crate) fn name(&self) -> String {
+    pub fn name(&self) -> String {
         self.0.str(NAME)
     }
 
-    pub(crate) fn description(&self) -> String {
+    pub fn description(&self) -> String {
         self.0.str(DESCRIPTION)
     }
 
-    pub(crate) fn aliases(&self) -> Vec<String> {
+    pub fn aliases(&self) -> Vec<String> {
         self.0.list(ALIASES)
     }
 
-    pub(crate) fn library(&self) -> Option<CatalogLibrary> {
+    pub fn library(&self) -> Option<CatalogLibrary> {
         Some(CatalogLibrary {
             slug: self.0.opt(LIB_SLUG)?,
             owner: self.0.opt(LIB_OWNER),
@@ -102,10 +102,10 @@ impl Entry<'_> {
 }
 
 /// A library of the catalog, as the index lists it.
-pub(crate) struct Library<'a> {
-    pub(crate) library: CatalogLibrary,
+pub struct Library<'a> {
+    pub library: CatalogLibrary,
     /// How many commands it has.
-    pub(crate) count: usize,
+    pub count: usize,
     /// The places of its items' rows.
     items: Range<usize>,
     names: &'a Names,
@@ -113,12 +113,12 @@ pub(crate) struct Library<'a> {
 
 impl<'a> Library<'a> {
     /// Its items with their places, in order.
-    pub(crate) fn items(&self) -> impl Iterator<Item = (usize, Entry<'a>)> + 'a {
+    pub fn items(&self) -> impl Iterator<Item = (usize, Entry<'a>)> + 'a {
         self.names.entries_between(self.items.clone())
     }
 
     /// The place of its first item that answers to `name`.
-    pub(crate) fn command(&self, name: &str) -> Option<usize> {
+    pub fn command(&self, name: &str) -> Option<usize> {
         self.names.maybe_named(name).into_iter().find(|at| {
             let entry = self.names.entry(*at);
             // The row must also name this library: a damaged range must not lend it
@@ -132,7 +132,7 @@ impl<'a> Library<'a> {
 }
 
 /// The commands of one profile's cached catalog, by name.
-pub(crate) struct Names {
+pub struct Names {
     config_dir: PathBuf,
     profile: String,
     rows: Rows,
@@ -143,7 +143,7 @@ pub(crate) struct Names {
 impl Names {
     /// The names of `profile`'s cached catalog, from the index while it describes
     /// `catalog.json`, else from the catalog itself (writing the index again).
-    pub(crate) fn load(config_dir: &Path, profile: &str) -> Result<Read<Names>> {
+    pub fn load(config_dir: &Path, profile: &str) -> Result<Read<Names>> {
         let path = catalog_path(config_dir, profile);
         if let Some(stamp) = Stamp::of(&path) {
             let rows = read_table(&index_path(config_dir, profile), KIND, &stamp);
@@ -156,7 +156,7 @@ impl Names {
 
     /// The names read from `catalog.json` itself; the index is written again on the way
     /// (best effort).
-    pub(crate) fn from_catalog(config_dir: &Path, profile: &str) -> Result<Read<Names>> {
+    pub fn from_catalog(config_dir: &Path, profile: &str) -> Result<Read<Names>> {
         let path = catalog_path(config_dir, profile);
         let ctx = || format!("cannot read {}", path.display());
         let mut file = match File::open(&path) {
@@ -203,7 +203,7 @@ impl Names {
         }
     }
 
-    pub(crate) fn profile(&self) -> &str {
+    pub fn profile(&self) -> &str {
         &self.profile
     }
 
@@ -214,7 +214,7 @@ impl Names {
     }
 
     /// The libraries, in the order they first appear in the catalog.
-    pub(crate) fn libraries(&self) -> Vec<Library<'_>> {
+    pub fn libraries(&self) -> Vec<Library<'_>> {
         self.rows
             .between(0, self.base)
             .filter_map(|(_, row)| {
@@ -235,13 +235,13 @@ impl Names {
     }
 
     /// The item at `place` (as [`Names::entries`] or [`Names::maybe_named`] gave it).
-    pub(crate) fn entry(&self, place: usize) -> Entry<'_> {
+    pub fn entry(&self, place: usize) -> Entry<'_> {
         Entry(self.rows.row(place).map(|(row, _)| row).unwrap_or_default())
     }
 
     /// The places, in order, of the items that may answer to `name` (a superset: check
     /// each with [`Entry::answers_to`]).
-    pub(crate) fn maybe_named(&self, name: &str) -> Vec<usize> {
+    pub fn maybe_named(&self, name: &str) -> Vec<usize> {
         let mut places = self.rows.containing(name);
         places.retain(|&at| at >= self.base);
         places
@@ -250,7 +250,7 @@ impl Names {
     /// The catalog item `entry` stands for, read back from `catalog.json`. `None` when the
     /// item there is not the one the index described (the index is stale or was tampered
     /// with): the caller reads the catalog itself with [`Names::from_catalog`].
-    pub(crate) fn item(&self, entry: &Entry) -> Result<Option<CatalogItem>> {
+    pub fn item(&self, entry: &Entry) -> Result<Option<CatalogItem>> {
         let path = catalog_path(&self.config_dir, &self.profile);
         let file = File::open(&path)
             .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
@@ -280,7 +280,7 @@ impl Names {
 
     /// The spec body of `item`, checked against its `spec_hash` (a body that does not match
     /// is removed and reported; a missing one says to sync).
-    pub(crate) fn spec_bytes(&self, item: &CatalogItem) -> Result<Vec<u8>> {
+    pub fn spec_bytes(&self, item: &CatalogItem) -> Result<Vec<u8>> {
         super::spec_bytes(&self.config_dir, item)
     }
 }

@@ -5,16 +5,19 @@
 //! Kept apart from the commands so that status, sync, login and run share one resolution
 //! of the active profile and one reading of the cache.
 
+mod active;
 mod cache;
 mod index;
-mod profile;
-pub(crate) mod remote;
+pub mod remote;
+pub mod resolve;
+pub mod sidecar;
+pub mod sources;
 mod sync;
 
-pub(crate) use cache::{cached_profiles, remove_profile, Read, Summary};
-pub(crate) use index::{Entry as NameEntry, Library as CatalogLib, Names};
-pub(crate) use profile::{active_profile, checked_slug, set_active, ActiveProfile, ProfileSource};
-pub(crate) use sync::{commands, sync, Synced};
+pub use active::{active_profile, checked_slug, set_active, ActiveProfile, ProfileSource};
+pub use cache::{cached_profiles, remove_profile, Read, Summary};
+pub use index::{Entry as NameEntry, Library as CatalogLib, Names};
+pub use sync::{commands, sync, Synced};
 
 use crate::error::{Error, Result};
 use cache::CatalogFile;
@@ -23,14 +26,14 @@ use std::path::Path;
 
 /// The cached catalog of one profile, as the last sync left it.
 #[derive(Debug, Clone)]
-pub(crate) struct Catalog {
+pub struct Catalog {
     file: CatalogFile,
 }
 
 impl Catalog {
     /// Loads the cached catalog of `profile`: an error that says to run `my library sync`
     /// when there is none or it is corrupt.
-    pub(crate) fn load(config_dir: &Path, profile: &str) -> Result<Catalog> {
+    pub fn load(config_dir: &Path, profile: &str) -> Result<Catalog> {
         match CatalogFile::read(config_dir, profile)?.trusted()? {
             Some(mut file) => {
                 if let Some(synced_at) = cache::current_synced_at(config_dir, profile) {
@@ -45,24 +48,24 @@ impl Catalog {
     }
 
     /// The profile this catalog belongs to.
-    pub(crate) fn profile(&self) -> &str {
+    pub fn profile(&self) -> &str {
         &self.file.profile
     }
 
     /// Personal commands first, then library commands, each sorted by slug (as the server
     /// sent them).
-    pub(crate) fn items(&self) -> &[CatalogItem] {
+    pub fn items(&self) -> &[CatalogItem] {
         &self.file.items
     }
 
     /// RFC 3339 UTC of the last sync.
-    pub(crate) fn synced_at(&self) -> &str {
+    pub fn synced_at(&self) -> &str {
         &self.file.synced_at
     }
 
     /// The libraries the catalog holds commands of, as `slug` or `owner/slug`, with how many
     /// commands each has, sorted.
-    pub(crate) fn libraries(&self) -> Vec<(String, usize)> {
+    pub fn libraries(&self) -> Vec<(String, usize)> {
         let mut counts = std::collections::BTreeMap::new();
         for item in &self.file.items {
             if let Some(l) = &item.library {

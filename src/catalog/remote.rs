@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 /// Sends a request with the active credential; an unsuccessful answer becomes its error,
 /// a 404 the [`Error::NotFound`] that `not_found` phrases.
-pub(crate) fn send(
+pub fn send(
     app: &App,
     method: Method,
     path: &str,
@@ -28,7 +28,7 @@ pub(crate) fn send(
 }
 
 /// GET and decode.
-pub(crate) fn get<T: DeserializeOwned>(
+pub fn get<T: DeserializeOwned>(
     app: &App,
     path: &str,
     not_found: &dyn Fn() -> String,
@@ -37,7 +37,7 @@ pub(crate) fn get<T: DeserializeOwned>(
 }
 
 /// The server's refusal, phrased for the person.
-pub(crate) fn refused(e: Error, not_found: &dyn Fn() -> String) -> Error {
+pub fn refused(e: Error, not_found: &dyn Fn() -> String) -> Error {
     match e {
         Error::Api { status: 404, .. } => Error::NotFound(not_found()),
         Error::Api { code, message, .. } if code == codes::PERSONAL_CREDENTIAL_REQUIRED => {
@@ -71,6 +71,6 @@ pub(crate) fn refused(e: Error, not_found: &dyn Fn() -> String) -> Error {
 }
 
 /// The message of a 404 on a profile, for every command that names one.
-pub(crate) fn profile_not_found(slug: &str) -> String {
+pub fn profile_not_found(slug: &str) -> String {
     format!("profile {slug:?} not found (see `my cli profile list`)")
 }

@@ -3,9 +3,9 @@
 //! against its `spec_hash` before it is stored. The catalog file is written last, so a sync
 //! that fails leaves the previous catalog as it was.
 
+use super::active::{self, ActiveProfile};
 use super::cache::{self, CatalogFile, Read};
 use super::index;
-use super::profile::{self, ActiveProfile};
 use super::remote;
 use crate::api::{Method, Reply};
 use crate::app::App;
@@ -18,19 +18,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a sync did.
 #[derive(Debug, Clone)]
-pub(crate) struct Synced {
+pub struct Synced {
     /// The profile the server resolved.
-    pub(crate) profile: String,
-    pub(crate) commands: usize,
+    pub profile: String,
+    pub commands: usize,
     /// Spec bodies downloaded (the others were cached already).
-    pub(crate) fetched: usize,
+    pub fetched: usize,
     /// False when the server answered 304: the catalog had not changed.
-    pub(crate) changed: bool,
-    pub(crate) synced_at: String,
+    pub changed: bool,
+    pub synced_at: String,
 }
 
 impl Synced {
-    pub(crate) fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "profile": self.profile,
             "commands": self.commands,
@@ -41,7 +41,7 @@ impl Synced {
     }
 
     /// One line for people: "Synced work: 12 commands (3 specs fetched)."
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let fetched = match self.fetched {
             0 => String::new(),
             1 => " (1 spec fetched)".to_string(),
@@ -64,7 +64,7 @@ impl Synced {
 }
 
 /// "1 command", "12 commands".
-pub(crate) fn commands(n: usize) -> String {
+pub fn commands(n: usize) -> String {
     if n == 1 {
         "1 command".into()
     } else {
@@ -74,7 +74,7 @@ pub(crate) fn commands(n: usize) -> String {
 
 /// Syncs the catalog of `target` into the cache. A corrupt cached catalog is reported on
 /// stderr and replaced (it is never sent as `If-None-Match`).
-pub(crate) fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
+pub fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
     let dir = &app.settings.config_dir;
     let previous = match &target.slug {
         Some(slug) => match CatalogFile::read(dir, slug)? {
@@ -119,7 +119,7 @@ pub(crate) fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
         index::store(dir, &file)?;
     }
     if target.decided_by_token() && target.slug.as_deref() != Some(file.profile.as_str()) {
-        profile::remember_for_token(app, &file.profile)?;
+        active::remember_for_token(app, &file.profile)?;
     }
     Ok(Synced {
         commands: file.items.len(),

@@ -6,11 +6,11 @@
 //! tree (`make completions`; a test fails when they are out of date). The TAB-time answers
 //! read the local cache: no network, no credential store, nothing printed on failure.
 
-use crate::app::App;
 use crate::cli::CompletionArgs;
-use crate::error::{Error, Result};
-use crate::out;
-use crate::run::resolve::Index;
+use mycli::app::App;
+use mycli::catalog::resolve::Index;
+use mycli::error::{Error, Result};
+use mycli::out;
 
 const BASH: &str = include_str!("../../dist/completions/my.bash");
 const ZSH: &str = include_str!("../../dist/completions/_my");

@@ -1,14 +1,14 @@
 //! The active context (seed 000): `my use`, how flags and the saved context combine into the
 //! scope of a request, and the default context inferred after an interactive login.
 
-use crate::api::Method;
-use crate::app::App;
-use crate::auth::session;
 use crate::cli::UseArgs;
-use crate::error::{Error, Result};
-use crate::out;
-use crate::store::config::{Config, Context};
 use my_api::org::{self, EnvironmentList, Organization, OrganizationList, Project, ProjectList};
+use mycli::api::Method;
+use mycli::app::App;
+use mycli::auth::session;
+use mycli::config::{Config, Context};
+use mycli::error::{Error, Result};
+use mycli::out;
 use serde::de::DeserializeOwned;
 
 /// The organization, project and environment a command works on.

@@ -1,17 +1,17 @@
 //! `my cli history [-n 20] [--json]`: the latest runs, oldest first.
 
-use crate::app::App;
 use crate::cli::HistoryArgs;
-use crate::error::Result;
-use crate::out;
-use crate::run::history;
+use mycli::app::App;
+use mycli::error::Result;
+use mycli::out;
+use mycli::runner::journal;
 
 pub(crate) fn run(app: &App, args: HistoryArgs) -> Result<()> {
-    let (entries, bad) = history::read_last(&app.settings.config_dir, args.limit)?;
+    let (entries, bad) = journal::read_last(&app.settings.config_dir, args.limit)?;
     if bad > 0 {
         out::note(format!(
             "warning: {bad} unreadable line(s) in {} were skipped",
-            history::path(&app.settings.config_dir).display()
+            journal::path(&app.settings.config_dir).display()
         ));
     }
     if args.json {

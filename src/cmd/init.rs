@@ -1,10 +1,10 @@
 //! `my cli init [NAME] [--force]`: write a starter spec to edit, try with `my cli run -f`
 //! and publish with `my cli push`. It never overwrites a file without `--force`.
 
-use crate::catalog::checked_slug;
 use crate::cli::InitArgs;
-use crate::error::{Error, Result};
-use crate::out;
+use mycli::catalog::checked_slug;
+use mycli::error::{Error, Result};
+use mycli::out;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::PathBuf;

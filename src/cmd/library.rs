@@ -2,19 +2,19 @@
 //! installed into profiles, and syncing a profile's catalog into the local cache.
 //! (`release` has its own file.)
 
-use crate::api::Method;
-use crate::app::App;
-use crate::auth::session;
-use crate::catalog::{self, checked_slug, remote, ActiveProfile, Catalog, ProfileSource, Synced};
 use crate::cli::{
     LibraryInfoArgs, LibraryInstallArgs, LibraryListArgs, LibrarySearchArgs, LibrarySyncArgs,
     LibraryUninstallArgs,
 };
-use crate::error::{Error, Result};
-use crate::out;
 use my_api::catalog::{
     fill, paths, InstallLibrary, Library, LibraryList, LibraryRef, LibraryRefList, ProfileList,
 };
+use mycli::api::Method;
+use mycli::app::App;
+use mycli::auth::session;
+use mycli::catalog::{self, checked_slug, remote, ActiveProfile, Catalog, ProfileSource, Synced};
+use mycli::error::{Error, Result};
+use mycli::out;
 
 /// `my library install NAME [--profile P]`: look the library up, attach its latest release
 /// to the profile, sync the profile.

@@ -1,13 +1,13 @@
 //! `my cli login`: the magic-link sign-in (device flow) or, with `--web`, the browser
 //! sign-in; or `--token`/`--with-token` to store an API token. Then store the credential.
 
-use crate::app::App;
-use crate::auth::browser::{self, Open, Outcome};
-use crate::auth::{device, discovery, session};
 use crate::cli::LoginArgs;
-use crate::error::{Error, Result};
-use crate::out;
 use my_api::CredentialKind;
+use mycli::app::App;
+use mycli::auth::browser::{self, Open, Outcome};
+use mycli::auth::{device, discovery, session};
+use mycli::error::{Error, Result};
+use mycli::out;
 use std::io::{BufRead, IsTerminal};
 
 pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
@@ -50,7 +50,7 @@ pub(crate) fn run(app: &App, args: LoginArgs) -> Result<()> {
 }
 
 /// Stores a new session, then infers and prints the default context.
-fn finish(app: &App, tokens: crate::auth::Tokens, email: Option<String>, json: bool) -> Result<()> {
+fn finish(app: &App, tokens: mycli::auth::Tokens, email: Option<String>, json: bool) -> Result<()> {
     let mut creds = session::session_credentials(tokens, None, email);
     let location = {
         let _lock = app.store.lock()?;
@@ -77,7 +77,7 @@ fn finish(app: &App, tokens: crate::auth::Tokens, email: Option<String>, json: b
             "email": who,
             "id": creds.user_id,
             "api_url": app.api_url(),
-            "store": crate::auth::session::Source::Stored(location).as_str(),
+            "store": mycli::auth::session::Source::Stored(location).as_str(),
             "context": ctx.as_ref().map(super::context::context_json),
             "sync": synced,
         }));
@@ -120,7 +120,7 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         return Err(Error::Usage("no token given on stdin".into()));
     }
     session::check_token_format(&raw).map_err(|why| Error::Usage(format!("this {why}")))?;
-    let token = crate::secret::Secret::new(raw);
+    let token = mycli::secret::Secret::new(raw);
     let reply = app.client.get(&app.url(my_api::paths::ME), Some(&token))?;
     let me: my_api::Me = reply.ok_json()?;
     let expires_at = me
@@ -130,7 +130,7 @@ fn store_token(app: &App, args: &LoginArgs) -> Result<()> {
         .and_then(|t| humantime::parse_rfc3339(t).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs());
-    let mut creds = crate::store::Credentials {
+    let mut creds = mycli::credentials::Credentials {
         kind: me.credential.kind,
         access_token: token,
         refresh_token: None,

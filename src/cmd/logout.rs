@@ -1,11 +1,11 @@
 //! `my cli logout`: revoke the session on the server (best effort, RFC 7009), and always
 //! clear the keyring entry and the file.
 
-use crate::app::App;
-use crate::auth::discovery;
 use crate::cli::LogoutArgs;
-use crate::error::{Error, Result};
-use crate::out;
+use mycli::app::App;
+use mycli::auth::discovery;
+use mycli::error::{Error, Result};
+use mycli::out;
 
 pub(crate) fn run(app: &App, args: LogoutArgs) -> Result<()> {
     let stored = {
@@ -48,7 +48,7 @@ pub(crate) fn run(app: &App, args: LogoutArgs) -> Result<()> {
     Ok(())
 }
 
-fn revoke(app: &App, token: &crate::secret::Secret) -> Result<()> {
+fn revoke(app: &App, token: &mycli::secret::Secret) -> Result<()> {
     let meta = discovery::discover(&app.client, app.api_url())?;
     let Some(endpoint) = meta.revocation_endpoint else {
         return Err(Error::Other(

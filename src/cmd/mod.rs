@@ -18,12 +18,12 @@ mod status;
 mod token;
 mod whoami;
 
-use crate::app::App;
 use crate::cli::{
     CliCommand, Command, EnvironmentsCommand, Invocation, LibraryCommand, OrgsCommand,
     ProjectsCommand, SourceCommand,
 };
-use crate::error::Result;
+use mycli::app::App;
+use mycli::error::Result;
 
 pub(crate) fn run(invocation: Invocation) -> Result<()> {
     if let Invocation::TopHelp(text) = &invocation {

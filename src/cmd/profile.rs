@@ -2,16 +2,16 @@
 //! libraries. `list` and `show` fall back to the local cache when the server cannot be
 //! reached; `set` needs no server for a profile that is cached.
 
-use crate::api::Method;
-use crate::app::App;
-use crate::catalog::{self, checked_slug, remote, Catalog, ProfileSource};
 use crate::cli::{
     ProfileArgs, ProfileCommand, ProfileCreateArgs, ProfileDeleteArgs, ProfileListArgs,
     ProfileSetArgs, ProfileShowArgs,
 };
-use crate::error::{Error, Result};
-use crate::out;
 use my_api::catalog::{fill, paths, CreateProfile, Profile, ProfileList, DEFAULT_PROFILE};
+use mycli::api::Method;
+use mycli::app::App;
+use mycli::catalog::{self, checked_slug, remote, Catalog, ProfileSource};
+use mycli::error::{Error, Result};
+use mycli::out;
 
 pub(crate) fn run(app: &App, args: ProfileArgs) -> Result<()> {
     match args.command {

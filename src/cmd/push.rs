@@ -2,15 +2,15 @@
 //! read and validated here first (errors name the file and the field), so nothing is pushed
 //! when one of them is invalid; each push is a new version unless the spec is unchanged.
 
-use crate::api::Method;
-use crate::app::App;
-use crate::catalog::remote;
 use crate::cli::PushArgs;
-use crate::error::{Error, Result};
-use crate::out;
 use my_api::catalog::{paths, PushCommand, PushedCommand};
 use my_api::manifest::{MANIFEST_FILES, MAX_FILES};
 use my_api::spec::{Format, Spec};
+use mycli::api::Method;
+use mycli::app::App;
+use mycli::catalog::remote;
+use mycli::error::{Error, Result};
+use mycli::out;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;

@@ -2,15 +2,15 @@
 //! rules the server's import and `my source add` use (`my_api::manifest`), then publish one
 //! release of each library it holds, under the caller's username.
 
-use crate::api::Method;
-use crate::app::App;
-use crate::catalog::{commands, remote};
 use crate::cli::LibraryReleaseArgs;
 use crate::cmd::push::to_json;
-use crate::error::{Error, Result};
-use crate::out;
 use my_api::catalog::{fill, paths, Release, ReleaseUpload, MAX_RELEASE_BYTES};
 use my_api::manifest::{load_source, LoadError};
+use mycli::api::Method;
+use mycli::app::App;
+use mycli::catalog::{commands, remote};
+use mycli::error::{Error, Result};
+use mycli::out;
 use std::path::Path;
 
 pub(crate) fn run(app: &App, a: LibraryReleaseArgs) -> Result<()> {

@@ -3,9 +3,9 @@
 
 use crate::cli::{EnvironmentsListArgs, LogsArgs, OrgsListArgs, ProjectsListArgs};
 use crate::cmd::context::{self, query};
-use crate::error::{Error, Result};
-use crate::{app::App, out};
 use my_api::org::{self, EnvironmentList, LogLine, LogPage, OrganizationList, ProjectList};
+use mycli::error::{Error, Result};
+use mycli::{app::App, out};
 use std::time::Duration;
 
 pub(crate) fn orgs(app: &App, a: OrgsListArgs) -> Result<()> {

@@ -1,17 +1,17 @@
 //! `my cli run` and `my <library> <command>`: find the spec, hand it to the runner. Also
 //! the libraries part of `my --help` and of `my <library>` alone.
 
-use crate::app::App;
 use crate::cli::RunArgs;
-use crate::error::{Error, Result};
-use crate::out;
-use crate::run;
-use crate::run::resolve::{self, Index};
-use crate::run::sources::Named;
-use crate::settings::Settings;
+use mycli::app::App;
+use mycli::catalog::resolve::{self, Index};
+use mycli::catalog::sources::Named;
+use mycli::error::{Error, Result};
+use mycli::out;
+use mycli::runner;
+use mycli::settings::Settings;
 
 pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
-    let opts = run::Options {
+    let opts = runner::Options {
         yes: args.yes,
         dry_run: args.dry_run,
     };
@@ -25,7 +25,7 @@ pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
             (Index::load(&app.settings)?.slug(target)?, rest.to_vec())
         }
     };
-    run::run(app, &cmd, &argv, opts)
+    runner::execute(app, &cmd, &argv, opts)
 }
 
 /// `my LIBRARY [COMMAND [ARGS…]]`.
@@ -35,7 +35,7 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
     let Some(lib) = index.find_library(name)? else {
         return Err(Error::Usage(format!(
             "unknown command {name:?}: it is neither a built-in command nor an installed library (`{} --help` lists both)",
-            crate::cli::BIN
+            crate::BIN
         )));
     };
     let command = match words.get(1).map(String::as_str) {
@@ -43,7 +43,7 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
             out::line(format!(
                 "{}\n\nUsage: {} {name} COMMAND [ARGS…]\n\nCommands:",
                 lib.title(),
-                crate::cli::BIN
+                crate::BIN
             ));
             print_names(&lib.commands());
             return Ok(());
@@ -52,8 +52,8 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
     };
     let cmd = index.library_command(name, command)?;
     let mut argv = words[2..].to_vec();
-    let opts = run::take_own_flags(&cmd.spec, &mut argv);
-    run::run(app, &cmd, &argv, opts)
+    let opts = runner::take_own_flags(&cmd.spec, &mut argv);
+    runner::execute(app, &cmd, &argv, opts)
 }
 
 /// `my --help`: argh's text, then the installed libraries (when the config is readable).

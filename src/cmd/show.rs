@@ -2,12 +2,12 @@
 
 use my_api::spec::canonical_json;
 
-use crate::app::App;
 use crate::cli::ShowArgs;
-use crate::error::Result;
-use crate::out;
-use crate::run::args;
-use crate::run::resolve::Index;
+use mycli::app::App;
+use mycli::catalog::resolve::Index;
+use mycli::error::Result;
+use mycli::out;
+use mycli::runner::args;
 
 pub(crate) fn run(app: &App, a: ShowArgs) -> Result<()> {
     let cmd = Index::load(&app.settings)?.slug(&a.command)?;

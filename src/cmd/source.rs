@@ -1,11 +1,11 @@
 //! `my source add|list|update|remove`: local sources of libraries (folders and git
 //! repositories), which need no account.
 
-use crate::app::App;
 use crate::cli::{SourceAddArgs, SourceListArgs, SourceRemoveArgs, SourceUpdateArgs};
-use crate::error::Result;
-use crate::out;
-use crate::run::sources::{self, Kind, Registry, SourceEntry};
+use mycli::app::App;
+use mycli::catalog::sources::{self, Kind, Registry, SourceEntry};
+use mycli::error::Result;
+use mycli::out;
 
 pub(crate) fn add(app: &App, a: SourceAddArgs) -> Result<()> {
     let entry = sources::add(
@@ -19,8 +19,8 @@ pub(crate) fn add(app: &App, a: SourceAddArgs) -> Result<()> {
             if crate::cli::is_builtin(name) {
                 out::note(format!(
                     "warning: `{} {name}` is a built-in command, which wins: run this library's commands with `{} cli run {}/COMMAND`",
-                    crate::cli::BIN,
-                    crate::cli::BIN,
+                    crate::BIN,
+                    crate::BIN,
                     lib.slug()
                 ));
             }

@@ -2,13 +2,13 @@
 //! expiry, the active profile with its last sync, cached command count and libraries. Reads
 //! local state only (no network, no spec bodies), so it answers at once.
 
-use crate::app::{rfc3339, App};
-use crate::auth::session::Source;
-use crate::catalog::{self, Read, Summary};
 use crate::cli::StatusArgs;
-use crate::error::Result;
-use crate::out;
-use crate::store::{Location, StoreChoice};
+use mycli::app::{rfc3339, App};
+use mycli::auth::session::Source;
+use mycli::catalog::{self, Read, Summary};
+use mycli::credentials::{Location, StoreChoice};
+use mycli::error::Result;
+use mycli::out;
 
 pub(crate) fn run(app: &App, args: StatusArgs) -> Result<()> {
     let server = app.settings.config.server(app.api_url());

@@ -2,15 +2,15 @@
 //! keys (`myo_…`). Managing them needs an interactive session; the server enforces it and
 //! the CLI explains it.
 
-use crate::api::{Method, Reply};
-use crate::app::App;
-use crate::auth::session;
 use crate::cli::{
     TokenArgs, TokenCommand, TokenCreateArgs, TokenListArgs, TokenRenameArgs, TokenRevokeArgs,
 };
-use crate::error::{Error, Result};
-use crate::out;
 use my_api::{codes, paths, CreatedToken, TokenInfo, TokenList};
+use mycli::api::{Method, Reply};
+use mycli::app::App;
+use mycli::auth::session;
+use mycli::error::{Error, Result};
+use mycli::out;
 use serde::de::DeserializeOwned;
 
 pub(crate) fn run(app: &App, args: TokenArgs) -> Result<()> {
@@ -67,7 +67,7 @@ fn list(app: &App, a: TokenListArgs) -> Result<()> {
         out::note("No tokens. Create one with `my cli token create NAME`.");
         return Ok(());
     }
-    let now = crate::app::rfc3339(crate::app::now());
+    let now = mycli::app::rfc3339(mycli::app::now());
     let rows: Vec<Vec<String>> = tokens
         .iter()
         .map(|t| {

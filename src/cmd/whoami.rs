@@ -4,12 +4,12 @@
 //! with just `{"id", "email"}`, or have no `/v1/me` and publish an OpenID Connect
 //! `userinfo_endpoint` (`{"sub", "email"}`) instead. The rest is shown when present.
 
-use crate::api::Method;
-use crate::app::App;
-use crate::auth::{discovery, session};
 use crate::cli::WhoamiArgs;
-use crate::error::{Error, Result};
-use crate::out;
+use mycli::api::Method;
+use mycli::app::App;
+use mycli::auth::{discovery, session};
+use mycli::error::{Error, Result};
+use mycli::out;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -23,19 +23,19 @@ const GRACE: Duration = Duration::from_secs(2);
 const TICK: Duration = Duration::from_millis(50);
 
 /// What to run.
-pub(crate) struct Step<'a> {
-    pub(crate) shell: &'a str,
-    pub(crate) script: &'a str,
+pub struct Step<'a> {
+    pub shell: &'a str,
+    pub script: &'a str,
     /// Added to the inherited environment (after `remove`).
-    pub(crate) env: &'a [(String, String)],
+    pub env: &'a [(String, String)],
     /// Inherited variables the step must not see.
-    pub(crate) remove: &'a [&'a str],
-    pub(crate) timeout: Duration,
+    pub remove: &'a [&'a str],
+    pub timeout: Duration,
 }
 
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// Exit code (128 + signal for a step killed by a signal, as shells report it).
     Exited(i32),
     /// Stopped after its timeout.
@@ -52,7 +52,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 }
 
 /// Checks that `shell` is an absolute path to an existing file (the spec only says absolute).
-pub(crate) fn check_shell(shell: &str) -> Result<()> {
+pub fn check_shell(shell: &str) -> Result<()> {
     let path = Path::new(shell);
     if path.is_absolute() && path.is_file() {
         Ok(())
@@ -65,7 +65,7 @@ pub(crate) fn check_shell(shell: &str) -> Result<()> {
 }
 
 /// Runs the step to its end, its timeout, or an interrupt.
-pub(crate) fn run(step: &Step) -> Result<Outcome> {
+pub fn run_step(step: &Step) -> Result<Outcome> {
     let foreground = owns_terminal();
     let mut cmd = Command::new(step.shell);
     cmd.arg("-c").arg(step.script);

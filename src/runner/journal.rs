@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::template::Value;
+use crate::atomic::{ensure_private_dir, write_atomic, FILE_MODE};
 use crate::error::{Error, Result};
-use crate::store::atomic::{ensure_private_dir, write_atomic, FILE_MODE};
 
-pub(crate) const FILE_NAME: &str = "history.jsonl";
+pub const FILE_NAME: &str = "history.jsonl";
 /// Past this size the file is cut down to its newest `KEEP` lines.
 const MAX_BYTES: u64 = 1024 * 1024;
 const KEEP: usize = 1000;
@@ -34,34 +34,34 @@ const SECRET_WORDS: [&str; 7] = [
 
 /// One run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Entry {
+pub struct Entry {
     /// RFC 3339 UTC of the start.
-    pub(crate) time: String,
-    pub(crate) slug: String,
+    pub time: String,
+    pub slug: String,
     /// The library the command came from, if any.
-    pub(crate) library: Option<String>,
+    pub library: Option<String>,
     /// The catalog version, for catalog commands.
-    pub(crate) version: Option<u64>,
+    pub version: Option<u64>,
     /// `catalog`, `source` or `file`.
-    pub(crate) source: String,
+    pub source: String,
     /// Argument values by name, secret-looking ones redacted.
-    pub(crate) args: BTreeMap<String, String>,
-    pub(crate) exit_code: i32,
-    pub(crate) duration_ms: u64,
+    pub args: BTreeMap<String, String>,
+    pub exit_code: i32,
+    pub duration_ms: u64,
 }
 
-pub(crate) fn path(config_dir: &Path) -> PathBuf {
+pub fn path(config_dir: &Path) -> PathBuf {
     config_dir.join(FILE_NAME)
 }
 
 /// Whether an argument's value must not be recorded.
-pub(crate) fn is_secret_name(name: &str) -> bool {
+pub fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     SECRET_WORDS.iter().any(|w| name.contains(w))
 }
 
 /// The values to record: strings, with secret-looking names redacted.
-pub(crate) fn redact(values: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
+pub fn redact(values: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
     values
         .iter()
         .map(|(k, v)| {
@@ -76,7 +76,7 @@ pub(crate) fn redact(values: &BTreeMap<String, Value>) -> BTreeMap<String, Strin
 }
 
 /// Appends one entry.
-pub(crate) fn append(config_dir: &Path, entry: &Entry) -> Result<()> {
+pub fn append(config_dir: &Path, entry: &Entry) -> Result<()> {
     ensure_private_dir(config_dir)?;
     let path = path(config_dir);
     if fs::metadata(&path).is_ok_and(|m| m.len() > MAX_BYTES) {
@@ -106,7 +106,7 @@ fn trim(path: &Path) -> Result<()> {
 }
 
 /// The newest `n` entries, oldest first, and how many lines could not be read.
-pub(crate) fn read_last(config_dir: &Path, n: usize) -> Result<(Vec<Entry>, usize)> {
+pub fn read_last(config_dir: &Path, n: usize) -> Result<(Vec<Entry>, usize)> {
     let path = path(config_dir);
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,

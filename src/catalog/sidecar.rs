@@ -6,7 +6,7 @@
 //! means "read the large file", never an error, so sidecars are written without fsync:
 //! losing one costs a few milliseconds once, not data. What a sidecar says is a shortcut to
 //! find things, not an authority: callers check what they find against the large file
-//! (see `catalog::index`) or against what it leads to (see `run::sources`).
+//! (see `catalog::index`) or against what it leads to (see `catalog::sources`).
 //!
 //! The text sidecars ([`Table`]) are rows of tab-separated fields, one row a line, after a
 //! header line naming their kind and the stamp. Control characters and `\` in a field are
@@ -20,13 +20,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_atomic_unsynced;
+use crate::atomic::write_atomic_unsynced;
 use crate::error::Result;
 
 /// Identifies one written version of a file: its length, modification time and inode
 /// (every atomic write renames a new inode into place).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Stamp {
+pub struct Stamp {
     len: u64,
     mtime_ns: u128,
     ino: u64,
@@ -34,13 +34,13 @@ pub(crate) struct Stamp {
 
 impl Stamp {
     /// The stamp of `path`; `None` when it cannot be read (a missing file, for one).
-    pub(crate) fn of(path: &Path) -> Option<Stamp> {
+    pub fn of(path: &Path) -> Option<Stamp> {
         Stamp::of_meta(&fs::metadata(path).ok()?)
     }
 
     /// The stamp of a file already opened (`File::metadata`), so the stamp and the bytes
     /// read come from the same file.
-    pub(crate) fn of_meta(meta: &fs::Metadata) -> Option<Stamp> {
+    pub fn of_meta(meta: &fs::Metadata) -> Option<Stamp> {
         let mtime = meta
             .modified()
             .ok()?
@@ -59,14 +59,14 @@ const MAGIC: &str = "my-sidecar";
 const ITEM_END: char = '\u{1f}';
 
 /// A text sidecar being written: a header, then rows of fields.
-pub(crate) struct Table {
+pub struct Table {
     text: String,
     row_started: bool,
 }
 
 impl Table {
     /// A table of `kind` (a word) describing the file that has `stamp`.
-    pub(crate) fn new(kind: &str, stamp: &Stamp) -> Table {
+    pub fn new(kind: &str, stamp: &Stamp) -> Table {
         Table {
             text: format!(
                 "{MAGIC} {kind} 1 {} {} {}\n",
@@ -77,7 +77,7 @@ impl Table {
     }
 
     /// Rows without a header, to be added to a table with [`Table::append`].
-    pub(crate) fn rows() -> Table {
+    pub fn rows() -> Table {
         Table {
             text: String::new(),
             row_started: false,
@@ -85,12 +85,17 @@ impl Table {
     }
 
     /// How many bytes it holds.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.text.len()
     }
 
+    /// Whether it holds nothing yet.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
     /// Adds the rows of `rows` (made with [`Table::rows`]).
-    pub(crate) fn append(&mut self, rows: &Table) {
+    pub fn append(&mut self, rows: &Table) {
         self.text.push_str(&rows.text);
     }
 
@@ -102,13 +107,13 @@ impl Table {
         &mut self.text
     }
 
-    pub(crate) fn str(&mut self, s: &str) -> &mut Table {
+    pub fn str(&mut self, s: &str) -> &mut Table {
         escape(self.field(), s);
         self
     }
 
     /// `None` and `Some("")` stay apart.
-    pub(crate) fn opt(&mut self, s: Option<&str>) -> &mut Table {
+    pub fn opt(&mut self, s: Option<&str>) -> &mut Table {
         let text = self.field();
         if let Some(s) = s {
             text.push('=');
@@ -117,7 +122,7 @@ impl Table {
         self
     }
 
-    pub(crate) fn list(&mut self, items: &[String]) -> &mut Table {
+    pub fn list(&mut self, items: &[String]) -> &mut Table {
         let text = self.field();
         for item in items {
             escape(text, item);
@@ -126,18 +131,18 @@ impl Table {
         self
     }
 
-    pub(crate) fn num(&mut self, n: usize) -> &mut Table {
+    pub fn num(&mut self, n: usize) -> &mut Table {
         let _ = write!(self.field(), "{n}");
         self
     }
 
-    pub(crate) fn end_row(&mut self) {
+    pub fn end_row(&mut self) {
         self.text.push('\n');
         self.row_started = false;
     }
 
     /// Writes the table to `path` atomically (without fsync: see the module doc).
-    pub(crate) fn save(&self, path: &Path) -> Result<()> {
+    pub fn save(&self, path: &Path) -> Result<()> {
         write_atomic_unsynced(path, self.text.as_bytes())
     }
 }
@@ -197,19 +202,19 @@ fn unescape(s: &str) -> String {
 /// decoded only when asked for, and [`Rows::containing`] finds the rows that may hold a
 /// value with one substring search, so finding a name among thousands of rows touches few
 /// of them and never walks the others.
-pub(crate) struct Rows {
+pub struct Rows {
     text: String,
 }
 
 impl Rows {
     /// The rows of `text` (rows of fields, as a [`Table`] writes them after its header);
     /// `None` when the last row is cut short.
-    pub(crate) fn parse(text: String) -> Option<Rows> {
+    pub fn parse(text: String) -> Option<Rows> {
         (text.is_empty() || text.ends_with('\n')).then_some(Rows { text })
     }
 
     /// The rows of a table as written, without its header.
-    pub(crate) fn of(table: Table) -> Option<Rows> {
+    pub fn of(table: Table) -> Option<Rows> {
         let mut text = table.text;
         let body = text.find('\n').map_or(0, |n| n + 1);
         text.drain(..body);
@@ -217,24 +222,20 @@ impl Rows {
     }
 
     /// The offset just past the last row.
-    pub(crate) fn end(&self) -> usize {
+    pub fn end(&self) -> usize {
         self.text.len()
     }
 
     /// The row starting at `at` (an offset a row starts at), and where the next one starts;
     /// `None` at the end.
-    pub(crate) fn row(&self, at: usize) -> Option<(Row<'_>, usize)> {
+    pub fn row(&self, at: usize) -> Option<(Row<'_>, usize)> {
         let rest = self.text.get(at..).filter(|r| !r.is_empty())?;
         let len = rest.find('\n')?;
         Some((Row { line: &rest[..len] }, at + len + 1))
     }
 
     /// Every row from `at` to `end`, in order, with its offset.
-    pub(crate) fn between(
-        &self,
-        mut at: usize,
-        end: usize,
-    ) -> impl Iterator<Item = (usize, Row<'_>)> {
+    pub fn between(&self, mut at: usize, end: usize) -> impl Iterator<Item = (usize, Row<'_>)> {
         std::iter::from_fn(move || {
             if at >= end {
                 return None;
@@ -249,7 +250,7 @@ impl Rows {
     /// The offsets, in order, of the rows whose text may hold `value` in a field or list
     /// item: every row that does is among them (a superset; check each with [`Row::is`]
     /// or [`Row::has`]).
-    pub(crate) fn containing(&self, value: &str) -> Vec<usize> {
+    pub fn containing(&self, value: &str) -> Vec<usize> {
         let needle = escaped(value);
         let mut rows: Vec<usize> = Vec::new();
         for (at, _) in self.text.match_indices(needle.as_ref()) {
@@ -264,7 +265,7 @@ impl Rows {
 
 /// The rows of the `kind` table at `path` if it describes the file that has `stamp`;
 /// `None` when it is missing, of another kind or version, stale or cut short.
-pub(crate) fn read_table(path: &Path, kind: &str, stamp: &Stamp) -> Option<Rows> {
+pub fn read_table(path: &Path, kind: &str, stamp: &Stamp) -> Option<Rows> {
     let mut text = fs::read_to_string(path).ok()?;
     let header_end = text.find('\n')?;
     if Table::new(kind, stamp).text != text[..=header_end] {
@@ -277,23 +278,23 @@ pub(crate) fn read_table(path: &Path, kind: &str, stamp: &Stamp) -> Option<Rows>
 /// One row of a [`Rows`]. Field getters take the field's position; a field past the
 /// row's end reads as empty (what a damaged row leads to is checked where it is used).
 #[derive(Clone, Copy, Default)]
-pub(crate) struct Row<'a> {
+pub struct Row<'a> {
     line: &'a str,
 }
 
 impl<'a> Row<'a> {
     /// The field as written (escaped).
-    pub(crate) fn raw(&self, i: usize) -> &'a str {
+    pub fn raw(&self, i: usize) -> &'a str {
         self.line.split('\t').nth(i).unwrap_or("")
     }
 
     /// Whether field `i` holds `value`.
-    pub(crate) fn is(&self, i: usize, value: &str) -> bool {
+    pub fn is(&self, i: usize, value: &str) -> bool {
         self.raw(i) == escaped(value)
     }
 
     /// Whether field `i` holds `value` (`None` and `Some("")` apart).
-    pub(crate) fn is_opt(&self, i: usize, value: Option<&str>) -> bool {
+    pub fn is_opt(&self, i: usize, value: Option<&str>) -> bool {
         let raw = self.raw(i);
         match value {
             None => raw.is_empty(),
@@ -302,29 +303,29 @@ impl<'a> Row<'a> {
     }
 
     /// Whether field `i` holds exactly the list `items`.
-    pub(crate) fn is_list(&self, i: usize, items: &[String]) -> bool {
+    pub fn is_list(&self, i: usize, items: &[String]) -> bool {
         let mut raw = self.raw(i).split_terminator(ITEM_END);
         items.iter().all(|item| raw.next() == Some(&escaped(item))) && raw.next().is_none()
     }
 
     /// Whether the list in field `i` holds `value`.
-    pub(crate) fn has(&self, i: usize, value: &str) -> bool {
+    pub fn has(&self, i: usize, value: &str) -> bool {
         let value = escaped(value);
         self.raw(i)
             .split_terminator(ITEM_END)
             .any(|item| item == value)
     }
 
-    pub(crate) fn str(&self, i: usize) -> String {
+    pub fn str(&self, i: usize) -> String {
         unescape(self.raw(i))
     }
 
-    pub(crate) fn opt(&self, i: usize) -> Option<String> {
+    pub fn opt(&self, i: usize) -> Option<String> {
         let raw = self.raw(i);
         (!raw.is_empty()).then(|| unescape(raw.strip_prefix('=').unwrap_or(raw)))
     }
 
-    pub(crate) fn list(&self, i: usize) -> Vec<String> {
+    pub fn list(&self, i: usize) -> Vec<String> {
         self.raw(i)
             .split_terminator(ITEM_END)
             .map(unescape)
@@ -332,7 +333,7 @@ impl<'a> Row<'a> {
     }
 
     /// A number field; `None` when it is not one.
-    pub(crate) fn num(&self, i: usize) -> Option<usize> {
+    pub fn num(&self, i: usize) -> Option<usize> {
         self.raw(i).parse().ok()
     }
 }

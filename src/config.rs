@@ -13,67 +13,66 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{ensure_private_dir, write_atomic};
-use super::json_error_detail;
-use crate::error::{Error, Result};
+use crate::atomic::{ensure_private_dir, write_atomic};
+use crate::error::{json_error_detail, Error, Result};
 
 /// The file name inside the config folder.
-pub(crate) const FILE_NAME: &str = "config.json";
+pub const FILE_NAME: &str = "config.json";
 
 /// The contents of `config.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Config {
+pub struct Config {
     /// The API URL to use when neither a flag nor `MY_API_URL` names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) api_url: Option<String>,
+    pub api_url: Option<String>,
     /// The profile `my cli profile set` chose; `default` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) active_profile: Option<String>,
+    pub active_profile: Option<String>,
     /// State per server, keyed by API URL.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) servers: BTreeMap<String, ServerState>,
+    pub servers: BTreeMap<String, ServerState>,
     /// Keys this build does not know, written back unchanged.
     #[serde(flatten)]
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What `my` remembers about one server.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct ServerState {
+pub struct ServerState {
     /// When the session was last refreshed (unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) last_refresh_at: Option<u64>,
+    pub last_refresh_at: Option<u64>,
     /// The profile each API token's catalog resolved to, keyed by the token's display
     /// prefix (`myc_3f12c4...`, never the secret): with `MY_API_TOKEN` and no explicit
     /// profile, the token's scope decides and this remembers the answer.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) token_profiles: BTreeMap<String, String>,
+    pub token_profiles: BTreeMap<String, String>,
     /// The active context (`my use`), filled in after an interactive login.
     #[serde(default, skip_serializing_if = "Context::is_empty")]
-    pub(crate) context: Context,
+    pub context: Context,
     /// Keys this build does not know, written back unchanged.
     #[serde(flatten)]
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The organization, project and environment commands use when no flag names them. Ids
 /// are what requests send; slugs are kept for display.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Context {
+pub struct Context {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) organization: Option<String>,
+    pub organization: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) organization_slug: Option<String>,
+    pub organization_slug: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) project: Option<String>,
+    pub project: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) project_slug: Option<String>,
+    pub project_slug: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) environment: Option<String>,
+    pub environment: Option<String>,
 }
 
 impl Context {
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         *self == Context::default()
     }
 }
@@ -82,7 +81,7 @@ impl Config {
     /// Reads `<dir>/config.json`: the default when it does not exist, `Error::Corrupt` when
     /// it does not parse (and then it is never overwritten: `save` is only reachable with a
     /// config that loaded).
-    pub(crate) fn load(dir: &Path) -> Result<Config> {
+    pub fn load(dir: &Path) -> Result<Config> {
         let path = dir.join(FILE_NAME);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -93,7 +92,7 @@ impl Config {
     }
 
     /// A config from the file's bytes, or what is wrong with them.
-    pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<Config, String> {
+    pub fn parse(bytes: &[u8]) -> std::result::Result<Config, String> {
         let config: Config = serde_json::from_slice(bytes).map_err(|e| json_error_detail(&e))?;
         config.check_dates()?;
         Ok(config)
@@ -115,7 +114,7 @@ impl Config {
     }
 
     /// Writes `<dir>/config.json` atomically (mode 0600, folder 0700).
-    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+    pub fn save(&self, dir: &Path) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Other(format!("cannot encode the config: {e}")))?;
         bytes.push(b'\n');
@@ -124,12 +123,12 @@ impl Config {
     }
 
     /// The state of `api_url`, or the default when there is none yet.
-    pub(crate) fn server(&self, api_url: &str) -> ServerState {
+    pub fn server(&self, api_url: &str) -> ServerState {
         self.servers.get(api_url).cloned().unwrap_or_default()
     }
 
     /// The state of `api_url` to change, created empty when there is none yet.
-    pub(crate) fn server_mut(&mut self, api_url: &str) -> &mut ServerState {
+    pub fn server_mut(&mut self, api_url: &str) -> &mut ServerState {
         self.servers.entry(api_url.to_owned()).or_default()
     }
 }
@@ -137,7 +136,7 @@ impl Config {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::store::atomic::tests::{mode, names};
+    use crate::atomic::tests::{mode, names};
 
     #[test]
     fn a_missing_config_is_the_default() {

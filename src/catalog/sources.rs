@@ -3,10 +3,10 @@
 //! This is how a machine without an account (or without a network) gets commands.
 //!
 //! Beside the registry, `sources/index.tsv` lists the same libraries and commands as plain
-//! text (a `store::sidecar`), so finding a command among thousands does not parse the
+//! text (a `catalog::sidecar`), so finding a command among thousands does not parse the
 //! registry; it counts only while `sources.json` has the stamp it records, and is written
 //! again from the registry otherwise. A command found through it is checked against its spec
-//! file when that is read (see `run::resolve`).
+//! file when that is read (see `catalog::resolve`).
 //!
 //! A git source is cloned with the `git` command. A local folder is copied (its manifest and
 //! spec files only), so what runs is what was validated, and a removed USB stick or a
@@ -24,9 +24,9 @@ use my_api::spec::{is_slug, Format, Spec};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{now, rfc3339};
+use crate::atomic::{ensure_private_dir, write_atomic};
+use crate::catalog::sidecar::{read_table, Row, Rows, Stamp, Table};
 use crate::error::{Error, Result};
-use crate::store::atomic::{ensure_private_dir, write_atomic};
-use crate::store::sidecar::{read_table, Row, Rows, Stamp, Table};
 
 const DIR: &str = "sources";
 const REGISTRY: &str = "sources.json";
@@ -36,78 +36,78 @@ const REPOS: &str = "repos";
 
 /// `sources.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Registry {
+pub struct Registry {
     #[serde(default)]
-    pub(crate) sources: Vec<SourceEntry>,
+    pub sources: Vec<SourceEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Kind {
+pub enum Kind {
     Git,
     Folder,
 }
 
 /// One registered source.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SourceEntry {
-    pub(crate) name: String,
-    pub(crate) kind: Kind,
+pub struct SourceEntry {
+    pub name: String,
+    pub kind: Kind,
     /// The git URL, or the absolute path of the folder it was copied from.
-    pub(crate) origin: String,
+    pub origin: String,
     /// The branch or tag a git source follows.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
-    pub(crate) git_ref: Option<String>,
+    pub git_ref: Option<String>,
     /// The commit a git source is at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) commit: Option<String>,
-    pub(crate) added_at: String,
-    pub(crate) updated_at: String,
-    pub(crate) libraries: Vec<LibraryEntry>,
+    pub commit: Option<String>,
+    pub added_at: String,
+    pub updated_at: String,
+    pub libraries: Vec<LibraryEntry>,
 }
 
 /// What a library or a command is called (slug and aliases) and what it says it is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Named {
-    pub(crate) slug: String,
-    pub(crate) name: String,
+pub struct Named {
+    pub slug: String,
+    pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) description: Option<String>,
+    pub description: Option<String>,
     #[serde(default)]
-    pub(crate) aliases: Vec<String>,
+    pub aliases: Vec<String>,
 }
 
 impl Named {
-    pub(crate) fn answers_to(&self, name: &str) -> bool {
+    pub fn answers_to(&self, name: &str) -> bool {
         self.slug == name || self.aliases.iter().any(|a| a == name)
     }
 
     /// The description, else the display name.
-    pub(crate) fn summary(&self) -> &str {
+    pub fn summary(&self) -> &str {
         self.description.as_deref().unwrap_or(&self.name)
     }
 }
 
 /// A library of a source, with enough to find its commands without reading every spec.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct LibraryEntry {
+pub struct LibraryEntry {
     #[serde(flatten)]
-    pub(crate) named: Named,
+    pub named: Named,
     /// Folder of its specs inside the source.
-    pub(crate) path: String,
-    pub(crate) commands: Vec<CommandEntry>,
+    pub path: String,
+    pub commands: Vec<CommandEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct CommandEntry {
+pub struct CommandEntry {
     #[serde(flatten)]
-    pub(crate) named: Named,
+    pub named: Named,
     /// The spec's file name in the library folder.
-    pub(crate) file: String,
+    pub file: String,
 }
 
 impl LibraryEntry {
-    pub(crate) fn slug(&self) -> &str {
+    pub fn slug(&self) -> &str {
         &self.named.slug
     }
 }
@@ -122,12 +122,12 @@ fn repo_dir(config_dir: &Path, name: &str) -> PathBuf {
 
 impl Registry {
     /// The registry; empty when there is none, an error naming the file when it is corrupt.
-    pub(crate) fn load(config_dir: &Path) -> Result<Registry> {
+    pub fn load(config_dir: &Path) -> Result<Registry> {
         let path = root(config_dir).join(REGISTRY);
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
                 path,
-                detail: crate::store::json_error_detail(&e),
+                detail: crate::error::json_error_detail(&e),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Registry::default()),
             Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
@@ -175,12 +175,12 @@ impl Registry {
         Rows::of(table)
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&SourceEntry> {
+    pub fn get(&self, name: &str) -> Option<&SourceEntry> {
         self.sources.iter().find(|s| s.name == name)
     }
 
     /// The library named `name` (slug or alias) in any source.
-    pub(crate) fn library(&self, name: &str) -> Option<(&SourceEntry, &LibraryEntry)> {
+    pub fn library(&self, name: &str) -> Option<(&SourceEntry, &LibraryEntry)> {
         self.sources.iter().find_map(|s| {
             s.libraries
                 .iter()
@@ -240,7 +240,7 @@ fn row_named(row: &Row, at: usize) -> Named {
 
 /// The libraries and commands of every registered source, by name: the sources index,
 /// read while it describes `sources.json`, or made from it.
-pub(crate) struct SourceNames {
+pub struct SourceNames {
     rows: Rows,
     /// Each library's row and the rows of its commands.
     libs: Vec<(usize, Range<usize>)>,
@@ -248,7 +248,7 @@ pub(crate) struct SourceNames {
 
 impl SourceNames {
     /// From the index while it describes `sources.json`, else from the registry itself.
-    pub(crate) fn load(config_dir: &Path) -> Result<SourceNames> {
+    pub fn load(config_dir: &Path) -> Result<SourceNames> {
         if let Some(stamp) = Stamp::of(&root(config_dir).join(REGISTRY)) {
             let rows = read_table(&root(config_dir).join(INDEX), INDEX_KIND, &stamp);
             if let Some(names) = rows.and_then(SourceNames::of) {
@@ -259,7 +259,7 @@ impl SourceNames {
     }
 
     /// From `sources.json` (the index is written again on the way, best effort).
-    pub(crate) fn from_registry(config_dir: &Path) -> Result<SourceNames> {
+    pub fn from_registry(config_dir: &Path) -> Result<SourceNames> {
         // The stamp taken before the read: if the file changes in between, the index
         // carries a stamp that no longer matches and is simply not used.
         let stamp = Stamp::of(&root(config_dir).join(REGISTRY));
@@ -292,7 +292,7 @@ impl SourceNames {
     }
 
     /// Every command that answers to `name`, as (its library's place, its row), in order.
-    pub(crate) fn commands_named(&self, name: &str) -> Vec<(usize, usize)> {
+    pub fn commands_named(&self, name: &str) -> Vec<(usize, usize)> {
         self.rows
             .containing(name)
             .into_iter()
@@ -307,12 +307,12 @@ impl SourceNames {
     }
 
     /// Every library, in the order of the registry.
-    pub(crate) fn libraries(&self) -> impl Iterator<Item = SourceLib<'_>> {
+    pub fn libraries(&self) -> impl Iterator<Item = SourceLib<'_>> {
         (0..self.libs.len()).map(|i| self.lib(i))
     }
 
     /// Library `i` (`i < libraries().count()`).
-    pub(crate) fn lib(&self, i: usize) -> SourceLib<'_> {
+    pub fn lib(&self, i: usize) -> SourceLib<'_> {
         let (row, commands) = &self.libs[i];
         SourceLib {
             rows: &self.rows,
@@ -325,47 +325,47 @@ impl SourceNames {
 
 /// A library of a source.
 #[derive(Clone)]
-pub(crate) struct SourceLib<'a> {
+pub struct SourceLib<'a> {
     rows: &'a Rows,
     /// Its place among the libraries.
-    pub(crate) index: usize,
+    pub index: usize,
     fields: Row<'a>,
     commands: Range<usize>,
 }
 
 impl<'a> SourceLib<'a> {
     /// The name of the source it comes from.
-    pub(crate) fn source(&self) -> String {
+    pub fn source(&self) -> String {
         self.fields.str(1)
     }
 
-    pub(crate) fn named(&self) -> Named {
+    pub fn named(&self) -> Named {
         row_named(&self.fields, LIB_NAMED)
     }
 
-    pub(crate) fn slug(&self) -> String {
+    pub fn slug(&self) -> String {
         self.fields.str(LIB_NAMED)
     }
 
     /// Whether `name` is its slug or one of its aliases.
-    pub(crate) fn answers_to(&self, name: &str) -> bool {
+    pub fn answers_to(&self, name: &str) -> bool {
         row_answers_to(&self.fields, LIB_NAMED, name)
     }
 
     /// The folder of its specs inside the source.
-    pub(crate) fn path(&self) -> String {
+    pub fn path(&self) -> String {
         self.fields.str(LIB_NAMED + 4)
     }
 
     /// Its commands, in order.
-    pub(crate) fn commands(&self) -> impl Iterator<Item = SourceCommand<'a>> + 'a {
+    pub fn commands(&self) -> impl Iterator<Item = SourceCommand<'a>> + 'a {
         self.rows
             .between(self.commands.start, self.commands.end)
             .map(|(row, fields)| SourceCommand { row, fields })
     }
 
     /// The command named `name` (slug or alias).
-    pub(crate) fn command(&self, name: &str) -> Option<SourceCommand<'a>> {
+    pub fn command(&self, name: &str) -> Option<SourceCommand<'a>> {
         self.rows
             .containing(name)
             .into_iter()
@@ -374,7 +374,7 @@ impl<'a> SourceLib<'a> {
     }
 
     /// Its command whose row starts at `row` (as [`SourceCommand::row`] gave it).
-    pub(crate) fn command_at(&self, row: usize) -> Option<SourceCommand<'a>> {
+    pub fn command_at(&self, row: usize) -> Option<SourceCommand<'a>> {
         if !self.commands.contains(&row) {
             return None;
         }
@@ -385,14 +385,14 @@ impl<'a> SourceLib<'a> {
 
 /// A command of a source's library.
 #[derive(Clone, Copy)]
-pub(crate) struct SourceCommand<'a> {
+pub struct SourceCommand<'a> {
     /// Where its row starts in the index.
-    pub(crate) row: usize,
+    pub row: usize,
     fields: Row<'a>,
 }
 
 impl SourceCommand<'_> {
-    pub(crate) fn named(&self) -> Named {
+    pub fn named(&self) -> Named {
         row_named(&self.fields, CMD_NAMED)
     }
 
@@ -401,7 +401,7 @@ impl SourceCommand<'_> {
     }
 
     /// The spec's file name in the library folder.
-    pub(crate) fn file(&self) -> String {
+    pub fn file(&self) -> String {
         self.fields.str(CMD_NAMED + 4)
     }
 }
@@ -418,7 +418,7 @@ fn stays_inside(rel: &str) -> bool {
 }
 
 /// Reads and validates the spec of a registered command.
-pub(crate) fn load_spec(config_dir: &Path, lib: &SourceLib, cmd: &SourceCommand) -> Result<Spec> {
+pub fn load_spec(config_dir: &Path, lib: &SourceLib, cmd: &SourceCommand) -> Result<Spec> {
     let (source, lib_path, file) = (lib.source(), lib.path(), cmd.file());
     let path = repo_dir(config_dir, &source).join(&lib_path).join(&file);
     let damaged = |detail: String| {
@@ -661,7 +661,7 @@ fn entry(
 }
 
 /// `my source add`: fetches, validates and registers a source.
-pub(crate) fn add(
+pub fn add(
     config_dir: &Path,
     location: &str,
     git_ref: Option<&str>,
@@ -706,7 +706,7 @@ pub(crate) fn add(
 
 /// `my source update [NAME]`: fetches each (or the named) source again; returns the
 /// updated entries with whether anything changed.
-pub(crate) fn update(config_dir: &Path, name: Option<&str>) -> Result<Vec<(SourceEntry, bool)>> {
+pub fn update(config_dir: &Path, name: Option<&str>) -> Result<Vec<(SourceEntry, bool)>> {
     let mut registry = Registry::load(config_dir)?;
     let names: Vec<String> = match name {
         Some(n) => {
@@ -743,7 +743,7 @@ pub(crate) fn update(config_dir: &Path, name: Option<&str>) -> Result<Vec<(Sourc
 }
 
 /// `my source remove NAME`: forgets the source and deletes its copy.
-pub(crate) fn remove(config_dir: &Path, name: &str) -> Result<SourceEntry> {
+pub fn remove(config_dir: &Path, name: &str) -> Result<SourceEntry> {
     let mut registry = Registry::load(config_dir)?;
     let index = registry
         .sources

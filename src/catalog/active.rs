@@ -8,14 +8,14 @@
 //! display prefix) as the active one for that token.
 
 use crate::app::App;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
-use crate::store::config::Config;
 use my_api::catalog::{valid_slug, DEFAULT_PROFILE};
 
 /// Where the active profile came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ProfileSource {
+pub enum ProfileSource {
     /// The command's `--profile` flag.
     Flag,
     /// `MY_PROFILE`.
@@ -29,7 +29,7 @@ pub(crate) enum ProfileSource {
 }
 
 impl ProfileSource {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ProfileSource::Flag => "--profile",
             ProfileSource::Env => "MY_PROFILE",
@@ -43,14 +43,14 @@ impl ProfileSource {
 /// The active profile. `slug` is `None` only for `MY_API_TOKEN` before its first sync: the
 /// server has not yet said which profile the token is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ActiveProfile {
-    pub(crate) slug: Option<String>,
-    pub(crate) source: ProfileSource,
+pub struct ActiveProfile {
+    pub slug: Option<String>,
+    pub source: ProfileSource,
 }
 
 impl ActiveProfile {
     /// The slug, or the error that says to sync first.
-    pub(crate) fn slug(&self) -> Result<&str> {
+    pub fn slug(&self) -> Result<&str> {
         self.slug.as_deref().ok_or_else(|| {
             Error::Cache(
                 "the profile of MY_API_TOKEN is not known yet (its scope decides): run `my library sync`"
@@ -60,7 +60,7 @@ impl ActiveProfile {
     }
 
     /// The `?profile=` a catalog request sends: none when the token's scope decides.
-    pub(crate) fn query(&self) -> Option<&str> {
+    pub fn query(&self) -> Option<&str> {
         match self.source {
             ProfileSource::Token => None,
             _ => self.slug.as_deref(),
@@ -68,12 +68,12 @@ impl ActiveProfile {
     }
 
     /// True when the token's scope decides, so the answer's profile is to be remembered.
-    pub(crate) fn decided_by_token(&self) -> bool {
+    pub fn decided_by_token(&self) -> bool {
         self.source == ProfileSource::Token
     }
 
     /// "work (MY_PROFILE)", or just "default", for status and messages.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match &self.slug {
             Some(slug) if self.source == ProfileSource::Default => slug.clone(),
             Some(slug) => format!("{slug} ({})", self.source.as_str()),
@@ -85,7 +85,7 @@ impl ActiveProfile {
 
 /// Resolves the active profile; `flag` is the command's `--profile`, if it has one. An
 /// invalid slug is a usage error that names where it came from.
-pub(crate) fn active_profile(settings: &Settings, flag: Option<&str>) -> Result<ActiveProfile> {
+pub fn active_profile(settings: &Settings, flag: Option<&str>) -> Result<ActiveProfile> {
     let token_key = settings
         .env_token
         .as_ref()
@@ -108,7 +108,7 @@ pub(crate) fn active_profile(settings: &Settings, flag: Option<&str>) -> Result<
 
 /// Remembers `slug` as the profile `MY_API_TOKEN`'s scope resolved to (nothing without the
 /// variable).
-pub(crate) fn remember_for_token(app: &App, slug: &str) -> Result<()> {
+pub fn remember_for_token(app: &App, slug: &str) -> Result<()> {
     let Some(token) = &app.settings.env_token else {
         return Ok(());
     };
@@ -121,7 +121,7 @@ pub(crate) fn remember_for_token(app: &App, slug: &str) -> Result<()> {
 }
 
 /// Sets (or, with `None`, clears) `active_profile` in config.json.
-pub(crate) fn set_active(app: &App, slug: Option<&str>) -> Result<()> {
+pub fn set_active(app: &App, slug: Option<&str>) -> Result<()> {
     update_config(app, |c| c.active_profile = slug.map(String::from))
 }
 
@@ -137,7 +137,7 @@ fn update_config(app: &App, change: impl FnOnce(&mut Config)) -> Result<()> {
 
 /// A slug as typed (trimmed), or the usage error that names where it came from: `origin`
 /// is e.g. `--profile`, `MY_PROFILE` or `library`.
-pub(crate) fn checked_slug<'a>(slug: &'a str, origin: &str) -> Result<&'a str> {
+pub fn checked_slug<'a>(slug: &'a str, origin: &str) -> Result<&'a str> {
     let slug = slug.trim();
     if valid_slug(slug) {
         Ok(slug)

@@ -4,15 +4,14 @@
 //!
 //! Everything that can refuse a run happens before the first step starts, so a usage
 //! error, a template error or a missing dependency never leaves a half-done run behind.
-//! Each job has its file: `args` (the spec's command line), `template`, `exec` (one step),
-//! `history`, `sources` (local sources) and `resolve` (which spec a name means).
+//! Each job has its file: `args` (the spec's command line), `template`, `exec` (one step)
+//! and `journal` (the history of runs). Which spec a name means is the catalog's business
+//! (`catalog::resolve`).
 
-pub(crate) mod args;
-pub(crate) mod exec;
-pub(crate) mod history;
-pub(crate) mod resolve;
-pub(crate) mod sources;
-pub(crate) mod template;
+pub mod args;
+pub mod exec;
+pub mod journal;
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -22,10 +21,10 @@ use std::time::{Duration, Instant};
 use my_api::spec::{arg_env_name, Spec};
 
 use crate::app::{now, rfc3339, App};
+use crate::catalog::resolve::Resolved;
 use crate::error::{Error, Result, EXIT_INTERRUPTED, EXIT_MISSING_DEPENDENCY, EXIT_TIMEOUT};
 use crate::out;
 use exec::Outcome;
-use resolve::Resolved;
 use template::Data;
 
 /// Characters a line may not hold when the spec restricts executables: they would let
@@ -34,11 +33,11 @@ const SHELL_METACHARACTERS: [&str; 7] = ["|", ";", "&", "`", "$(", ">", "<"];
 
 /// `my`'s own run options.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Options {
+pub struct Options {
     /// Skip `policy.requireConfirmation`'s prompt.
-    pub(crate) yes: bool,
+    pub yes: bool,
     /// Print the rendered steps; run nothing.
-    pub(crate) dry_run: bool,
+    pub dry_run: bool,
 }
 
 /// A step, rendered and ready.
@@ -52,7 +51,7 @@ struct Prepared<'a> {
 }
 
 /// Runs `cmd` with the spec arguments `argv`.
-pub(crate) fn run(app: &App, cmd: &Resolved, argv: &[String], opts: Options) -> Result<()> {
+pub fn execute(app: &App, cmd: &Resolved, argv: &[String], opts: Options) -> Result<()> {
     let spec = &cmd.spec;
     let values = match args::parse(spec, argv) {
         Ok(args::Parsed::Values(v)) => v,
@@ -107,22 +106,22 @@ pub(crate) fn run(app: &App, cmd: &Resolved, argv: &[String], opts: Options) -> 
     };
     let started = Instant::now();
     let time = rfc3339(now());
-    let result = execute(&steps, token.as_ref().map(|t| t.token.expose()));
+    let result = run_steps(&steps, token.as_ref().map(|t| t.token.expose()));
     let exit_code = match &result {
         Ok(()) => 0,
         Err(e) => i32::from(e.exit_code()),
     };
-    let entry = history::Entry {
+    let entry = journal::Entry {
         time,
         slug: cmd.slug().to_string(),
         library: cmd.library.clone(),
         version: cmd.version.map(u64::from),
         source: cmd.from.kind().to_string(),
-        args: history::redact(&values),
+        args: journal::redact(&values),
         exit_code,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    if let Err(e) = history::append(&app.settings.config_dir, &entry) {
+    if let Err(e) = journal::append(&app.settings.config_dir, &entry) {
         out::note(format!(
             "warning: the run was not recorded in the history: {e}"
         ));
@@ -302,7 +301,7 @@ fn confirm(cmd: &Resolved) -> Result<()> {
 }
 
 /// Runs the steps in order; the error carries the exit code the run ends with.
-fn execute(steps: &[Prepared], token: Option<&str>) -> Result<()> {
+fn run_steps(steps: &[Prepared], token: Option<&str>) -> Result<()> {
     let announce = steps.len() > 1 && std::io::stderr().is_terminal();
     let mut first_failure: Option<(u8, String)> = None;
     let mut failed = 0;
@@ -314,7 +313,7 @@ fn execute(steps: &[Prepared], token: Option<&str>) -> Result<()> {
         if let Some(token) = token {
             env.push(("MY_API_TOKEN".into(), token.to_string()));
         }
-        let outcome = exec::run(&exec::Step {
+        let outcome = exec::run_step(&exec::Step {
             shell: step.shell,
             script: &step.script,
             env: &env,
@@ -369,7 +368,7 @@ fn execute(steps: &[Prepared], token: Option<&str>) -> Result<()> {
 /// Takes `my`'s own `-y`/`--yes` and `--dry-run` out of a library command's arguments
 /// (`my ops deploy --env prod --yes`), unless the spec declares flags of those names;
 /// `--` ends the search.
-pub(crate) fn take_own_flags(spec: &Spec, argv: &mut Vec<String>) -> Options {
+pub fn take_own_flags(spec: &Spec, argv: &mut Vec<String>) -> Options {
     let declares = |long: &str, short: Option<&str>| {
         spec.args
             .flags

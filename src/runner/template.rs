@@ -14,7 +14,7 @@ use std::fmt;
 
 /// A value an argument can hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Value {
+pub enum Value {
     Str(String),
     Bool(bool),
     Int(i64),
@@ -50,18 +50,18 @@ impl fmt::Display for Value {
 }
 
 /// What templates can read.
-pub(crate) struct Data<'a> {
-    pub(crate) args: &'a BTreeMap<String, Value>,
-    pub(crate) env: &'a BTreeMap<String, String>,
-    pub(crate) cwd: &'a str,
-    pub(crate) home: &'a str,
+pub struct Data<'a> {
+    pub args: &'a BTreeMap<String, Value>,
+    pub env: &'a BTreeMap<String, String>,
+    pub cwd: &'a str,
+    pub home: &'a str,
 }
 
 /// A template error, with the 1-based line of the template it was found on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TemplateError {
-    pub(crate) line: usize,
-    pub(crate) message: String,
+pub struct TemplateError {
+    pub line: usize,
+    pub message: String,
 }
 
 impl fmt::Display for TemplateError {
@@ -85,7 +85,7 @@ const UNSUPPORTED: [&str; 8] = [
 ];
 
 /// Renders `src` with `data`, using `open`/`close` as the action delimiters.
-pub(crate) fn render(src: &str, open: &str, close: &str, data: &Data) -> Res<String> {
+pub fn render(src: &str, open: &str, close: &str, data: &Data) -> Res<String> {
     let nodes = parse(src, open, close)?;
     let mut out = String::with_capacity(src.len());
     exec(&nodes, data, &mut out)?;
@@ -93,7 +93,7 @@ pub(crate) fn render(src: &str, open: &str, close: &str, data: &Data) -> Res<Str
 }
 
 /// POSIX shell quoting: the value inside single quotes, each `'` written as `'\''`.
-pub(crate) fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {

@@ -22,7 +22,7 @@ use crate::settings::Settings;
 
 /// Where a spec came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Origin {
+pub enum Origin {
     File(String),
     Source(String),
     /// The cached catalog of this profile.
@@ -31,7 +31,7 @@ pub(crate) enum Origin {
 
 impl Origin {
     /// `file`, `source` or `catalog`, as history records it.
-    pub(crate) fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             Origin::File(_) => "file",
             Origin::Source(_) => "source",
@@ -42,24 +42,24 @@ impl Origin {
 
 /// A spec ready to run, and what to call it.
 #[derive(Debug, Clone)]
-pub(crate) struct Resolved {
-    pub(crate) spec: Spec,
-    pub(crate) library: Option<String>,
-    pub(crate) version: Option<u32>,
-    pub(crate) from: Origin,
+pub struct Resolved {
+    pub spec: Spec,
+    pub library: Option<String>,
+    pub version: Option<u32>,
+    pub from: Origin,
     /// How the user invoked it, for usage lines: `my ops deploy`, `my cli run deploy`.
-    pub(crate) invoked_as: String,
+    pub invoked_as: String,
     /// The body as the catalog cached it (`my cli show --raw` prints it verbatim).
-    pub(crate) body: Option<Vec<u8>>,
+    pub body: Option<Vec<u8>>,
 }
 
 impl Resolved {
-    pub(crate) fn slug(&self) -> &str {
+    pub fn slug(&self) -> &str {
         &self.spec.metadata.slug
     }
 
     /// `ops/deploy`, or `deploy` for a command outside any library.
-    pub(crate) fn full_name(&self) -> String {
+    pub fn full_name(&self) -> String {
         match &self.library {
             Some(lib) => format!("{lib}/{}", self.slug()),
             None => self.slug().to_string(),
@@ -68,7 +68,7 @@ impl Resolved {
 }
 
 /// `my cli run -f FILE`: a JSON or YAML spec file (by extension; JSON if it starts with `{`).
-pub(crate) fn file(path: &str) -> Result<Resolved> {
+pub fn file(path: &str) -> Result<Resolved> {
     let p = Path::new(path);
     let len = std::fs::metadata(p)
         .map_err(|e| Error::io(format!("cannot read {path}"), e))?
@@ -87,7 +87,7 @@ pub(crate) fn file(path: &str) -> Result<Resolved> {
     });
     let spec = Spec::parse(&text, format).map_err(|e| Error::Other(format!("{path}: {e}")))?;
     Ok(Resolved {
-        invoked_as: format!("{} cli run -f {path}", crate::cli::BIN),
+        invoked_as: format!("{} cli run -f {path}", crate::BIN),
         spec,
         library: None,
         version: None,
@@ -97,7 +97,7 @@ pub(crate) fn file(path: &str) -> Result<Resolved> {
 }
 
 /// A library `my` can run commands of.
-pub(crate) enum Library<'a> {
+pub enum Library<'a> {
     /// Installed in the active profile: its commands are catalog items (by their place
     /// in the catalog).
     Catalog {
@@ -109,7 +109,7 @@ pub(crate) enum Library<'a> {
 
 impl Library<'_> {
     /// Its slug (or `owner/slug`), aliases and a description.
-    pub(crate) fn named(&self) -> Named {
+    pub fn named(&self) -> Named {
         match self {
             Library::Catalog { named, .. } => named.clone(),
             Library::Source(lib) => lib.named(),
@@ -117,7 +117,7 @@ impl Library<'_> {
     }
 
     /// The first line of `my LIBRARY --help`.
-    pub(crate) fn title(&self) -> String {
+    pub fn title(&self) -> String {
         match self {
             Library::Catalog { named, lib } => {
                 format!("{}: installed library, {} commands", named.slug, lib.count)
@@ -136,7 +136,7 @@ impl Library<'_> {
     }
 
     /// Its commands' names.
-    pub(crate) fn commands(&self) -> Vec<Named> {
+    pub fn commands(&self) -> Vec<Named> {
         match self {
             Library::Catalog { lib, .. } => lib.items().map(|(_, i)| item_named(&i)).collect(),
             Library::Source(lib) => lib.commands().map(|c| c.named()).collect(),
@@ -175,7 +175,7 @@ enum Found {
 /// those describe their files; what a name resolves to is then checked against the real
 /// files (the catalog item read back, the spec's own slug). When that check fails, the
 /// names are read from the files themselves and the name is resolved once more.
-pub(crate) struct Index {
+pub struct Index {
     config_dir: std::path::PathBuf,
     /// The active profile's slug, or why there is none.
     profile: std::result::Result<String, String>,
@@ -190,7 +190,7 @@ pub(crate) struct Index {
 impl Index {
     /// Reads the names of the active profile's catalog and of the local sources. A
     /// missing or unreadable catalog is not an error here: local sources still run.
-    pub(crate) fn load(settings: &Settings) -> Result<Index> {
+    pub fn load(settings: &Settings) -> Result<Index> {
         let profile = active_profile(settings, None)
             .and_then(|p| p.slug().map(String::from))
             .map_err(|e| e.to_string());
@@ -236,7 +236,7 @@ impl Index {
     }
 
     /// Every library, the catalog's first.
-    pub(crate) fn libraries(&self) -> Vec<Library<'_>> {
+    pub fn libraries(&self) -> Vec<Library<'_>> {
         let mut libs: Vec<Library> = Vec::new();
         if let Some(catalog) = &self.catalog {
             for lib in catalog.libraries() {
@@ -258,27 +258,27 @@ impl Index {
     }
 
     /// The library `name` means: its slug, `owner/slug` or an alias (catalog first).
-    pub(crate) fn library(&self, name: &str) -> Option<Library<'_>> {
+    pub fn library(&self, name: &str) -> Option<Library<'_>> {
         self.libraries().into_iter().find(|l| l.answers_to(name))
     }
 
     /// `my cli run SLUG`: `library/command`, a personal command, or a command slug or alias
     /// that exactly one library has.
-    pub(crate) fn slug(&mut self, target: &str) -> Result<Resolved> {
-        let invoked_as = format!("{} cli run {target}", crate::cli::BIN);
+    pub fn slug(&mut self, target: &str) -> Result<Resolved> {
+        let invoked_as = format!("{} cli run {target}", crate::BIN);
         self.resolve(&invoked_as, |index| index.find_slug(target))
     }
 
     /// `my LIBRARY COMMAND`: the library by slug, `owner/slug` or alias, its command by slug
     /// or alias.
-    pub(crate) fn library_command(&mut self, library: &str, command: &str) -> Result<Resolved> {
-        let invoked_as = format!("{} {library} {command}", crate::cli::BIN);
+    pub fn library_command(&mut self, library: &str, command: &str) -> Result<Resolved> {
+        let invoked_as = format!("{} {library} {command}", crate::BIN);
         self.resolve(&invoked_as, |index| index.find_in_library(library, command))
     }
 
     /// The library `name` means, like [`Index::library`]; when the indexes know no such
     /// library, the files themselves are read before saying so.
-    pub(crate) fn find_library(&mut self, name: &str) -> Result<Option<Library<'_>>> {
+    pub fn find_library(&mut self, name: &str) -> Result<Option<Library<'_>>> {
         if self.library(name).is_none() && !self.fresh {
             self.reread()?;
         }

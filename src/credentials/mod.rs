@@ -7,14 +7,11 @@
 //! URL (a save fell back while the keyring was locked, and the old entry could not be
 //! removed): the one saved last wins, so a stale copy never shadows a newer one.
 
-pub(crate) mod atomic;
-pub(crate) mod config;
-mod credentials;
-mod file;
+mod entry;
+pub mod file;
 mod keyring;
-pub(crate) mod sidecar;
 
-pub(crate) use self::credentials::{json_error_detail, Credentials};
+pub use self::entry::Credentials;
 
 use std::fmt;
 use std::fs::File;
@@ -24,7 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use self::file::FileStore;
 use self::keyring::{Keyring, KeyringError, SERVICE};
-use crate::error::{Error, Result};
+use crate::atomic;
+use crate::error::{json_error_detail, Error, Result};
 
 /// Lock file next to the credentials. Its holder writes its PID into it, so a process that
 /// waits too long can say who holds it.
@@ -35,7 +33,7 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The value of `MY_CREDENTIAL_STORE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StoreChoice {
+pub enum StoreChoice {
     /// The keyring, or the file (with a warning) when the keyring is unusable.
     Auto,
     /// The keyring only: fail rather than write a plaintext file.
@@ -46,7 +44,7 @@ pub(crate) enum StoreChoice {
 
 impl StoreChoice {
     /// Unset or empty means `auto`; anything but `auto`, `keyring` or `file` is a usage error.
-    pub(crate) fn parse(value: Option<&str>) -> Result<StoreChoice> {
+    pub fn parse(value: Option<&str>) -> Result<StoreChoice> {
         match value.unwrap_or("") {
             "" | "auto" => Ok(StoreChoice::Auto),
             "keyring" => Ok(StoreChoice::Keyring),
@@ -60,14 +58,14 @@ impl StoreChoice {
 
 /// Where a credential was found or saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Location {
+pub enum Location {
     Keyring,
     File,
 }
 
 impl Location {
     /// For messages: "Credentials stored in the OS keyring (Secret Service)."
-    pub(crate) fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             #[cfg(target_os = "linux")]
             Location::Keyring => "OS keyring (Secret Service)",
@@ -83,7 +81,7 @@ impl Location {
 /// Loading, saving and deleting do not lock: a caller that reads, refreshes and writes back
 /// holds [`CredentialStore::lock`] around the whole cycle, so that two `my` processes never
 /// refresh the same session at once.
-pub(crate) struct CredentialStore {
+pub struct CredentialStore {
     choice: StoreChoice,
     dir: PathBuf,
     file: FileStore,
@@ -106,7 +104,7 @@ impl fmt::Debug for CredentialStore {
 /// process keeps it).
 #[derive(Debug)]
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub(crate) struct LockGuard {
+pub struct LockGuard {
     _file: File,
 }
 
@@ -114,7 +112,7 @@ impl CredentialStore {
     /// A store for the config folder `config_dir`. Cheap: nothing is read and the keyring
     /// is not contacted until a call needs it; the keyring connection is then made once per
     /// process and shared.
-    pub(crate) fn new(config_dir: &Path, choice: StoreChoice) -> CredentialStore {
+    pub fn new(config_dir: &Path, choice: StoreChoice) -> CredentialStore {
         CredentialStore::with_parts(
             config_dir,
             choice,
@@ -144,7 +142,7 @@ impl CredentialStore {
     /// credentials, as it does whenever a save fell back); when both places have an entry
     /// the one saved last is returned. A corrupt file or keyring entry is an error in every
     /// mode: guessing past it could sign someone in with the wrong credentials.
-    pub(crate) fn load(&self, api_url: &str) -> Result<Option<(Credentials, Location)>> {
+    pub fn load(&self, api_url: &str) -> Result<Option<(Credentials, Location)>> {
         match self.choice {
             StoreChoice::File => Ok(self.file.get(api_url)?.map(|c| (c, Location::File))),
             StoreChoice::Keyring => {
@@ -174,7 +172,7 @@ impl CredentialStore {
     /// Auto mode tries the keyring and then removes any copy from the file, so the two never
     /// disagree. When the keyring is unreachable, locked or silent, it prints one warning
     /// line on stderr and writes the file instead.
-    pub(crate) fn save(&self, api_url: &str, creds: &mut Credentials) -> Result<Location> {
+    pub fn save(&self, api_url: &str, creds: &mut Credentials) -> Result<Location> {
         creds.saved_at_ms = now_ms();
         match self.choice {
             StoreChoice::File => {
@@ -223,7 +221,7 @@ impl CredentialStore {
     /// In auto mode an unreachable keyring is ignored (there is nothing to remove from it
     /// that `load` could find), but a keyring that refuses, typically because it is locked,
     /// is an error after the file copy is gone: its entry would come back once unlocked.
-    pub(crate) fn delete(&self, api_url: &str) -> Result<()> {
+    pub fn delete(&self, api_url: &str) -> Result<()> {
         match self.choice {
             StoreChoice::File => self.file.remove(api_url).map(drop),
             StoreChoice::Keyring => self.keyring.delete(api_url).map(drop).map_err(fail_closed),
@@ -247,7 +245,7 @@ impl CredentialStore {
     /// never through a symbolic link). Waits a bounded time for another process: one
     /// suspended with Ctrl-Z mid-refresh must not hang every later run. The error then
     /// names the holder's PID.
-    pub(crate) fn lock(&self) -> Result<LockGuard> {
+    pub fn lock(&self) -> Result<LockGuard> {
         self.lock_within(lock_timeout()?)
     }
 
@@ -303,7 +301,7 @@ impl CredentialStore {
     /// keyring entry, reads it back and compares, and only then removes the file's copy.
     /// `Ok(false)` when the file holds none. Any failure leaves the file as it was. The
     /// caller holds the lock.
-    pub(crate) fn migrate_to_keyring(&self, api_url: &str) -> Result<bool> {
+    pub fn migrate_to_keyring(&self, api_url: &str) -> Result<bool> {
         if self.choice == StoreChoice::File {
             return Err(Error::Usage(
                 "MY_CREDENTIAL_STORE=file keeps credentials in the file: unset it to use the keyring".into(),
@@ -334,12 +332,12 @@ impl CredentialStore {
     }
 
     /// Whether an OS keyring answers now (auto mode only; never in file mode).
-    pub(crate) fn keyring_answers(&self) -> bool {
+    pub fn keyring_answers(&self) -> bool {
         self.choice == StoreChoice::Auto && self.keyring.probe().is_ok()
     }
 
     /// `<dir>/credentials.json`, whether or not it exists.
-    pub(crate) fn credentials_path(&self) -> PathBuf {
+    pub fn credentials_path(&self) -> PathBuf {
         self.file.path().to_path_buf()
     }
 
@@ -347,7 +345,7 @@ impl CredentialStore {
     /// keyring entry (never overwritten), or a keyring-only store whose keyring does not
     /// answer. Called before a sign-in, so nobody confirms a link whose result cannot be
     /// stored. (A locked keyring can pass and still refuse the write.)
-    pub(crate) fn preflight(&self, api_url: &str) -> Result<()> {
+    pub fn preflight(&self, api_url: &str) -> Result<()> {
         self.load(api_url)?;
         if self.choice == StoreChoice::Keyring {
             self.keyring.probe().map_err(fail_closed)?;
@@ -425,8 +423,8 @@ fn now_ms() -> u64 {
 mod tests {
     use super::keyring::testing::{Broken, BrokenStore};
     use super::*;
+    use crate::atomic::tests::{mode, names};
     use crate::secret::Secret;
-    use crate::store::atomic::tests::{mode, names};
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
 

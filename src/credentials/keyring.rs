@@ -15,7 +15,7 @@ use std::time::Duration;
 use keyring_core::CredentialStore as OsStore;
 
 /// The keyring service of every entry; the account (`username` attribute) is the API URL.
-pub(crate) const SERVICE: &str = "mycli";
+pub const SERVICE: &str = "mycli";
 
 /// The account read by [`Keyring::probe`]; not a URL, so it can never hold credentials.
 const PROBE_USER: &str = "mycli-probe";
@@ -29,7 +29,7 @@ const TIMEOUT_ENV: &str = "MY_KEYRING_TIMEOUT_MS";
 /// file when the keyring is unreachable or refuses access, but a logout that cannot remove a
 /// locked entry must say so, or the entry would come back once the keyring is unlocked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KeyringError {
+pub enum KeyringError {
     /// No keyring to talk to: no session bus or Secret Service, a D-Bus failure, no answer
     /// in time.
     Unreachable(String),
@@ -42,7 +42,7 @@ pub(crate) enum KeyringError {
 
 impl KeyringError {
     /// Unreachable or refused: the cases where auto mode may use the file instead.
-    pub(crate) fn is_unavailable(&self) -> bool {
+    pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
             KeyringError::Unreachable(_) | KeyringError::Refused(_)
@@ -64,7 +64,7 @@ type Connect = fn() -> keyring_core::Result<Arc<OsStore>>;
 
 /// A lazily connected keyring. The process shares one ([`Keyring::shared`]); tests build
 /// their own around in-memory stores.
-pub(crate) struct Keyring {
+pub struct Keyring {
     connect: Connect,
     store: OnceLock<Result<Arc<OsStore>, KeyringError>>,
     timeout: Duration,
@@ -78,7 +78,7 @@ impl Keyring {
     /// The process-wide keyring. Connecting costs a Secret Service round trip (~10 ms), so
     /// it happens at the first call that needs it and is then reused; creating a
     /// `CredentialStore` that never touches the keyring costs nothing.
-    pub(crate) fn shared() -> Arc<Keyring> {
+    pub fn shared() -> Arc<Keyring> {
         static SHARED: OnceLock<Arc<Keyring>> = OnceLock::new();
         SHARED
             .get_or_init(|| Arc::new(Keyring::new(connect_os, timeout_from_env())))
@@ -86,7 +86,7 @@ impl Keyring {
     }
 
     /// A keyring that runs `connect` at its first call and gives every call `timeout`.
-    pub(crate) fn new(connect: Connect, timeout: Duration) -> Keyring {
+    pub fn new(connect: Connect, timeout: Duration) -> Keyring {
         Keyring {
             connect,
             store: OnceLock::new(),
@@ -97,14 +97,14 @@ impl Keyring {
 
     /// A keyring already connected to `store`.
     #[cfg(test)]
-    pub(crate) fn with_store(store: Arc<OsStore>, timeout: Duration) -> Keyring {
+    pub fn with_store(store: Arc<OsStore>, timeout: Duration) -> Keyring {
         let keyring = Keyring::new(|| unreachable!("already connected"), timeout);
         let _ = keyring.store.set(Ok(store));
         keyring
     }
 
     /// The stored secret for `user`, or `None` when there is no entry.
-    pub(crate) fn get(&self, user: &str) -> Result<Option<String>, KeyringError> {
+    pub fn get(&self, user: &str) -> Result<Option<String>, KeyringError> {
         let store = self.store()?;
         let user = user.to_owned();
         self.run(
@@ -117,14 +117,14 @@ impl Keyring {
     }
 
     /// Creates or replaces the entry for `user`.
-    pub(crate) fn set(&self, user: &str, secret: String) -> Result<(), KeyringError> {
+    pub fn set(&self, user: &str, secret: String) -> Result<(), KeyringError> {
         let store = self.store()?;
         let user = user.to_owned();
         self.run(move || store.build(SERVICE, &user, None)?.set_password(&secret))
     }
 
     /// Removes the entry for `user`; `Ok(false)` when there was none.
-    pub(crate) fn delete(&self, user: &str) -> Result<bool, KeyringError> {
+    pub fn delete(&self, user: &str) -> Result<bool, KeyringError> {
         let store = self.store()?;
         let user = user.to_owned();
         self.run(
@@ -139,7 +139,7 @@ impl Keyring {
     /// Connects and reads an entry that never exists. A locked keyring can pass this (a
     /// lookup that finds nothing needs no unlocking) and still refuse the next write, which
     /// is why saving falls back at write time too.
-    pub(crate) fn probe(&self) -> Result<(), KeyringError> {
+    pub fn probe(&self) -> Result<(), KeyringError> {
         self.get(PROBE_USER).map(drop)
     }
 
@@ -266,7 +266,7 @@ fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
 
 /// Keyring stores that misbehave on purpose, for the tests here and in `mod.rs`.
 #[cfg(test)]
-pub(crate) mod testing {
+pub mod testing {
     use std::any::Any;
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -277,7 +277,7 @@ pub(crate) mod testing {
 
     /// How every call on a [`BrokenStore`] entry fails.
     #[derive(Debug, Clone, Copy)]
-    pub(crate) enum Broken {
+    pub enum Broken {
         /// Like a locked gnome-keyring: connecting works, using it does not.
         Locked,
         /// Never answers in time.
@@ -285,10 +285,10 @@ pub(crate) mod testing {
     }
 
     #[derive(Debug)]
-    pub(crate) struct BrokenStore(pub(crate) Broken);
+    pub struct BrokenStore(pub Broken);
 
     impl BrokenStore {
-        pub(crate) fn shared(how: Broken) -> Arc<super::OsStore> {
+        pub fn shared(how: Broken) -> Arc<super::OsStore> {
             Arc::new(BrokenStore(how))
         }
     }

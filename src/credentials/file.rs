@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{ensure_private_dir, read_private, write_atomic};
-use super::{json_error_detail, Credentials};
-use crate::error::{Error, Result};
+use super::Credentials;
+use crate::atomic::{ensure_private_dir, read_private, write_atomic};
+use crate::error::{json_error_detail, Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The file name inside the config folder.
-pub(crate) const FILE_NAME: &str = "credentials.json";
+pub const FILE_NAME: &str = "credentials.json";
 
 /// The format version this build reads and writes.
 const VERSION: u64 = 1;
@@ -39,30 +39,30 @@ struct VersionOnly {
 
 /// Credentials per API URL in one JSON file. Every change rewrites the whole file
 /// atomically; callers serialize read-modify-write cycles with `CredentialStore::lock`.
-pub(crate) struct FileStore {
+pub struct FileStore {
     dir: PathBuf,
     path: PathBuf,
 }
 
 impl FileStore {
-    pub(crate) fn new(dir: &Path) -> FileStore {
+    pub fn new(dir: &Path) -> FileStore {
         FileStore {
             dir: dir.to_path_buf(),
             path: dir.join(FILE_NAME),
         }
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The credentials for `api_url`, or `None` when the file or the entry is missing.
-    pub(crate) fn get(&self, api_url: &str) -> Result<Option<Credentials>> {
+    pub fn get(&self, api_url: &str) -> Result<Option<Credentials>> {
         Ok(self.read()?.remove(api_url))
     }
 
     /// Adds or replaces the entry for `api_url`, keeping the others.
-    pub(crate) fn put(&self, api_url: &str, creds: &Credentials) -> Result<()> {
+    pub fn put(&self, api_url: &str, creds: &Credentials) -> Result<()> {
         let mut all = self.read()?;
         all.insert(api_url.to_owned(), creds.clone());
         self.write(all)
@@ -70,7 +70,7 @@ impl FileStore {
 
     /// Removes the entry for `api_url`, keeping the others; `Ok(false)` (and no write) when
     /// there was none.
-    pub(crate) fn remove(&self, api_url: &str) -> Result<bool> {
+    pub fn remove(&self, api_url: &str) -> Result<bool> {
         let mut all = self.read()?;
         if all.remove(api_url).is_none() {
             return Ok(false);
@@ -125,7 +125,7 @@ impl FileStore {
 
 /// The entries of a credentials file's bytes, or what is wrong with them (never quoting a
 /// value: the file's strings are tokens).
-pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Credentials>, String> {
+pub fn parse(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Credentials>, String> {
     let version = serde_json::from_slice::<VersionOnly>(bytes)
         .map_err(|e| json_error_detail(&e))?
         .version;
@@ -145,8 +145,8 @@ pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<BTreeMap<String, Creden
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::atomic::tests::{mode, names};
     use crate::secret::Secret;
-    use crate::store::atomic::tests::{mode, names};
     use std::os::unix::fs::PermissionsExt;
 
     fn creds(token: &str) -> Credentials {
@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn wide_modes_and_other_owners_are_named() {
-        use crate::store::atomic::Exposure;
+        use crate::atomic::Exposure;
         let p = Path::new("/c.json");
         let warn = |mode, other_owner| Exposure { mode, other_owner }.warning(p);
         assert_eq!(warn(0o600, None), None);

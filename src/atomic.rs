@@ -15,13 +15,13 @@ use crate::error::{Error, Result};
 /// Mode of the config folder: only the owner may list or enter it.
 const DIR_MODE: u32 = 0o700;
 /// Mode of every file written here, secrets or not.
-pub(crate) const FILE_MODE: u32 = 0o600;
+pub const FILE_MODE: u32 = 0o600;
 
 /// Creates `dir` (and its parents) if needed and sets it to mode 0700, also when it already
 /// existed with wider permissions.
 ///
 /// Parents keep the default mode: only the folder that holds our files is made private.
-pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     set_mode(dir, DIR_MODE)
@@ -32,7 +32,7 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 /// renamed over `path`, then the folder fsynced so the rename itself survives a crash.
 ///
 /// On any error the temp file is removed and `path` is left as it was.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     replace(path, bytes, true)
 }
 
@@ -40,7 +40,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// fetched again when lost (the catalog cache): a crash may lose the write, or leave an
 /// empty file that the check refuses, but a reader never sees half of one. Syncing is what
 /// made a 1,000-file cache write take seconds.
-pub(crate) fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     replace(path, bytes, false)
 }
 
@@ -178,7 +178,7 @@ fn open_new_private(path: &Path) -> io::Result<File> {
 /// Opens (creating it 0600 if needed) the lock file, never through a symbolic link: a
 /// link planted there could make us create or lock a file elsewhere.
 #[cfg(unix)]
-pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .read(true)
@@ -193,7 +193,7 @@ pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
 /// Reads a private file without following a symbolic link at its name; `None` when it
 /// does not exist. Also returns who may read it, for the caller to warn about.
 #[cfg(unix)]
-pub(crate) fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
+pub fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
     use std::io::Read;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let opened = OpenOptions::new()
@@ -228,17 +228,17 @@ pub(crate) fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
 
 /// The error an `O_NOFOLLOW` open gives when the name is a symbolic link.
 #[cfg(unix)]
-pub(crate) fn is_symlink_error(e: &io::Error) -> bool {
+pub fn is_symlink_error(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ELOOP)
 }
 
 #[cfg(not(unix))]
-pub(crate) fn is_symlink_error(_e: &io::Error) -> bool {
+pub fn is_symlink_error(_e: &io::Error) -> bool {
     false
 }
 
 #[cfg(not(unix))]
-pub(crate) fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
+pub fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some((
             bytes,
@@ -254,14 +254,14 @@ pub(crate) fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
 
 /// Who besides us may read a file: its permission bits and, if not us, its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Exposure {
-    pub(crate) mode: u32,
-    pub(crate) other_owner: Option<u32>,
+pub struct Exposure {
+    pub mode: u32,
+    pub other_owner: Option<u32>,
 }
 
 impl Exposure {
     /// One warning line about `path`, or `None` when only we can read it.
-    pub(crate) fn warning(self, path: &Path) -> Option<String> {
+    pub fn warning(self, path: &Path) -> Option<String> {
         match self.other_owner {
             Some(uid) => Some(format!(
                 "warning: {} belongs to another user (uid {uid}); it may not be yours: remove it and sign in again",
@@ -279,7 +279,7 @@ impl Exposure {
 }
 
 #[cfg(not(unix))]
-pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -334,15 +334,15 @@ fn sync_dir(_dir: &Path) -> Result<()> {
 }
 
 #[cfg(all(test, unix))]
-pub(crate) mod tests {
+pub mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    pub(crate) fn mode(path: &Path) -> u32 {
+    pub fn mode(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o7777
     }
 
-    pub(crate) fn names(dir: &Path) -> Vec<String> {
+    pub fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

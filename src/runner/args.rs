@@ -13,7 +13,7 @@ use super::template::Value;
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Parsed {
+pub enum Parsed {
     /// Every declared argument by name: given, defaulted, or empty (false for bool flags).
     Values(BTreeMap<String, Value>),
     /// `--help` or `-h`.
@@ -21,7 +21,7 @@ pub(crate) enum Parsed {
 }
 
 /// Binds `argv` to the spec's arguments; the error names the argument at fault.
-pub(crate) fn parse(spec: &Spec, argv: &[String]) -> Result<Parsed, String> {
+pub fn parse(spec: &Spec, argv: &[String]) -> Result<Parsed, String> {
     let mut values = BTreeMap::new();
     let mut positionals = Vec::new();
     let mut only_positionals = false;
@@ -123,7 +123,7 @@ fn typed(kind: FlagType, raw: &str) -> Result<Value, String> {
 }
 
 /// `my ops deploy --env <env> [--version <version>] <service> [path]`.
-pub(crate) fn usage(spec: &Spec, invoked_as: &str) -> String {
+pub fn usage(spec: &Spec, invoked_as: &str) -> String {
     let mut parts = vec![invoked_as.to_string()];
     for f in &spec.args.flags {
         let text = match f.kind {
@@ -147,7 +147,7 @@ pub(crate) fn usage(spec: &Spec, invoked_as: &str) -> String {
 }
 
 /// The `--help` text of a command.
-pub(crate) fn help(spec: &Spec, invoked_as: &str) -> String {
+pub fn help(spec: &Spec, invoked_as: &str) -> String {
     let m = &spec.metadata;
     let mut out = match &m.description {
         Some(d) => format!("{}: {d}\n", m.name),
