@@ -31,7 +31,7 @@ pub fn provider() -> CryptoProvider {
     }
 }
 
-/// What rustls' ring provider verifies, the same table.
+/// What rustls' ring provider verifies, the same table (a test compares the two).
 static SIGNATURES: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     all: &[
         alg::ECDSA_P256_SHA256,
@@ -134,5 +134,33 @@ mod tests {
             .key_provider
             .load_private_key(key)
             .is_err());
+    }
+
+    /// The table above is a copy of rustls' own (its ring provider's), which cannot be
+    /// named in a `static` without the rest of that provider: a rustls upgrade that changes
+    /// theirs must change ours.
+    #[test]
+    fn the_signature_table_is_rustls_own() {
+        use rustls::pki_types::{AlgorithmIdentifier, SignatureVerificationAlgorithm};
+        type Ids = Vec<(AlgorithmIdentifier, AlgorithmIdentifier)>;
+        fn ids(algs: &[&dyn SignatureVerificationAlgorithm]) -> Ids {
+            algs.iter()
+                .map(|a| (a.public_key_alg_id(), a.signature_alg_id()))
+                .collect()
+        }
+        let theirs = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let ours = super::SIGNATURES;
+        assert_eq!(ids(ours.all), ids(theirs.all), "the algorithms differ");
+        let schemes = |t: &rustls::crypto::WebPkiSupportedAlgorithms| -> Vec<_> {
+            t.mapping
+                .iter()
+                .map(|(scheme, algs)| (*scheme, ids(algs)))
+                .collect()
+        };
+        assert_eq!(
+            schemes(&ours),
+            schemes(&theirs),
+            "the scheme mapping differs"
+        );
     }
 }
