@@ -135,9 +135,9 @@ test-pg: test-deps build
 # The keyring end-to-end tests again, with the static `my` (MY_TEST_BIN) in place of the
 # debug build; my-server is the debug one.
 test-static: test-deps static
-	$(CARGO) build $(CARGOFLAGS) -p my-server
+	$(CARGO) build $(CARGOFLAGS) --workspace
 	MY_TEST_BIN=$(CURDIR)/$(STATIC_BIN) scripts/with-keyring.sh \
-		$(CARGO) test $(CARGOFLAGS) -p mycli --test e2e -- keyring::
+		$(CARGO) test $(CARGOFLAGS) --workspace --test e2e -- keyring::
 
 # `cargo build --locked --offline` from a fresh copy of HEAD after `make vendor`.
 test-offline:
