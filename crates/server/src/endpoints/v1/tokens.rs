@@ -294,7 +294,7 @@ pub(crate) fn revoke(
         Ok(token)
     })?;
     eprintln!("API token {} revoked by {}", revoked.id, auth.user_id);
-    Ok(Reply::new(204).header("Cache-Control", "no-store"))
+    Ok(Reply::no_content())
 }
 
 #[cfg(test)]
