@@ -17,7 +17,7 @@
 
 use super::sql::{DbError, DbResult, Inner, PgTx, Statements};
 use super::Tx;
-use postgres::config::SslMode;
+use postgres::config::{Host, SslMode};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel, NoTls};
 use std::cell::RefCell;
@@ -61,15 +61,17 @@ pub(crate) enum Tls {
 
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let host = if self.host.contains(':') {
+        let host = if self.host.parse::<std::net::Ipv6Addr>().is_ok() {
             format!("[{}]", self.host)
         } else {
-            self.host.clone()
+            encoded(&self.host)
         };
         write!(
             f,
             "postgres://{}@{host}:{}/{}",
-            self.user, self.port, self.dbname
+            encoded(&self.user),
+            self.port,
+            encoded(&self.dbname)
         )?;
         // What differs from the host's default, so that the text parses back to `self`.
         match (&self.tls, is_loopback(&self.host)) {
@@ -91,72 +93,96 @@ impl fmt::Debug for Url {
     }
 }
 
+/// `text` with every byte other than a URL's unreserved characters percent-encoded, as a
+/// user, host or database name in a URL.
+fn encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Whether `setting` (a `--db` value) names PostgreSQL rather than a SQLite file.
 pub(crate) fn is_url(setting: &str) -> bool {
     setting.starts_with("postgres://") || setting.starts_with("postgresql://")
 }
 
+/// The shape every error about a URL's parts points to.
+const SHAPE: &str = "postgres://USER@HOST[:PORT]/DB";
+
 impl Url {
-    /// Parses a `postgres://` or `postgresql://` URL. A password in it is refused (it
-    /// would sit in argv and in the environment of every child). The query may set
-    /// `sslmode` (`disable`, `require` or `verify-full`: whenever TLS is on, the
+    /// Parses a `postgres://` or `postgresql://` URL. The query is ours and read here: it
+    /// may set `sslmode` (`disable`, `require` or `verify-full`: whenever TLS is on, the
     /// certificate is verified) and `sslrootcert`; by default a loopback host is reached
-    /// without TLS and any other with it. Every error is one line.
+    /// without TLS and any other with it. The rest is read by the driver's own parser
+    /// (`postgres::Config`), which percent-decodes the names. A password in the URL is
+    /// refused (it would sit in argv and in the environment of every child). Every error
+    /// is one line.
     pub(crate) fn parse(setting: &str) -> Result<Url, String> {
-        let rest = setting
-            .strip_prefix("postgres://")
-            .or_else(|| setting.strip_prefix("postgresql://"))
-            .ok_or("a PostgreSQL URL starts with postgres://")?;
-        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (authority, dbname) = rest
-            .split_once('/')
-            .ok_or("the PostgreSQL URL names no database: postgres://USER@HOST[:PORT]/DB")?;
-        let (user, host_port) = authority
-            .rsplit_once('@')
-            .ok_or("the PostgreSQL URL names no user: postgres://USER@HOST[:PORT]/DB")?;
-        if user.contains(':') {
+        if !is_url(setting) {
+            return Err("a PostgreSQL URL starts with postgres://".into());
+        }
+        let (base, query) = setting.split_once('?').unwrap_or((setting, ""));
+        // The driver takes all before the first `@` as the user, even from the path
+        // (`postgres://HOST/a@b`): the one `@` must be the authority's. A password there
+        // is refused first, whatever else is wrong with the URL.
+        let (_, after_scheme) = base.split_once("://").unwrap_or_default();
+        let authority = after_scheme.split('/').next().unwrap_or_default();
+        let Some((userinfo, _)) = authority.rsplit_once('@') else {
+            return Err(format!("the PostgreSQL URL names no user: {SHAPE}"));
+        };
+        if userinfo.contains(':') {
             return Err(format!(
                 "the PostgreSQL URL holds a password; remove it and put it in a pgpass file \
                  (PGPASSFILE) or in {PASSWORD_VAR}"
             ));
         }
-        let (host, port) = split_host_port(host_port)?;
-        if user.is_empty() || host.is_empty() || dbname.is_empty() {
-            return Err("the PostgreSQL URL needs a user, a host and a database: \
-                 postgres://USER@HOST[:PORT]/DB"
-                .into());
+        if userinfo.contains('@') {
+            return Err(format!(
+                "the PostgreSQL URL has more than one @ before its host: write an @ in a user \
+                 name as %40 ({SHAPE})"
+            ));
         }
-        let mut mode = None;
-        let mut roots = None;
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            match (&*key, &*value) {
-                ("sslmode", "disable") => mode = Some(false),
-                ("sslmode", "require" | "verify-full") => mode = Some(true),
-                ("sslmode", _) => {
-                    return Err(format!(
-                        "sslmode={value} is not supported: use disable, or require or \
-                         verify-full (both verify the server's certificate)"
-                    ))
-                }
-                ("sslrootcert", file) if !file.is_empty() => roots = Some(PathBuf::from(file)),
-                _ => {
-                    return Err(format!(
-                        "unknown PostgreSQL URL parameter {key:?}: sslmode and sslrootcert \
-                         are accepted"
-                    ))
-                }
-            }
-        }
-        // A root file asks for TLS; without either, only a loopback host goes without.
-        let tls_on = mode.unwrap_or(roots.is_some() || !is_loopback(&host));
-        let tls = match (tls_on, roots) {
-            (true, roots) => Tls::Verified { roots },
-            (false, None) => Tls::Off,
-            (false, Some(_)) => return Err("sslrootcert needs TLS, not sslmode=disable".into()),
+        let config: postgres::Config = base.parse().map_err(|e: postgres::Error| {
+            // The driver's own text is only "invalid connection string"; its cause names
+            // the part.
+            let cause = std::error::Error::source(&e).map_or(e.to_string(), |c| c.to_string());
+            format!("the PostgreSQL URL cannot be read ({cause}): {SHAPE}")
+        })?;
+        let Some(dbname) = config.get_dbname() else {
+            return Err(format!("the PostgreSQL URL names no database: {SHAPE}"));
         };
+        let incomplete =
+            || format!("the PostgreSQL URL needs a user, a host and a database: {SHAPE}");
+        let (host, port) = match (config.get_hosts(), config.get_ports()) {
+            ([Host::Tcp(host)], [port]) if !host.is_empty() => (host.as_str(), *port),
+            ([Host::Unix(_)], _) => {
+                return Err(format!(
+                    "the PostgreSQL URL names a socket folder: my-server connects over TCP \
+                     ({SHAPE})"
+                ))
+            }
+            ([_, _, ..], _) => {
+                return Err(format!(
+                    "the PostgreSQL URL names more than one host: my-server connects to one \
+                     ({SHAPE})"
+                ))
+            }
+            _ => return Err(incomplete()),
+        };
+        let user = config
+            .get_user()
+            .filter(|user| !user.is_empty())
+            .ok_or_else(incomplete)?;
+        let tls = tls(query, host)?;
         Ok(Url {
             user: user.to_owned(),
-            host,
+            host: host.to_owned(),
             port,
             dbname: dbname.to_owned(),
             tls,
@@ -164,26 +190,35 @@ impl Url {
     }
 }
 
-/// `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT` (port 5432 when absent).
-fn split_host_port(host_port: &str) -> Result<(String, u16), String> {
-    let (host, port) = if let Some(rest) = host_port.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or("the PostgreSQL URL has an unclosed [ in its host")?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match host_port.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (host_port, None),
+/// The protection a URL's `query` asks for, for a connection to `host`.
+fn tls(query: &str, host: &str) -> Result<Tls, String> {
+    let mut mode = None;
+    let mut roots = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match (&*key, &*value) {
+            ("sslmode", "disable") => mode = Some(false),
+            ("sslmode", "require" | "verify-full") => mode = Some(true),
+            ("sslmode", _) => {
+                return Err(format!(
+                    "sslmode={value} is not supported: use disable, or require or \
+                     verify-full (both verify the server's certificate)"
+                ))
+            }
+            ("sslrootcert", file) if !file.is_empty() => roots = Some(PathBuf::from(file)),
+            _ => {
+                return Err(format!(
+                    "unknown PostgreSQL URL parameter {key:?}: sslmode and sslrootcert \
+                     are accepted"
+                ))
+            }
         }
-    };
-    let port = match port {
-        None => 5432,
-        Some(port) => port
-            .parse()
-            .map_err(|_| format!("the PostgreSQL URL has a bad port {port:?}"))?,
-    };
-    Ok((host.to_owned(), port))
+    }
+    // A root file asks for TLS; without either, only a loopback host goes without.
+    match (mode.unwrap_or(roots.is_some() || !is_loopback(host)), roots) {
+        (true, roots) => Ok(Tls::Verified { roots }),
+        (false, None) => Ok(Tls::Off),
+        (false, Some(_)) => Err("sslrootcert needs TLS, not sslmode=disable".into()),
+    }
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -526,19 +561,83 @@ mod tests {
     }
 
     #[test]
-    fn urls_name_user_host_port_and_database() {
-        let u = url("postgres://ann@127.0.0.1:6543/my").unwrap();
-        assert_eq!(
-            (&*u.user, &*u.host, u.port, &*u.dbname),
-            ("ann", "127.0.0.1", 6543, "my")
-        );
-        let u = url("postgresql://ann@localhost/my").unwrap();
-        assert_eq!(u.port, 5432);
-        let u = url("postgres://ann@[::1]:7/my").unwrap();
-        assert_eq!((&*u.host, u.port), ("::1", 7));
-        assert_eq!(u.to_string(), "postgres://ann@[::1]:7/my");
-        let u = url("postgres://ann@db.example.com/my?sslmode=disable").unwrap();
-        assert_eq!((&*u.host, &u.tls), ("db.example.com", &Tls::Off));
+    fn every_documented_form_parses() {
+        let verified = || Tls::Verified { roots: None };
+        let roots = |file: &str| Tls::Verified {
+            roots: Some(file.into()),
+        };
+        for (setting, (user, host, port, dbname, tls)) in [
+            // README and docs/DEPLOY.md: USER@HOST[:PORT]/DB, under both schemes.
+            (
+                "postgres://my_server@127.0.0.1:5432/my_server",
+                ("my_server", "127.0.0.1", 5432, "my_server", Tls::Off),
+            ),
+            (
+                "postgresql://my_server@127.0.0.1/my_server",
+                ("my_server", "127.0.0.1", 5432, "my_server", Tls::Off),
+            ),
+            (
+                "postgres://ann@localhost:6543/my",
+                ("ann", "localhost", 6543, "my", Tls::Off),
+            ),
+            (
+                "postgres://ann@db.example.com/my",
+                ("ann", "db.example.com", 5432, "my", verified()),
+            ),
+            // IPv6, with and without a port.
+            (
+                "postgres://ann@[::1]:7/my",
+                ("ann", "::1", 7, "my", Tls::Off),
+            ),
+            (
+                "postgresql://ann@[2001:db8::5]/my",
+                ("ann", "2001:db8::5", 5432, "my", verified()),
+            ),
+            // Percent-encoded user and database names.
+            (
+                "postgres://ann%40corp@db.example.com/my%20db",
+                ("ann@corp", "db.example.com", 5432, "my db", verified()),
+            ),
+            (
+                "postgres://%C3%A5sa@127.0.0.1/caf%C3%A9%2Fx",
+                ("åsa", "127.0.0.1", 5432, "café/x", Tls::Off),
+            ),
+            // sslmode and sslrootcert.
+            (
+                "postgres://ann@db.example.com/my?sslmode=disable",
+                ("ann", "db.example.com", 5432, "my", Tls::Off),
+            ),
+            (
+                "postgres://ann@localhost/my?sslmode=require",
+                ("ann", "localhost", 5432, "my", verified()),
+            ),
+            (
+                "postgres://ann@127.0.0.1/my?sslmode=verify-full",
+                ("ann", "127.0.0.1", 5432, "my", verified()),
+            ),
+            (
+                "postgres://my_server@db.example.com:5432/my_server\
+                 ?sslmode=verify-full&sslrootcert=/etc/my-server/db-ca.pem",
+                (
+                    "my_server",
+                    "db.example.com",
+                    5432,
+                    "my_server",
+                    roots("/etc/my-server/db-ca.pem"),
+                ),
+            ),
+            (
+                "postgres://ann@[::1]/my?sslrootcert=%2Fa+b%2Fca.pem",
+                ("ann", "::1", 5432, "my", roots("/a b/ca.pem")),
+            ),
+        ] {
+            let u = url(setting).unwrap_or_else(|e| panic!("{setting}: {e}"));
+            assert_eq!(
+                (&*u.user, &*u.host, u.port, &*u.dbname, &u.tls),
+                (user, host, port, dbname, &tls),
+                "{setting}"
+            );
+        }
     }
 
     #[test]
@@ -561,6 +660,8 @@ mod tests {
             "postgres://ann@127.0.0.1:5432/my",
             "postgres://ann@127.0.0.1:5432/my?sslmode=verify-full",
             "postgres://ann@[::1]:5432/my?sslmode=verify-full&sslrootcert=%2Fa+b%2Fca.pem",
+            "postgres://ann%40corp@db.example.com:5432/my%20db%2Fx",
+            "postgres://%C3%A5sa@127.0.0.1:5432/caf%C3%A9",
         ] {
             let parsed = url(setting).unwrap();
             assert_eq!(url(&parsed.to_string()).unwrap(), parsed, "{setting}");
@@ -587,23 +688,56 @@ mod tests {
 
     #[test]
     fn a_password_in_the_url_is_refused_without_echoing_it() {
-        let e = url("postgres://ann:hunter2@127.0.0.1/my").unwrap_err();
-        assert!(e.contains("PGPASSFILE") && e.contains(PASSWORD_VAR), "{e}");
-        assert!(!e.contains("hunter2"), "{e}");
+        for setting in [
+            "postgres://ann:hunter2@127.0.0.1/my",
+            "postgresql://ann:hunter2@[::1]:5432/my?sslmode=disable",
+            "postgres://ann:hunter2%21@db.example.com/my",
+            "postgres://ann:@127.0.0.1/my",
+            "postgres://ann:p@ss:hunter2@127.0.0.1:x/my",
+        ] {
+            let e = url(setting).unwrap_err();
+            assert!(e.contains("PGPASSFILE") && e.contains(PASSWORD_VAR), "{e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
     }
 
     #[test]
     fn bad_urls_are_refused_in_one_line() {
-        for bad in [
-            "postgres://127.0.0.1/my",
-            "postgres://ann@127.0.0.1",
-            "postgres://ann@127.0.0.1:x/my",
-            "postgres://ann@127.0.0.1/my?sslmode=prefer",
-            "postgres://ann@127.0.0.1/my?opt=1",
-            "postgres://ann@127.0.0.1/my?sslmode=disable&sslrootcert=ca.pem",
+        for (bad, why) in [
+            ("mysql://ann@127.0.0.1/my", "starts with postgres://"),
+            (
+                "host=127.0.0.1 user=ann dbname=my",
+                "starts with postgres://",
+            ),
+            ("postgres://127.0.0.1/my", "names no user"),
+            ("postgres://127.0.0.1/a@b", "names no user"),
+            ("postgres://ann@x@127.0.0.1/my", "%40"),
+            ("postgres://ann@127.0.0.1", "names no database"),
+            ("postgres://ann@127.0.0.1/", "names no database"),
+            ("postgres://@127.0.0.1/my", "needs a user"),
+            ("postgres://ann@/my", "needs a user"),
+            ("postgres://ann@127.0.0.1:x/my", "port"),
+            ("postgres://ann@127.0.0.1:99999/my", "port"),
+            ("postgres://ann@[::1/my", "host"),
+            ("postgres://ann@%FF/my", "cannot be read"),
+            (
+                "postgres://ann@a.example.com,b.example.com/my",
+                "more than one host",
+            ),
+            ("postgres://ann@%2Fvar%2Frun%2Fpostgresql/my", "socket"),
+            (
+                "postgres://ann@127.0.0.1/my?sslmode=prefer",
+                "sslmode=prefer",
+            ),
+            ("postgres://ann@127.0.0.1/my?opt=1", "unknown"),
+            ("postgres://ann@127.0.0.1/my?host=elsewhere", "unknown"),
+            (
+                "postgres://ann@127.0.0.1/my?sslmode=disable&sslrootcert=ca.pem",
+                "needs TLS",
+            ),
         ] {
             let e = url(bad).unwrap_err();
-            assert!(!e.contains('\n'), "{bad}: {e}");
+            assert!(e.contains(why) && !e.contains('\n'), "{bad}: {e}");
         }
     }
 

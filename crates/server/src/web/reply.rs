@@ -84,6 +84,11 @@ impl Reply {
         Reply::json(status, value).header("Cache-Control", "no-store")
     }
 
+    /// A REST answer without a body: `204 No Content`, which no cache may keep either.
+    pub(crate) fn no_content() -> Reply {
+        Reply::new(204).header("Cache-Control", "no-store")
+    }
+
     /// A JSON body that must never be cached (token and device responses).
     pub(crate) fn json_no_store<T: Serialize>(status: u16, value: &T) -> Reply {
         Reply::json(status, value)

@@ -4,9 +4,9 @@
 use crate::app::App;
 use crate::clock;
 use crate::db::Db;
-use crate::domain::caller;
-use crate::domain::catalog::{self as rules, summary};
+use crate::domain::catalog::summary;
 use crate::domain::publish;
+use crate::endpoints::v1::person;
 use crate::web::{Error, Params, Reply, Request};
 use my_api::catalog::{CommandList, PushCommand, PushedCommand};
 
@@ -20,8 +20,7 @@ fn command_not_found() -> Error {
 /// `POST /v1/commands`: 201 with a new command or version; 200 when the spec equals the
 /// latest version (nothing is stored).
 pub(crate) fn push(app: &App, db: &mut Db, request: &Request, _: &Params) -> Result<Reply, Error> {
-    let auth = caller::authenticate(app, db, request)?;
-    let user_id = rules::person(&auth)?;
+    let user_id = person(app, db, request)?;
     let body: PushCommand = request.json()?;
     let message = body
         .message
@@ -35,7 +34,7 @@ pub(crate) fn push(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
     }
     let checked = publish::check(&body.spec, "spec.")?;
     let now = clock::now_secs();
-    let (row, created) = db.write(|tx| publish::push(tx, user_id, &checked, message, now))?;
+    let (row, created) = db.write(|tx| publish::push(tx, &user_id, &checked, message, now))?;
     Ok(Reply::private_json(
         if created { 201 } else { 200 },
         &PushedCommand {
@@ -47,9 +46,8 @@ pub(crate) fn push(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
 
 /// `GET /v1/commands`: the caller's personal commands, by slug.
 pub(crate) fn list(app: &App, db: &mut Db, request: &Request, _: &Params) -> Result<Reply, Error> {
-    let auth = caller::authenticate(app, db, request)?;
-    let user_id = rules::person(&auth)?;
-    let rows = db.read(|tx| tx.personal_catalog(user_id))?;
+    let user_id = person(app, db, request)?;
+    let rows = db.read(|tx| tx.personal_catalog(&user_id))?;
     Ok(Reply::private_json(
         200,
         &CommandList {
@@ -66,18 +64,17 @@ pub(crate) fn delete(
     params: &Params,
 ) -> Result<Reply, Error> {
     let id = params.get("id");
-    let auth = caller::authenticate(app, db, request)?;
-    let user_id = rules::person(&auth)?;
+    let user_id = person(app, db, request)?;
     let now = clock::now_secs();
     db.write(|tx| -> Result<(), Error> {
         let command = tx
             .command(id)?
-            .filter(|c| c.deleted_at.is_none() && c.owner_user_id.as_deref() == Some(user_id))
+            .filter(|c| c.deleted_at.is_none() && c.owner_user_id.as_deref() == Some(&*user_id))
             .ok_or_else(command_not_found)?;
         tx.delete_command(&command.id, now)?;
         Ok(())
     })?;
-    Ok(Reply::new(204).header("Cache-Control", "no-store"))
+    Ok(Reply::no_content())
 }
 
 /// `GET /v1/commands/{id}/versions/{n}`: exactly the stored spec bytes, whose SHA-256 is
@@ -90,8 +87,7 @@ pub(crate) fn version(
     params: &Params,
 ) -> Result<Reply, Error> {
     let (id, version) = (params.get("id"), params.get("version"));
-    let auth = caller::authenticate(app, db, request)?;
-    let user_id = rules::person(&auth)?;
+    let user_id = person(app, db, request)?;
     let number: u32 = version
         .parse()
         .ok()
@@ -101,7 +97,7 @@ pub(crate) fn version(
         let command = tx
             .command(id)?
             .filter(|c| match &c.owner_user_id {
-                Some(owner) => owner == user_id && c.deleted_at.is_none(),
+                Some(owner) => *owner == user_id && c.deleted_at.is_none(),
                 None => true,
             })
             .ok_or_else(command_not_found)?;

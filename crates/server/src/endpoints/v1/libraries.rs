@@ -7,9 +7,9 @@
 use crate::app::App;
 use crate::clock;
 use crate::db::{Db, LibraryRow};
-use crate::domain::caller;
 use crate::domain::catalog::{self as rules, summary};
 use crate::domain::publish::{self, Release};
+use crate::endpoints::v1::person;
 use crate::web::{Error, Params, Reply, Request};
 use my_api::catalog::{self as wire, LibraryList, LibraryRef, ReleaseUpload};
 
@@ -35,8 +35,7 @@ pub(crate) fn search(
     request: &Request,
     _: &Params,
 ) -> Result<Reply, Error> {
-    let auth = caller::authenticate(app, db, request)?;
-    rules::person(&auth)?;
+    person(app, db, request)?;
     let query = request.query_params()?;
     let found = db.read(|tx| tx.search_libraries(query.get("q").map(str::trim)))?;
     Ok(Reply::private_json(
@@ -59,8 +58,7 @@ pub(crate) fn show(
     params: &Params,
 ) -> Result<Reply, Error> {
     let reference = rules::library_param(params);
-    let auth = caller::authenticate(app, db, request)?;
-    rules::person(&auth)?;
+    person(app, db, request)?;
     let library = db.read(|tx| -> Result<_, Error> {
         let row = rules::library(tx, &reference)?;
         let releases = tx.releases(&row.id)?;
@@ -86,8 +84,7 @@ pub(crate) fn release(
     params: &Params,
 ) -> Result<Reply, Error> {
     let slug = params.get("slug");
-    let auth = caller::authenticate(app, db, request)?;
-    let user_id = rules::person(&auth)?.to_string();
+    let user_id = person(app, db, request)?;
     let body: ReleaseUpload = request.json()?;
     let commands = body
         .commands
@@ -96,7 +93,7 @@ pub(crate) fn release(
         .map(|(i, spec)| publish::check(spec, &format!("commands[{i}].")))
         .collect::<Result<Vec<_>, Error>>()?;
     let release = Release {
-        owner_user_id: Some(user_id),
+        owner_user_id: Some(user_id.clone()),
         slug: slug.to_string(),
         name: body.name,
         description: body.description,
@@ -108,7 +105,7 @@ pub(crate) fn release(
     let published = db.write(|tx| publish::publish(tx, &release, false, now))?;
     eprintln!(
         "library {} released {} by {}",
-        published.library.id, published.version, auth.user_id
+        published.library.id, published.version, user_id
     );
     Ok(Reply::private_json(
         201,

@@ -10,6 +10,7 @@ use crate::crypto::secrets;
 use crate::db::{Db, ProfileRow};
 use crate::domain::caller;
 use crate::domain::catalog::{self as rules, library_ref, profile_wire};
+use crate::endpoints::v1::person;
 use crate::names;
 use crate::web::{quote, Error, Params, Reply, Request};
 use my_api::catalog::{
@@ -46,8 +47,7 @@ pub(crate) fn create(
     request: &Request,
     _: &Params,
 ) -> Result<Reply, Error> {
-    let auth = caller::authenticate(app, db, request)?;
-    let user_id = rules::person(&auth)?.to_string();
+    let user_id = person(app, db, request)?;
     let body: CreateProfile = request.json()?;
     rules::check_slug("profile slug", &body.slug)?;
     let name = names::display_name("a profile name", body.name.as_deref().unwrap_or(&body.slug))
@@ -80,9 +80,8 @@ pub(crate) fn create(
 
 /// `GET /v1/profiles`: `default` first, then by slug.
 pub(crate) fn list(app: &App, db: &mut Db, request: &Request, _: &Params) -> Result<Reply, Error> {
-    let auth = caller::authenticate(app, db, request)?;
-    let user_id = rules::person(&auth)?;
-    let profiles = db.read(|tx| tx.profiles(user_id))?;
+    let user_id = person(app, db, request)?;
+    let profiles = db.read(|tx| tx.profiles(&user_id))?;
     Ok(Reply::private_json(
         200,
         &ProfileList {
@@ -207,7 +206,7 @@ pub(crate) fn delete(
             auth.user_id
         );
     }
-    Ok(Reply::new(204).header("Cache-Control", "no-store"))
+    Ok(Reply::no_content())
 }
 
 /// `GET /v1/profiles/{slug}/libraries`.
@@ -304,5 +303,5 @@ pub(crate) fn uninstall(
             )))
         }
     })?;
-    Ok(Reply::new(204).header("Cache-Control", "no-store"))
+    Ok(Reply::no_content())
 }

@@ -14,6 +14,7 @@ use crate::domain::caller::{self, Auth};
 use crate::domain::catalog;
 use crate::names;
 use crate::web::{quote, Error, Params, Reply, Request};
+use my_api::org::Organization;
 use my_api::token::{self, TokenKind};
 use my_api::{
     codes, duration, CreateToken, CreatedToken, RenameToken, TokenInfo, TokenList,
@@ -70,6 +71,12 @@ fn name_taken(name: &str) -> Error {
 
 fn token_not_found() -> Error {
     Error::not_found("token not found")
+}
+
+/// The organization `key` (id or slug) names, if `user_id` is a member; 404 otherwise.
+fn membership(tx: &Tx, user_id: &str, key: &str) -> Result<Organization, Error> {
+    tx.member_organization(user_id, key)?
+        .ok_or_else(|| Error::not_found("organization not found"))
 }
 
 fn owner(token: &ApiToken) -> TokenOwner<'_> {
@@ -140,10 +147,7 @@ pub(crate) fn create(
         }
         let org = match body.organization.as_deref() {
             None => None,
-            Some(key) => Some(
-                tx.member_organization(&auth.user_id, key)?
-                    .ok_or_else(|| Error::not_found("organization not found"))?,
-            ),
+            Some(key) => Some(membership(tx, &auth.user_id, key)?),
         };
         let token = ApiToken {
             id: secrets::new_id("tok"),
@@ -221,9 +225,7 @@ pub(crate) fn list(app: &App, db: &mut Db, request: &Request, _: &Params) -> Res
         match query.get("organization") {
             None => Ok(tx.tokens_visible_to(&auth.user_id)?),
             Some(key) => {
-                let org = tx
-                    .member_organization(&auth.user_id, key)?
-                    .ok_or_else(|| Error::not_found("organization not found"))?;
+                let org = membership(tx, &auth.user_id, key)?;
                 Ok(tx.organization_keys(&org.id)?)
             }
         }
@@ -294,7 +296,7 @@ pub(crate) fn revoke(
         Ok(token)
     })?;
     eprintln!("API token {} revoked by {}", revoked.id, auth.user_id);
-    Ok(Reply::new(204).header("Cache-Control", "no-store"))
+    Ok(Reply::no_content())
 }
 
 #[cfg(test)]
