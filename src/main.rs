@@ -50,7 +50,7 @@ fn invoke() -> u8 {
             };
         }
     };
-    match cmd::run(parsed) {
+    match cmd::dispatch(parsed) {
         Ok(()) => 0,
         Err(e) => {
             // Messages may quote what a server sent: one line, no terminal escapes.

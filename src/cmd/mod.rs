@@ -1,4 +1,4 @@
-//! One file per command; `run` dispatches the parsed command tree.
+//! One file per command; [`dispatch`] hands the parsed command tree to them.
 
 mod completion;
 mod context;
@@ -25,7 +25,7 @@ use crate::cli::{
 use mycli::app::App;
 use mycli::error::Result;
 
-pub(crate) fn run(invocation: Invocation) -> Result<()> {
+pub(crate) fn dispatch(invocation: Invocation) -> Result<()> {
     if let Invocation::TopHelp(text) = &invocation {
         run::top_help(text);
         return Ok(());
