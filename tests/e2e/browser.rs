@@ -327,13 +327,31 @@ fn no_browser_only_prints_the_url() {
     let url_file = fake_browser(&mut env);
     let mut login = Watched::new(env.spawn(&["cli", "login", "--web", "--no-browser"]));
     login.wait_for("/oauth/authorize?");
+    // Said after the point where the browser would have been started. The fake browser
+    // writes its file in its own time, but while `my` runs a browser it started stays its
+    // child (exited and not reaped, at worst).
     login.wait_for("Waiting for the browser");
-    std::thread::sleep(Duration::from_millis(500));
+    let children = children_of(login.child.id());
     assert!(
-        !url_file.exists(),
-        "a browser was opened despite --no-browser"
+        children.is_empty() && !url_file.exists(),
+        "a browser was opened despite --no-browser: {children:?}"
     );
     let _ = login.child.kill();
+}
+
+/// The processes `pid` started that are still its children (`/proc/*/stat`: pid, (name),
+/// state, parent pid, …).
+fn children_of(pid: u32) -> Vec<String> {
+    let pid = pid.to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path().join("stat")).ok())
+        .filter(|stat| {
+            // The name may hold spaces and parentheses: the fields after it are plain.
+            let fields = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+            fields.split(' ').nth(1) == Some(pid.as_str())
+        })
+        .collect()
 }
 
 #[test]

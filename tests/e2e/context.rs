@@ -367,7 +367,16 @@ fn follow_ends_with_a_clear_error_when_the_credential_is_revoked() {
         "--environment",
         "production",
     ]);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Revoked once the follow is under way: the server has answered one of its requests.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !server
+        .log()
+        .lines()
+        .any(|l| l.contains(" GET /v1/logs 200 "))
+    {
+        assert!(Instant::now() < deadline, "no follow: {}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     owner
         .run(&["cli", "token", "revoke", "tail", "--force"])
         .ok();

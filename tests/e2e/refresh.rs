@@ -11,18 +11,34 @@ fn replay(server: &Server, token: &str) -> (u16, serde_json::Value) {
     server.token_grant(&[("grant_type", "refresh_token"), ("refresh_token", token)])
 }
 
+/// Signs in while the server's clock runs an hour behind, where it stays until the test
+/// moves it: by the CLI's clock each access token the server issues has expired (by the
+/// server's it has most of its 15 minutes left), so each command refreshes first (the
+/// login's own requests too) with no short lifetime to wait out. Returns the session's
+/// refresh count after the login.
+fn login_with_a_stale_token(server: &Server, env: &TestEnv, email: &str) -> u64 {
+    server.set_clock(-3600);
+    env.login(server, email).ok();
+    refresh_count(server)
+}
+
+fn refresh_count(server: &Server) -> u64 {
+    server.sessions()[0]["refresh_count"].as_u64().unwrap()
+}
+
 #[test]
 fn an_expired_access_token_is_refreshed_and_the_old_refresh_token_dies() {
-    let server = Server::start(&["--access-ttl", "2s", "--refresh-grace", "0s"]);
+    let server = Server::start(&["--refresh-grace", "0s"]);
     let env = TestEnv::new(&server);
-    env.login(&server, "fresh@example.com").ok();
+    // The server would still take the old access token: only the CLI's own look at its
+    // expiry makes it refresh.
+    let count = login_with_a_stale_token(&server, &env, "fresh@example.com");
     let before = refresh_token(&env);
-    std::thread::sleep(Duration::from_millis(3100));
     let who = env.run(&["cli", "whoami", "--json"]).ok().json();
     assert_eq!(who["email"], "fresh@example.com");
     let after = refresh_token(&env);
     assert_ne!(before, after, "the refresh token did not rotate");
-    assert!(server.sessions()[0]["refresh_count"].as_u64().unwrap() >= 1);
+    assert_eq!(refresh_count(&server), count + 1);
 
     // Replaying the rotated token is refused (and, RFC 9700, kills the session).
     let (status, body) = replay(&server, &before);
@@ -49,10 +65,11 @@ fn a_rejected_access_token_is_refreshed_once_and_the_request_retried() {
 
 #[test]
 fn fifty_processes_refreshing_at_once_do_not_log_each_other_out() {
-    let server = Server::start(&["--access-ttl", "1s"]);
+    let server = Server::start(&[]);
     let env = TestEnv::new(&server);
-    env.login(&server, "crowd@example.com").ok();
-    std::thread::sleep(Duration::from_millis(2100));
+    let count = login_with_a_stale_token(&server, &env, "crowd@example.com");
+    // Back on time, the server issues the refreshed token with all its 15 minutes.
+    server.set_clock(0);
     let children: Vec<_> = (0..50)
         .map(|_| env.spawn(&["cli", "whoami", "--json"]))
         .collect();
@@ -63,22 +80,25 @@ fn fifty_processes_refreshing_at_once_do_not_log_each_other_out() {
     let sessions = server.sessions();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0]["revoked"], false);
-    let count = sessions[0]["refresh_count"].as_u64().unwrap();
-    // One refresh, or a few if the 1 s tokens expired again while the queue drained.
-    assert!((1..=2).contains(&count), "refresh_count = {count}");
-    eprintln!("50 concurrent whoami: all succeeded, {count} refresh(es) on the server");
+    assert_eq!(
+        sessions[0]["refresh_count"].as_u64(),
+        Some(count + 1),
+        "the others did not use the first one's refresh"
+    );
+    eprintln!("50 concurrent whoami: all succeeded, 1 refresh on the server");
     env.run(&["cli", "whoami"]).ok();
 }
 
 #[test]
 fn a_replayed_refresh_token_outside_the_grace_window_ends_the_session() {
-    let server = Server::start(&["--access-ttl", "1s", "--refresh-grace", "0s"]);
+    let server = Server::start(&["--refresh-grace", "10s"]);
     let env = TestEnv::new(&server);
-    env.login(&server, "replay@example.com").ok();
+    login_with_a_stale_token(&server, &env, "replay@example.com");
     let old = refresh_token(&env);
-    std::thread::sleep(Duration::from_millis(2100));
     env.run(&["cli", "whoami"]).ok();
     assert_ne!(refresh_token(&env), old);
+    // 11 s after the rotation by the server's clock: past the 10 s grace window.
+    server.set_clock(-3600 + 11);
     let (status, body) = replay(&server, &old);
     assert_eq!(
         (status, body["error"].as_str()),
@@ -123,13 +143,22 @@ fn the_weekly_refresh_extends_the_session() {
     env.run(&["cli", "whoami"]).ok();
     assert_eq!(server.sessions()[0]["refresh_count"], 0);
 
-    std::thread::sleep(Duration::from_millis(1100));
-    let config_path = env.config_dir().join("config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
-    let last = &mut config["servers"][&env.api_url]["last_refresh_at"];
-    *last = (last.as_u64().unwrap() - 8 * 24 * 3600).into();
-    std::fs::write(&config_path, config.to_string()).unwrap();
+    // The weekly refresh falls due: what the CLI remembers of its last refresh (when, and
+    // the session end it learned then) moves 8 days back.
+    let week_ago = |file: &str, section: &str, field: &str| {
+        let path = env.config_dir().join(file);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let at = &mut v[section][&env.api_url][field];
+        *at = (at.as_u64().unwrap() - 8 * 24 * 3600).into();
+        std::fs::write(&path, v.to_string()).unwrap();
+    };
+    week_ago("config.json", "servers", "last_refresh_at");
+    week_ago("credentials.json", "credentials", "session_expires_at");
+    let status_due = env.run(&["cli", "status", "--json"]).ok().json();
+    // The server's clock moves on a minute, so the session it extends ends later than it
+    // did; the access token still works there, so only the weekly rule can refresh it.
+    server.set_clock(60);
 
     env.run(&["cli", "whoami"]).ok();
     let after = server.sessions()[0].clone();
@@ -139,10 +168,16 @@ fn the_weekly_refresh_extends_the_session() {
         "{before} → {after}"
     );
     let status_after = env.run(&["cli", "status", "--json"]).ok().json();
-    assert!(
-        status_after["session_expires_at"].as_str() > status_before["session_expires_at"].as_str()
-    );
-    assert!(status_after["last_refresh_at"].as_str() > status_before["last_refresh_at"].as_str());
+    for field in ["session_expires_at", "last_refresh_at"] {
+        assert!(
+            status_after[field].as_str() > status_due[field].as_str(),
+            "{field}: {status_due} → {status_after}"
+        );
+        assert!(
+            status_after[field].as_str() >= status_before[field].as_str(),
+            "{field}: {status_before} → {status_after}"
+        );
+    }
 }
 
 /// Answers every request with a 500 on `addr` until dropped.
@@ -193,11 +228,10 @@ impl Drop for FailingServer {
 
 #[test]
 fn a_refresh_that_meets_a_dead_or_failing_server_keeps_the_credentials() {
-    let mut server = Server::start(&["--access-ttl", "1s"]);
+    let mut server = Server::start(&[]);
     let env = TestEnv::new(&server);
-    env.login(&server, "resilient@example.com").ok();
+    login_with_a_stale_token(&server, &env, "resilient@example.com");
     let before = std::fs::read(env.credentials_file()).unwrap();
-    std::thread::sleep(Duration::from_millis(2100));
 
     server.stop();
     let run = env.run(&["cli", "whoami"]);

@@ -139,15 +139,17 @@ fn limits_names_and_durations() {
 
 #[test]
 fn an_expiring_token_works_then_is_rejected() {
-    let server = Server::start(&["--min-token-ttl", "1s"]);
+    let server = Server::start(&[]);
     let env = signed_in(&server, "exp@example.com");
-    let t = create(&env, &["short", "--expires-in", "2s"]);
+    let t = create(&env, &["short", "--expires-in", "1h"]);
     assert!(t["expires_at"].is_string());
     let ci = with_token(&server, t["token"].as_str().unwrap());
     ci.run(&["cli", "whoami"]).ok();
-    std::thread::sleep(std::time::Duration::from_millis(3100));
+    // An hour on, by the server's clock (its expiry was rounded up to the next second).
+    server.set_clock(3601);
     let run = ci.run(&["cli", "whoami"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("token expired"), "{}", run.stderr);
 }
 
 #[test]

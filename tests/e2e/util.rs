@@ -97,6 +97,7 @@ impl Server {
         args.extend(flags.iter().cloned());
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = server_command()
+            .env("MY_SERVER_TEST_CLOCK", dir.path().join("clock"))
             .envs(env.iter().copied())
             .arg("--listen")
             .arg(listen)
@@ -149,6 +150,16 @@ impl Server {
 
     pub fn mail_dir(&self) -> PathBuf {
         self.dir.path().join("mail")
+    }
+
+    /// Sets the server's clock (never the CLI's) `secs` ahead of the real time, or behind
+    /// when negative, from its next reading on: a test's way to see a lifetime end without
+    /// waiting it out (`MY_SERVER_TEST_CLOCK`, which only a debug build honours).
+    pub fn set_clock(&self, secs: i64) {
+        let file = self.dir.path().join("clock");
+        let new = self.dir.path().join("clock.new");
+        std::fs::write(&new, secs.to_string()).unwrap();
+        std::fs::rename(new, file).unwrap();
     }
 
     /// The SQLite file of a server from `start` (a `start_on` server has none).

@@ -258,3 +258,80 @@ fn only_serve_knows_the_http_library() {
     assert!(http_crates_named("//! hyper::Request is translated in serve").is_empty());
     assert!(http_crates_named("use crate::web::not_hyper::X;").is_empty());
 }
+
+/// What reads the time without `clock` in `code`, outside comments: the system's wall clock,
+/// or SQL that asks the database (SQLite or PostgreSQL) for its own time.
+fn own_clocks_read(code: &str) -> Vec<String> {
+    const SQL_TIME: &[&str] = &[
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "localtimestamp",
+        "clock_timestamp",
+        "statement_timestamp",
+        "transaction_timestamp",
+        "timeofday(",
+        "unixepoch(",
+        "julianday(",
+        "strftime(",
+        "datetime(",
+        "'now'",
+    ];
+    let mut found = Vec::new();
+    for line in code.lines().map(str::trim_start) {
+        if line.starts_with("//") {
+            continue;
+        }
+        let lower = line.to_ascii_lowercase();
+        // `now()` in SQL; `Instant::now()` (a stopwatch, not the time of day) is fine.
+        let sql_now = lower.match_indices("now()").any(|(at, _)| {
+            !lower[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+        });
+        let named = SQL_TIME.iter().find(|f| lower.contains(**f));
+        if line.contains("SystemTime::now") || sql_now || named.is_some() {
+            found.push(line.to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn only_the_clock_reads_the_time() {
+    let (src, files) = crate_sources();
+    let mut wrong = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        // The clock itself; the tests may time themselves.
+        if relative == Path::new("clock.rs") || relative.starts_with("tests") {
+            continue;
+        }
+        for line in own_clocks_read(&fs::read_to_string(&file).unwrap()) {
+            wrong.push(format!("{}: {line}", relative.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the time read around crate::clock (a test could not move it):\n{}",
+        wrong.join("\n")
+    );
+    // The checker itself.
+    for bad in [
+        "let t = std::time::SystemTime::now();",
+        "DELETE FROM sessions WHERE expires_at < unixepoch()",
+        "\"SELECT now()\"",
+        "WHERE created_at < EXTRACT(EPOCH FROM NOW())",
+        "VALUES (CURRENT_TIMESTAMP)",
+        "strftime('%s', 'now')",
+    ] {
+        assert_eq!(own_clocks_read(bad).len(), 1, "{bad}");
+    }
+    for fine in [
+        "let started = Instant::now();",
+        "let now = clock::now_secs();",
+        "// SystemTime::now is only read in clock.rs",
+        "WHERE expires_at > ?2",
+        "known()",
+    ] {
+        assert!(own_clocks_read(fine).is_empty(), "{fine}");
+    }
+}
