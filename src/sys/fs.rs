@@ -1,0 +1,23 @@
+//! Files: opening one without following a symbolic link at its name, and who owns what we
+//! create.
+
+use std::fs::OpenOptions;
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+
+/// Makes `options` refuse to open a symbolic link at the last component of the path
+/// (`O_NOFOLLOW`): such an open fails with an error [`is_symlink_error`] recognizes.
+pub fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.custom_flags(libc::O_NOFOLLOW)
+}
+
+/// Whether `e` is what a [`no_follow`] open gives when the name is a symbolic link (`ELOOP`).
+pub fn is_symlink_error(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// The effective user id of this process: the owner of the files it creates.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
