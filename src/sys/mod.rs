@@ -1,7 +1,11 @@
-//! The platform seam: every call `my` makes into the C library sits in this module, behind a
-//! small safe function with the SAFETY note of its `unsafe` block, and nowhere else. The rest
-//! of the CLI uses std and these functions, so porting or auditing starts and ends here, as
-//! with std's own `sys`.
+//! The platform seam: every system call `my` makes past std sits in this module, behind a
+//! small safe function, and nowhere else. The rest of the CLI uses std and these functions,
+//! so porting or auditing starts and ends here, as with std's own `sys`.
+//!
+//! The calls go through rustix, which wraps them safely (on Linux as raw system calls),
+//! except signal dispositions and `_exit`, which rustix leaves to applications: those use
+//! libc, in [`signal`]. The few `unsafe` blocks left (there, and around fork in [`terminal`])
+//! each carry their SAFETY note.
 //!
 //! - [`fs`]: opening a file without following a symbolic link, our user id;
 //! - [`signal`]: catching SIGINT/SIGTERM while a step runs, a quiet exit on Ctrl-C;

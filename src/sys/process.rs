@@ -10,20 +10,21 @@
 //! reaps it last, in [`GroupLeader::reap`], which consumes it.
 
 use std::io;
-use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::process::{Child, ExitStatus};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::signal::Signal;
+use rustix::event::{PollFd, PollFlags, Timespec};
+pub use rustix::process::Pid;
+use rustix::process::{WaitId, WaitIdOptions};
 
-/// A process id, or a process group's id.
-pub type Pid = libc::pid_t;
+use super::signal::Signal;
 
 /// A child leading its own process group, not reaped while this value lives.
 pub struct GroupLeader {
     child: Child,
+    pid: Pid,
     watch: Watch,
     exited: bool,
 }
@@ -41,10 +42,11 @@ impl GroupLeader {
     /// Takes over `child`, which must have been spawned with a process group of its own
     /// (`CommandExt::process_group(0)`) and not waited for.
     pub fn new(child: Child) -> GroupLeader {
-        let pid = child.id() as Pid;
+        let pid = Pid::from_child(&child);
         let watch = pidfd_open(pid).map_or_else(|_| watch_in_thread(pid), Watch::Pidfd);
         GroupLeader {
             child,
+            pid,
             watch,
             exited: false,
         }
@@ -52,17 +54,15 @@ impl GroupLeader {
 
     /// The group's id (the leader's pid).
     pub fn pgid(&self) -> Pid {
-        self.child.id() as Pid
+        self.pid
     }
 
     /// Sends `sig` to every process of the group, the leader included until it exits. It
     /// cannot reach another group: the leader is not reaped while `self` lives.
     pub fn signal_group(&self, sig: Signal) -> io::Result<()> {
-        // SAFETY: killpg takes two integers; the group id is ours (see the module doc).
-        match unsafe { libc::killpg(self.pgid(), sig) } {
-            0 => Ok(()),
-            _ => Err(io::Error::last_os_error()),
-        }
+        let sig =
+            rustix::process::Signal::from_named_raw(sig).ok_or(io::ErrorKind::InvalidInput)?;
+        Ok(rustix::process::kill_process_group(self.pid, sig)?)
     }
 
     /// Whether the leader has exited, waiting up to `d` for it; it stays unreaped. False also
@@ -75,7 +75,7 @@ impl GroupLeader {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
                     // Not expected; a thread that waits does not need poll.
                     Err(_) => {
-                        self.watch = watch_in_thread(self.pgid());
+                        self.watch = watch_in_thread(self.pid);
                         return self.exited_within(d);
                     }
                 },
@@ -96,10 +96,11 @@ impl GroupLeader {
     /// A leader watched by a thread even where a pidfd is there, to test that way too.
     #[cfg(test)]
     fn with_thread(child: Child) -> GroupLeader {
-        let watch = watch_in_thread(child.id() as Pid);
+        let pid = Pid::from_child(&child);
         GroupLeader {
             child,
-            watch,
+            pid,
+            watch: watch_in_thread(pid),
             exited: false,
         }
     }
@@ -108,13 +109,10 @@ impl GroupLeader {
 /// A pidfd for `pid`: Linux 5.3 and later.
 #[cfg(target_os = "linux")]
 fn pidfd_open(pid: Pid) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    match std::os::fd::RawFd::try_from(fd) {
-        // SAFETY: a descriptor just opened, owned by nothing else.
-        Ok(fd) if fd >= 0 => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
-        _ => Err(io::Error::last_os_error()),
-    }
+    Ok(rustix::process::pidfd_open(
+        pid,
+        rustix::process::PidfdFlags::empty(),
+    )?)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -122,20 +120,10 @@ fn pidfd_open(_pid: Pid) -> io::Result<OwnedFd> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
-/// Whether `fd` becomes readable within `d` (rounded up to whole milliseconds, so a shorter
-/// wait does not spin).
+/// Whether `fd` becomes readable within `d` (a `d` too long for the clock waits for it).
 fn poll_readable(fd: &OwnedFd, d: Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = libc::c_int::try_from(d.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
-    // SAFETY: one pollfd that lives across the call, and a count of one.
-    match unsafe { libc::poll(&mut pfd, 1, ms) } {
-        -1 => Err(io::Error::last_os_error()),
-        n => Ok(n > 0),
-    }
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    Ok(rustix::event::poll(&mut fds, Timespec::try_from(d).ok().as_ref())? > 0)
 }
 
 /// A thread that says when `pid` (our child) has exited, leaving it unreaped.
@@ -156,21 +144,11 @@ fn watch_in_thread(pid: Pid) -> Watch {
 
 /// Blocks until the child `pid` has exited, without reaping it.
 fn wait_exit_unreaped(pid: Pid) -> io::Result<()> {
-    // SAFETY: all-zero is a valid siginfo_t, written by waitid and dropped unread; the id
-    // is a pid, which waitid only reads.
-    let r = unsafe {
-        let mut info: libc::siginfo_t = mem::zeroed();
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOWAIT,
-        )
-    };
-    match r {
-        0 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
-    }
+    rustix::process::waitid(
+        WaitId::Pid(pid),
+        WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

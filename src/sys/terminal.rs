@@ -2,21 +2,27 @@
 //! step's process group and back, as a shell does with a job (tcgetpgrp(3), tcsetpgrp(3)).
 
 use std::io::IsTerminal;
+use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use super::process::Pid;
+use rustix::process::{getpgrp, Pid};
+use rustix::termios::{tcgetpgrp, tcsetpgrp};
+
 use super::signal::{self, SIGTSTP, SIGTTOU};
+
+/// Descriptor 0, without `std::io::stdin()`, which allocates on its first use (not allowed
+/// between fork and exec).
+fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: std's start-up opens /dev/null on descriptor 0 when it is closed, and neither
+    // std nor `my` ever closes it: it stays open for the life of the process.
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
 
 /// Whether this process is in the foreground of the terminal on its stdin (false when stdin
 /// is no terminal).
 pub fn in_foreground() -> bool {
-    if !std::io::stdin().is_terminal() {
-        return false;
-    }
-    // SAFETY: tcgetpgrp and getpgrp only read state; tcgetpgrp fails with -1 on a descriptor
-    // that is not our controlling terminal, which no group equals.
-    unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp() }
+    stdin().is_terminal() && tcgetpgrp(stdin()).is_ok_and(|group| group == getpgrp())
 }
 
 /// Makes `pgid` the terminal's foreground group. Best effort: nothing happens when stdin is
@@ -25,15 +31,13 @@ pub fn give_to(pgid: Pid) {
     // A process outside the foreground group that does this is stopped by SIGTTOU, unless it
     // ignores the signal.
     let previous = signal::ignore(SIGTTOU);
-    // SAFETY: tcsetpgrp takes a descriptor and a group id and changes no memory of ours.
-    unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, pgid) };
+    let _ = tcsetpgrp(stdin(), pgid);
     signal::restore(SIGTTOU, &previous);
 }
 
 /// Makes our own process group the terminal's foreground group again.
 pub fn take_back() {
-    // SAFETY: getpgrp has no preconditions and cannot fail.
-    give_to(unsafe { libc::getpgrp() });
+    give_to(getpgrp());
 }
 
 /// Makes the child `cmd` starts take the terminal for its own group before it runs (the
@@ -44,14 +48,13 @@ pub fn take_back() {
 pub fn take_on_exec(cmd: &mut Command) {
     let in_child = || {
         let previous = signal::ignore(SIGTTOU);
-        // SAFETY: getpgrp and tcsetpgrp are async-signal-safe and touch no memory of ours.
-        unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) };
+        let _ = tcsetpgrp(stdin(), getpgrp());
         signal::restore(SIGTTOU, &previous);
         signal::ignore(SIGTSTP);
         Ok(())
     };
     // SAFETY: the closure runs in the child between fork and exec, where only
-    // async-signal-safe calls are allowed: sigaction, sigemptyset, getpgrp and tcsetpgrp
-    // are, and it allocates nothing and takes no lock.
+    // async-signal-safe calls are allowed: sigaction and sigemptyset are, and so are getpgrp
+    // and tcsetpgrp (system calls, through rustix); it allocates nothing and takes no lock.
     unsafe { cmd.pre_exec(in_child) };
 }
