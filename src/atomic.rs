@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::sys;
 
 /// Mode of the config folder: only the owner may list or enter it.
 const DIR_MODE: u32 = 0o700;
@@ -160,7 +161,6 @@ fn random_u64() -> u64 {
         .finish()
 }
 
-#[cfg(unix)]
 fn open_new_private(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
@@ -170,36 +170,27 @@ fn open_new_private(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-#[cfg(not(unix))]
-fn open_new_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
-}
-
 /// Opens (creating it 0600 if needed) the lock file, never through a symbolic link: a
 /// link planted there could make us create or lock a file elsewhere.
-#[cfg(unix)]
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(FILE_MODE)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+    sys::fs::no_follow(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(FILE_MODE),
+    )
+    .open(path)
 }
 
 /// Reads a private file without following a symbolic link at its name; `None` when it
 /// does not exist. Also returns who may read it, for the caller to warn about.
-#[cfg(unix)]
 pub fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
     use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let opened = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path);
+    use std::os::unix::fs::MetadataExt;
+    let opened = sys::fs::no_follow(OpenOptions::new().read(true)).open(path);
     let mut file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -217,8 +208,7 @@ pub fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = sys::fs::effective_uid();
     let exposure = Exposure {
         mode: meta.mode() & 0o7777,
         other_owner: (meta.uid() != me).then_some(meta.uid()),
@@ -227,30 +217,7 @@ pub fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
 }
 
 /// The error an `O_NOFOLLOW` open gives when the name is a symbolic link.
-#[cfg(unix)]
-pub fn is_symlink_error(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ELOOP)
-}
-
-#[cfg(not(unix))]
-pub fn is_symlink_error(_e: &io::Error) -> bool {
-    false
-}
-
-#[cfg(not(unix))]
-pub fn read_private(path: &Path) -> Result<Option<(Vec<u8>, Exposure)>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some((
-            bytes,
-            Exposure {
-                mode: FILE_MODE,
-                other_owner: None,
-            },
-        ))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
-    }
-}
+pub use sys::fs::is_symlink_error;
 
 /// Who besides us may read a file: its permission bits and, if not us, its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,17 +245,6 @@ impl Exposure {
     }
 }
 
-#[cfg(not(unix))]
-pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-}
-
-#[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let meta =
@@ -304,36 +260,19 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     Ok(())
 }
 
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
 fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(fs::Permissions::from_mode(mode))
 }
 
-#[cfg(not(unix))]
-fn set_file_mode(_file: &File, _mode: u32) -> io::Result<()> {
-    Ok(())
-}
-
-/// Makes a rename durable. Only Unix can open and fsync a folder.
-#[cfg(unix)]
+/// Makes a rename durable: the folder itself fsynced.
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
 }
 
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<()> {
-    Ok(())
-}
-
-#[cfg(all(test, unix))]
+#[cfg(test)]
 pub mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

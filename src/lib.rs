@@ -8,9 +8,6 @@
 //! the client; `auth` signs in and keeps the session fresh; `catalog` syncs, caches and
 //! resolves commands (the server's and local sources'); `runner` runs a command's steps.
 
-#[cfg(not(unix))]
-compile_error!("my supports Unix-like systems only (Linux, macOS, the BSDs)");
-
 pub mod api;
 pub mod app;
 pub mod atomic;
@@ -24,6 +21,7 @@ pub mod out;
 pub mod runner;
 pub mod secret;
 pub mod settings;
+pub mod sys;
 pub mod tls;
 
 /// The binary's name, as messages and usage lines show it.

@@ -90,7 +90,9 @@ pub(crate) fn logs(app: &App, a: LogsArgs) -> Result<()> {
     if !a.follow {
         return Ok(());
     }
-    exit_quietly_on_interrupt();
+    // `--follow` runs until Ctrl-C, which is how it is meant to end: exit 0, not 130. Every
+    // printed line is already flushed (`out::line` flushes each one).
+    mycli::sys::signal::exit_on_interrupt(0);
     let mut next = first.next;
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -124,20 +126,5 @@ fn print_lines(lines: &[LogLine], json: bool) {
             // One log line stays one line on the terminal.
             out::line(format!("{}  {}", l.time, out::one_line(&l.message)));
         }
-    }
-}
-
-/// `--follow` runs until Ctrl-C, which is how it is meant to end: exit 0, not 130.
-fn exit_quietly_on_interrupt() {
-    extern "C" fn on_interrupt(_: libc::c_int) {
-        // Only async-signal-safe calls here; every printed line is already flushed.
-        unsafe { libc::_exit(0) }
-    }
-    // SAFETY: installs a handler that only calls _exit, which is async-signal-safe.
-    unsafe {
-        libc::signal(
-            libc::SIGINT,
-            on_interrupt as *const () as libc::sighandler_t,
-        );
     }
 }

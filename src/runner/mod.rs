@@ -335,7 +335,7 @@ fn run_steps(steps: &[Prepared], token: Option<&str>) -> Result<()> {
                 ),
             ),
             Outcome::Interrupted(sig) => {
-                let code = if sig == libc::SIGINT {
+                let code = if sig == crate::sys::signal::SIGINT {
                     EXIT_INTERRUPTED
                 } else {
                     u8::try_from(128 + sig).unwrap_or(EXIT_INTERRUPTED)

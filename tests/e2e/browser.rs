@@ -143,6 +143,39 @@ fn deny_in_the_browser_stops_the_cli() {
     assert!(!env.credentials_file().exists());
 }
 
+// Regression: a browser opens connections ahead of time (preconnect) and may leave one idle;
+// the CLI's loopback listener must still answer the real callback at once.
+#[test]
+fn an_idle_preconnection_does_not_hold_up_the_callback() {
+    let server = Server::start(&[]);
+    let mut env = TestEnv::new(&server);
+    let url_file = fake_browser(&mut env);
+    let login = Watched::new(env.spawn(&["cli", "login", "--web"]));
+    let url = wait_for_url(&url_file);
+    let redirect = query_param(&url, "redirect_uri").unwrap();
+    let state = query_param(&url, "state").unwrap();
+    let host = redirect
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap();
+    let _idle = std::net::TcpStream::connect(host).unwrap();
+    login.wait_for("Waiting for the browser");
+    let started = Instant::now();
+    let (status, page) = get_page(&format!("{redirect}?error=access_denied&state={state}"));
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("denied in the browser"), "{page}");
+    assert!(took < Duration::from_secs(1), "the callback took {took:?}");
+    let run = login.finish(Duration::from_secs(20));
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("denied in the browser"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A loopback listener of the test's own, standing in for a CLI, that records callbacks.
 struct Catcher {
     server: std::sync::Arc<tiny_http::Server>,
