@@ -332,7 +332,7 @@ pub fn check_items(items: &[CatalogItem]) -> std::result::Result<(), String> {
 }
 
 /// The cached body of `item`'s spec when it is there and matches its hash. A body that does
-/// not match is removed, so the next sync fetches it again, and reported.
+/// not match is reported, and left for the next sync to replace (a read never writes).
 pub fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>>> {
     let path = spec_path(config_dir, item);
     let Some(bytes) = read_optional(&path)? else {
@@ -340,14 +340,18 @@ pub fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>
     };
     let got = spec_hash(&bytes);
     if got != item.spec_hash {
-        // Best effort: the mismatch is the error that matters.
-        let _ = fs::remove_file(&path);
         return Err(Error::Cache(format!(
-            "the cached spec of {:?} (v{}) does not match its SHA-256 (expected {}, found {got}) and was removed: run `my library sync` to fetch it again",
+            "the cached spec of {:?} (v{}) does not match its SHA-256 (expected {}, found {got}): run `my library sync` to fetch it again",
             item.slug, item.version, item.spec_hash
         )));
     }
     Ok(Some(bytes))
+}
+
+/// Whether the body of `item`'s spec is cached and matches its hash (a sync fetches it
+/// otherwise).
+pub fn spec_is_cached(config_dir: &Path, item: &CatalogItem) -> bool {
+    matches!(fs::read(spec_path(config_dir, item)), Ok(bytes) if spec_hash(&bytes) == item.spec_hash)
 }
 
 /// Stores a spec body already checked against `item.spec_hash`.
@@ -520,10 +524,11 @@ mod tests {
     }
 
     #[test]
-    fn a_spec_that_does_not_match_its_hash_is_removed() {
+    fn a_spec_that_does_not_match_its_hash_is_refused_and_fetched_again() {
         let tmp = tempfile::tempdir().unwrap();
         let it = item("cmd_1", "deploy", b"{\"a\":1}", None);
         assert_eq!(read_spec(tmp.path(), &it).unwrap(), None);
+        assert!(!spec_is_cached(tmp.path(), &it));
         write_spec(tmp.path(), &it, b"{\"a\":1}").unwrap();
         assert_eq!(
             read_spec(tmp.path(), &it).unwrap().as_deref(),
@@ -535,7 +540,9 @@ mod tests {
             e.to_string().contains("does not match") && e.to_string().contains("my library sync"),
             "{e}"
         );
-        assert!(!spec_path(tmp.path(), &it).exists());
+        // Left in place by the read; the next sync sees it is not the body and fetches it.
+        assert!(spec_path(tmp.path(), &it).exists());
+        assert!(!spec_is_cached(tmp.path(), &it));
     }
 
     #[test]

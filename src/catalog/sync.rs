@@ -1,7 +1,8 @@
 //! Syncing one profile's catalog into the cache: `GET /v1/catalog` with `If-None-Match`
-//! (a 304 records only the time, in the summary beside the catalog), then the spec bodies the cache lacks, each checked
-//! against its `spec_hash` before it is stored. The catalog file is written last, so a sync
-//! that fails leaves the previous catalog as it was.
+//! (a 304 records only the time, in the summary beside the catalog), then the spec bodies
+//! the cache lacks or holds damaged, each checked against its `spec_hash` before it is
+//! stored. The catalog file is written last, so a sync that fails leaves the previous catalog
+//! as it was.
 
 use super::active::{self, ActiveProfile};
 use super::cache::{self, CatalogFile, Read};
@@ -157,14 +158,14 @@ fn check_answer(answer: &Catalog, target: &ActiveProfile) -> Result<()> {
 /// server, which answers requests in parallel.
 const PARALLEL_FETCHES: usize = 4;
 
-/// Downloads the spec bodies the cache does not hold, checking each against its hash before
-/// storing it; after the first failure no new download starts. Returns how many were
-/// fetched.
+/// Downloads the spec bodies the cache does not hold (or holds damaged: a run refuses such a
+/// body and leaves it for this), checking each against its hash before storing it; after the
+/// first failure no new download starts. Returns how many were fetched.
 fn fetch_missing(app: &App, token: &Secret, items: &[CatalogItem]) -> Result<usize> {
     let dir = &app.settings.config_dir;
     let missing: Vec<&CatalogItem> = items
         .iter()
-        .filter(|item| !cache::spec_path(dir, item).is_file())
+        .filter(|item| !cache::spec_is_cached(dir, item))
         .collect();
     if missing.is_empty() {
         return Ok(0);
