@@ -1,12 +1,12 @@
 //! Syncing one profile's catalog into the cache: `GET /v1/catalog` with `If-None-Match`
-//! (a 304 records only the time, in the summary beside the catalog), then the spec bodies
-//! the cache lacks or holds damaged, each checked against its `spec_hash` before it is
-//! stored. The catalog file is written last, so a sync that fails leaves the previous catalog
-//! as it was.
+//! (a 304 records only the time, in the summary beside the catalog), then the spec bodies the
+//! cache lacks or holds damaged, each checked against its `spec_hash` before it is stored.
+//! The catalog, its name index and its summary are written after every body, so a sync that
+//! fails leaves the previous catalog as it was. This is the only writer of the profile's
+//! cache: commands are looked up in it without writing.
 
 use super::active::{self, ActiveProfile};
 use super::cache::{self, CatalogFile, Read};
-use super::index;
 use super::remote;
 use crate::api::{Method, Reply};
 use crate::app::App;
@@ -116,8 +116,8 @@ pub fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
         _ => return Err(refusal(reply, target)),
     };
     let fetched = fetch_missing(app, &active.token, &file.items)?;
-    if changed || !cache::touch_synced_at(dir, &file.profile, &file.synced_at) {
-        index::store(dir, &file)?;
+    if changed || !cache::touch_synced_at(dir, &file) {
+        cache::store(dir, &file)?;
     }
     if target.decided_by_token() && target.slug.as_deref() != Some(file.profile.as_str()) {
         active::remember_for_token(app, &file.profile)?;
