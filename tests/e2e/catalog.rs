@@ -806,3 +806,136 @@ fn a_damaged_or_misleading_catalog_name_index_is_never_trusted() {
     assert_eq!(synced["fetched_specs"], 1);
     runs_deploy(&env);
 }
+
+/// Writes a local source with one library, `tools`, holding `hello`; returns its folder.
+fn tools_source() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tools")).unwrap();
+    std::fs::write(
+        dir.path().join("mycli.yaml"),
+        "schemaVersion: 1\nname: tools\nlibraries:\n  tools: {name: Tools, path: tools, aliases: [t]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tools/hello.yaml"),
+        "schemaVersion: 1\nkind: command\nmetadata: {name: Hello, slug: hello}\nsteps: [{name: s, run: ['echo hello']}]\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn looking_commands_up_writes_nothing() {
+    let server = server_with_examples();
+    let env = signed_in(&server, "reader@example.com");
+    env.run(&["library", "install", "ops"]).ok();
+    let tools = tools_source();
+    env.run(&["source", "add", &tools.path().display().to_string()])
+        .ok();
+    // Runs append to the history: the first one creates it, before the snapshot.
+    assert_eq!(env.run(&["tools", "hello"]).ok().stdout, "hello\n");
+    let history = env.config_dir().join("history.jsonl");
+    let runs = std::fs::read_to_string(&history).unwrap().lines().count();
+    let before = config_tree(&env);
+
+    let lookups: &[&[&str]] = &[
+        &["cli", "run", "--dry-run", "deploy", "--env", "staging"],
+        &["cli", "run", "--dry-run", "ops/deploy", "--env", "staging"],
+        &["ops", "deploy", "--env", "staging", "--dry-run"],
+        &["o", "d", "--env", "staging", "--dry-run"],
+        &["cli", "run", "--dry-run", "hello"],
+        &["t", "hello", "--dry-run"],
+        &["cli", "show", "deploy"],
+        &["cli", "show", "deploy", "--raw"],
+        &["cli", "show", "hello", "--json"],
+        &["completion", "--libraries"],
+        &["completion", "--commands", "ops"],
+        &["completion", "--commands", "tools"],
+        &["--help"],
+        &["ops"],
+        &["tools", "--help"],
+        &["cli", "status"],
+    ];
+    for args in lookups {
+        env.run(args).ok();
+    }
+    let r = env.run(&["--help"]).ok();
+    assert!(
+        r.stdout.contains("  ops (o)") && r.stdout.contains("  tools (t)"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["completion", "--commands", "ops"]).ok();
+    assert_eq!(r.stdout, "deploy\ndisk\n");
+    // Names that are nowhere are looked for in the files themselves, still without writing.
+    assert_eq!(env.run(&["cli", "run", "nope"]).code, NOT_FOUND);
+    assert_eq!(env.run(&["ops", "nope"]).code, NOT_FOUND);
+    assert_eq!(env.run(&["nope"]).code, 2);
+    // A run adds its line to the history, and writes nothing else.
+    assert!(env
+        .run(&["ops", "deploy", "--env", "staging"])
+        .ok()
+        .stdout
+        .starts_with("Deploying to staging"));
+    assert_eq!(env.run(&["tools", "hello"]).ok().stdout, "hello\n");
+    assert_unchanged(&before, &config_tree(&env), "looking commands up");
+    let now = std::fs::read_to_string(&history).unwrap().lines().count();
+    assert_eq!(now, runs + 2);
+}
+
+#[test]
+fn a_cache_in_the_old_layout_is_read_as_it_is_until_the_next_sync() {
+    use std::os::unix::fs::MetadataExt;
+    let server = server_with_examples();
+    let env = signed_in(&server, "old@example.com");
+    env.run(&["library", "install", "ops"]).ok();
+    // What an older `my` left: catalog.json with its text index and a summary stamped with
+    // the catalog file's length, time and inode; no name index.
+    let catalog = catalog_file(&env, "default");
+    let dir = catalog.parent().unwrap().to_path_buf();
+    std::fs::remove_dir_all(dir.join("names")).unwrap();
+    let m = std::fs::metadata(&catalog).unwrap();
+    let mtime_ns = i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec());
+    let synced_at = cached(&env, "default").unwrap()["synced_at"].clone();
+    write_json(
+        &dir.join("summary.json"),
+        &serde_json::json!({
+            "synced_at": synced_at,
+            "commands": 2,
+            "libraries": 1,
+            "library_commands": 2,
+            "stamp": {"len": m.len(), "mtime_ns": mtime_ns, "ino": m.ino()},
+        }),
+    );
+    std::fs::write(
+        dir.join("index.tsv"),
+        format!(
+            "my-sidecar catalog-index 1 {} {mtime_ns} {}\nL\tops\t\to\x1f\t2\t0\t2\n",
+            m.len(),
+            m.ino()
+        ),
+    )
+    .unwrap();
+    env.run(&["cli", "run", "deploy", "--env", "staging"]).ok();
+    let before = config_tree(&env);
+
+    // Read from catalog.json, without writing anything.
+    let r = env.run(&["o", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
+    env.run(&["cli", "show", "disk"]).ok();
+    let r = env.run(&["completion", "--commands", "ops"]).ok();
+    assert_eq!(r.stdout, "deploy\ndisk\n");
+    assert!(env.run(&["--help"]).ok().stdout.contains("  ops (o)"));
+    let status = env.run(&["cli", "status", "--json"]).ok().json();
+    assert_eq!(status["cached_commands"], 2);
+    assert_eq!(env.run(&["cli", "run", "nope"]).code, NOT_FOUND);
+    assert_unchanged(&before, &config_tree(&env), "lookups in the old layout");
+
+    // The next sync writes the new layout, though the catalog has not changed (304).
+    let synced = env.run(&["library", "sync", "--json"]).ok().json();
+    assert_eq!(synced["changed"], false);
+    assert!(!dir.join("index.tsv").exists());
+    assert_eq!(buckets(&env, "default").len(), 1);
+    let r = env.run(&["o", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
+}

@@ -803,6 +803,36 @@ fn a_damaged_or_misleading_sources_name_index_is_never_trusted() {
 }
 
 #[test]
+fn sources_in_the_old_layout_are_read_as_they_are_until_the_next_change() {
+    let env = TestEnv::offline();
+    env.run(&["source", "add", &examples_dir().display().to_string()])
+        .ok();
+    // What an older `my` left: the registry with its text index beside it, no name index.
+    let dir = env.config_dir().join("sources");
+    std::fs::remove_file(dir.join("names.json")).unwrap();
+    std::fs::remove_dir_all(dir.join("names")).unwrap();
+    std::fs::write(
+        dir.join("index.tsv"),
+        "my-sidecar sources-index 1 0 0 0\nL\texamples\tops\tOps\t\to\x1f\tops\t0\t2\n",
+    )
+    .unwrap();
+    env.run(&["ops", "deploy", "--env", "staging"]).ok();
+    let before = config_tree(&env);
+    let r = env.run(&["cli", "run", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
+    let r = env.run(&["completion", "--commands", "k"]).ok();
+    assert_eq!(r.stdout, "logs\npods\nport-forward\n");
+    assert!(env.run(&["--help"]).ok().stdout.contains("  ops (o)"));
+    assert_unchanged(&before, &config_tree(&env), "lookups in the old layout");
+    // The next change of the sources writes the new layout.
+    env.run(&["source", "update", "examples"]).ok();
+    assert!(!dir.join("index.tsv").exists());
+    assert!(!source_buckets(&env).is_empty());
+    let r = env.run(&["o", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
+}
+
+#[test]
 fn an_invalid_source_is_refused_whole_and_names_the_file_and_field() {
     let env = TestEnv::offline();
     let work = Work::new();

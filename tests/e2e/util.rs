@@ -753,7 +753,7 @@ pub fn tree(dir: &Path) -> Tree {
 
 /// Asserts that `before` and `after` (from [`tree`]) are the same, naming what differs.
 pub fn assert_unchanged(before: &Tree, after: &Tree, what: &str) {
-    let changed: Vec<&String> = before
+    let changed: std::collections::BTreeSet<&String> = before
         .keys()
         .chain(after.keys())
         .filter(|k| before.get(*k) != after.get(*k))
