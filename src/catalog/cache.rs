@@ -1,24 +1,30 @@
 //! The files of the local catalog, under `<config dir>/cache/`:
 //!
-//! - `profiles/<slug>/catalog.json`: `{"profile", "items", "etag", "synced_at"}`, one per
-//!   synced profile;
-//! - `profiles/<slug>/summary.json`: what `my cli status` shows of that catalog (counts and
-//!   `synced_at`), with the stamp (length, modification time, inode) of the `catalog.json`
-//!   it describes, so status reads a few hundred bytes instead of the whole catalog; on any
-//!   mismatch it counts the catalog itself. While it matches, its `synced_at` is the last
-//!   sync's: a sync answered 304 rewrites only this file;
-//! - `profiles/<slug>/index.tsv`: the names of its commands and where each item sits in
-//!   `catalog.json`, so `my cli run` reads one item instead of all (see `index`);
+//! - `profiles/<slug>/catalog.json`: `{"profile", "items", "etag", "synced_at"}`, the catalog
+//!   as the last sync received it: what the next sync sends the ETag of, and what the other
+//!   files of the profile are made from;
+//! - `profiles/<slug>/summary.json`: what `my cli status` shows (the time of the last sync,
+//!   the counts) and the head of the profile's name index; written last by every sync, and the
+//!   only file a sync answered 304 rewrites;
+//! - `profiles/<slug>/names/<generation>/<i>.json`: the buckets of that index
+//!   (`catalog::names`), each holding the catalog items found by its names, whole, so that
+//!   `my cli run` reads the summary, one bucket and one spec body;
 //! - `specs/<command id>/<version>.json`: spec bodies, exactly the bytes the server sent,
 //!   shared by every profile (a version never changes, so its path is its identity).
 //!
-//! Every file is written atomically (0600, folders 0700), without fsync: what a crash loses
-//! or empties is refused when read and fetched again. Nothing read back is trusted: a
-//! catalog that does not parse or holds an unsafe id is reported as corrupt, and a spec body
-//! is checked against its `spec_hash` whenever it is read or written.
+//! Only a sync writes them ([`store`], [`touch_synced_at`], [`write_spec`]): looking a command
+//! up, listing or counting is a pure read. Every file is written atomically (0600, folders
+//! 0700), without fsync: what a crash loses or empties is refused when read and written again
+//! by the next sync, and meanwhile `catalog.json` is read instead of the index. Nothing read
+//! back is trusted: a catalog that does not parse or holds an unsafe id is reported as
+//! corrupt, and a spec body is checked against its `spec_hash` whenever it is read or written.
+//!
+//! A cache written by an older `my` has `catalog.json` (and an `index.tsv` beside it) but no
+//! index head in its summary: lookups read `catalog.json` itself until the next sync writes
+//! the files above.
 
 use crate::atomic::{ensure_private_dir, write_atomic_unsynced};
-use crate::catalog::sidecar::Stamp;
+use crate::catalog::names::{self, Builder, Head, Library, Named, Names, SpecRef};
 use crate::error::json_error_detail;
 use crate::error::{Error, Result};
 use my_api::catalog::{valid_slug, valid_spec_hash, CatalogItem};
@@ -32,6 +38,8 @@ use std::path::{Path, PathBuf};
 
 const CATALOG_FILE: &str = "catalog.json";
 const SUMMARY_FILE: &str = "summary.json";
+/// The text index an older `my` kept beside `catalog.json`; removed by the next sync.
+const LEGACY_INDEX: &str = "index.tsv";
 /// Longest command id accepted as a folder name.
 const MAX_ID_LEN: usize = 128;
 
@@ -40,9 +48,18 @@ pub fn profiles_dir(config_dir: &Path) -> PathBuf {
     config_dir.join("cache").join("profiles")
 }
 
+/// `<config dir>/cache/profiles/<slug>` (the slug must be valid).
+fn profile_dir(config_dir: &Path, profile: &str) -> PathBuf {
+    profiles_dir(config_dir).join(profile)
+}
+
 /// `<config dir>/cache/profiles/<slug>/catalog.json` (the slug must be valid).
 pub fn catalog_path(config_dir: &Path, profile: &str) -> PathBuf {
-    profiles_dir(config_dir).join(profile).join(CATALOG_FILE)
+    profile_dir(config_dir, profile).join(CATALOG_FILE)
+}
+
+fn summary_path(config_dir: &Path, profile: &str) -> PathBuf {
+    profile_dir(config_dir, profile).join(SUMMARY_FILE)
 }
 
 /// `<config dir>/cache/specs/<command id>/<version>.json` (the id must be safe, see
@@ -89,13 +106,6 @@ impl<T> Read<T> {
     }
 }
 
-/// What [`CatalogFile::write`] wrote: the bytes of `catalog.json` and the file's stamp (when
-/// it could be read back), from which its index is made.
-pub struct Written {
-    pub bytes: Vec<u8>,
-    pub stamp: Option<Stamp>,
-}
-
 impl CatalogFile {
     /// Reads and checks the cached catalog of `profile`.
     pub fn read(config_dir: &Path, profile: &str) -> Result<Read<CatalogFile>> {
@@ -125,83 +135,163 @@ impl CatalogFile {
     }
 
     /// Writes `cache/profiles/<profile>/catalog.json` atomically.
-    pub fn write(&self, config_dir: &Path) -> Result<Written> {
-        let path = catalog_path(config_dir, &self.profile);
+    fn write(&self, config_dir: &Path) -> Result<()> {
         let bytes = serde_json::to_vec(self)
             .map_err(|e| Error::Other(format!("cannot encode the catalog: {e}")))?;
-        write_private(&path, &bytes)?;
-        let mut counts = Counts::default();
+        write_private(&catalog_path(config_dir, &self.profile), &bytes)
+    }
+
+    /// Its figures for `my cli status`.
+    fn summary(&self) -> Summary {
+        let mut libraries = BTreeSet::new();
+        let mut library_commands = 0;
         for item in &self.items {
-            counts.commands += 1;
             if let Some(lib) = &item.library {
-                counts.library_commands += 1;
-                counts
-                    .libraries
-                    .insert((lib.owner.clone(), lib.slug.clone()));
+                library_commands += 1;
+                libraries.insert((lib.owner.as_deref(), lib.slug.as_str()));
             }
         }
-        let summary = Summary {
+        Summary {
             synced_at: self.synced_at.clone(),
-            commands: counts.commands,
-            libraries: counts.libraries.len(),
-            library_commands: counts.library_commands,
-        };
-        // Best effort: without it, status counts the catalog itself.
-        let stamp = Stamp::of(&path);
-        if let Some(stamp) = &stamp {
-            let sidecar = SummaryFile {
-                summary,
-                stamp: *stamp,
-            };
-            if let Ok(bytes) = serde_json::to_vec(&sidecar) {
-                let _ = write_private(&summary_path(config_dir, &self.profile), &bytes);
-            }
+            commands: self.items.len(),
+            libraries: libraries.len(),
+            library_commands,
         }
-        Ok(Written { bytes, stamp })
+    }
+
+    /// Its name index: the libraries in the order they first appear, then every item.
+    pub fn names(&self) -> Builder {
+        let mut names = Builder::default();
+        let mut places: Vec<(Option<&str>, &str)> = Vec::new();
+        let mut counts: Vec<usize> = Vec::new();
+        let mut first: Vec<&my_api::catalog::CatalogLibrary> = Vec::new();
+        let mut library_of = Vec::with_capacity(self.items.len());
+        for item in &self.items {
+            library_of.push(item.library.as_ref().map(|l| {
+                let key = (l.owner.as_deref(), l.slug.as_str());
+                match places.iter().position(|k| *k == key) {
+                    Some(at) => {
+                        counts[at] += 1;
+                        at
+                    }
+                    None => {
+                        places.push(key);
+                        counts.push(1);
+                        first.push(l);
+                        places.len() - 1
+                    }
+                }
+            }));
+        }
+        for (l, commands) in first.iter().zip(counts) {
+            names.library(Library {
+                named: Named {
+                    slug: l.slug.clone(),
+                    name: l.slug.clone(),
+                    description: None,
+                    aliases: l.aliases.clone(),
+                },
+                owner: l.owner.clone(),
+                source: None,
+                path: None,
+                commands,
+            });
+        }
+        for (item, library) in self.items.iter().zip(library_of) {
+            names.command(
+                Named {
+                    slug: item.slug.clone(),
+                    name: item.name.clone(),
+                    description: Some(item.description.clone()).filter(|d| !d.is_empty()),
+                    aliases: item.aliases.clone(),
+                },
+                library,
+                SpecRef::Item(Box::new(item.clone())),
+            );
+        }
+        names
     }
 }
 
-fn summary_path(config_dir: &Path, profile: &str) -> PathBuf {
-    profiles_dir(config_dir).join(profile).join(SUMMARY_FILE)
-}
-
-/// `summary.json`: the figures of the `catalog.json` whose stamp it carries.
+/// `summary.json`: the figures of the catalog, the ETag of the `catalog.json` they describe,
+/// and the head of its name index (none in a summary written by an older `my`).
 #[derive(Serialize, Deserialize)]
 struct SummaryFile {
     #[serde(flatten)]
     summary: Summary,
-    stamp: Stamp,
+    #[serde(default)]
+    etag: Option<String>,
+    #[serde(default)]
+    names: Option<Head>,
 }
 
 impl SummaryFile {
-    /// The sidecar of `profile`, only while it describes this very catalog file (its stamp).
-    fn current(config_dir: &Path, profile: &str) -> Option<SummaryFile> {
-        let stamp = Stamp::of(&catalog_path(config_dir, profile))?;
+    fn read(config_dir: &Path, profile: &str) -> Option<SummaryFile> {
         let bytes = read_optional(&summary_path(config_dir, profile)).ok()??;
-        let sidecar = serde_json::from_slice::<SummaryFile>(&bytes).ok()?;
-        (sidecar.stamp == stamp).then_some(sidecar)
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn write(&self, config_dir: &Path, profile: &str) -> Result<()> {
+        let bytes = serde_json::to_vec(self)
+            .map_err(|e| Error::Other(format!("cannot encode the summary: {e}")))?;
+        write_private(&summary_path(config_dir, profile), &bytes)
     }
 }
 
-/// The time of the last sync of `profile` when its summary is current: a sync answered 304
-/// records it there alone (see [`touch_synced_at`]), so it wins over the catalog's own.
-pub fn current_synced_at(config_dir: &Path, profile: &str) -> Option<String> {
-    SummaryFile::current(config_dir, profile).map(|s| s.summary.synced_at)
+/// Writes `file` into the cache with its name index and summary: the index's buckets first,
+/// then `catalog.json`, then `summary.json`, which names the new index; then the previous
+/// index (and an older `my`'s `index.tsv`) is removed. The index and summary are best effort:
+/// without them, status counts `catalog.json` and lookups read it.
+pub(super) fn store(config_dir: &Path, file: &CatalogFile) -> Result<()> {
+    let dir = profile_dir(config_dir, &file.profile);
+    ensure_private_dir(&dir)?;
+    let head = file.names().write(&dir).ok();
+    file.write(config_dir)?;
+    let generation = head.as_ref().map(|h| h.generation.clone());
+    let summary = SummaryFile {
+        summary: file.summary(),
+        etag: file.etag.clone(),
+        names: head,
+    };
+    if summary.write(config_dir, &file.profile).is_ok() {
+        names::prune(&dir, generation.as_deref());
+    } else {
+        // A summary left from before would describe another catalog.
+        let _ = fs::remove_file(summary_path(config_dir, &file.profile));
+    }
+    let _ = fs::remove_file(dir.join(LEGACY_INDEX));
+    Ok(())
+}
+
+/// The name index of `profile`'s cached catalog, when its summary names one; `None` sends
+/// the caller to `catalog.json` itself (no cache, a cache written by an older `my`, a
+/// damaged summary).
+pub fn read_names(config_dir: &Path, profile: &str) -> Option<Names> {
+    let head = SummaryFile::read(config_dir, profile)?.names?;
+    Names::open(&profile_dir(config_dir, profile), head).ok()
+}
+
+/// The time of the last sync of the catalog whose ETag is `etag`, as its summary records it:
+/// a sync answered 304 records it there alone (see [`touch_synced_at`]).
+pub fn synced_at(config_dir: &Path, profile: &str, etag: Option<&str>) -> Option<String> {
+    let summary = SummaryFile::read(config_dir, profile)?;
+    (summary.names.is_some() && summary.etag.as_deref() == etag)
+        .then_some(summary.summary.synced_at)
 }
 
 /// Records a sync that changed nothing (a 304) in the summary alone, leaving `catalog.json`
-/// and its index as they are: rewriting a large catalog and re-indexing it cost more than the
-/// request. False when there is no current summary to record it in (the caller then writes
-/// the catalog).
-pub fn touch_synced_at(config_dir: &Path, profile: &str, synced_at: &str) -> bool {
-    let Some(mut sidecar) = SummaryFile::current(config_dir, profile) else {
+/// and its index as they are: rewriting a large catalog cost more than the request. False
+/// when the summary does not describe that catalog with an index (the caller then writes
+/// everything with [`store`]).
+pub fn touch_synced_at(config_dir: &Path, file: &CatalogFile) -> bool {
+    let Some(mut summary) = SummaryFile::read(config_dir, &file.profile) else {
         return false;
     };
-    sidecar.summary.synced_at = synced_at.to_string();
-    match serde_json::to_vec(&sidecar) {
-        Ok(bytes) => write_private(&summary_path(config_dir, profile), &bytes).is_ok(),
-        Err(_) => false,
+    if summary.names.is_none() || summary.etag != file.etag {
+        return false;
     }
+    summary.summary.synced_at = file.synced_at.clone();
+    summary.write(config_dir, &file.profile).is_ok()
 }
 
 /// What `my cli status` shows of a cached catalog, read without keeping the items: it
@@ -215,6 +305,8 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// From `summary.json`, else by counting the items of `catalog.json` (a cache written
+    /// before summaries, or a damaged summary).
     pub fn read(config_dir: &Path, profile: &str) -> Result<Read<Summary>> {
         #[derive(Deserialize)]
         struct Counted {
@@ -222,8 +314,8 @@ impl Summary {
             #[serde(deserialize_with = "count_items")]
             items: Counts,
         }
-        if let Some(sidecar) = SummaryFile::current(config_dir, profile) {
-            return Ok(Read::Found(sidecar.summary));
+        if let Some(file) = SummaryFile::read(config_dir, profile) {
+            return Ok(Read::Found(file.summary));
         }
         let path = catalog_path(config_dir, profile);
         let Some(bytes) = read_optional(&path)? else {
@@ -332,7 +424,7 @@ pub fn check_items(items: &[CatalogItem]) -> std::result::Result<(), String> {
 }
 
 /// The cached body of `item`'s spec when it is there and matches its hash. A body that does
-/// not match is removed, so the next sync fetches it again, and reported.
+/// not match is reported, and left for the next sync to replace (a read never writes).
 pub fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>>> {
     let path = spec_path(config_dir, item);
     let Some(bytes) = read_optional(&path)? else {
@@ -340,14 +432,18 @@ pub fn read_spec(config_dir: &Path, item: &CatalogItem) -> Result<Option<Vec<u8>
     };
     let got = spec_hash(&bytes);
     if got != item.spec_hash {
-        // Best effort: the mismatch is the error that matters.
-        let _ = fs::remove_file(&path);
         return Err(Error::Cache(format!(
-            "the cached spec of {:?} (v{}) does not match its SHA-256 (expected {}, found {got}) and was removed: run `my library sync` to fetch it again",
+            "the cached spec of {:?} (v{}) does not match its SHA-256 (expected {}, found {got}): run `my library sync` to fetch it again",
             item.slug, item.version, item.spec_hash
         )));
     }
     Ok(Some(bytes))
+}
+
+/// Whether the body of `item`'s spec is cached and matches its hash (a sync fetches it
+/// otherwise).
+pub fn spec_is_cached(config_dir: &Path, item: &CatalogItem) -> bool {
+    matches!(fs::read(spec_path(config_dir, item)), Ok(bytes) if spec_hash(&bytes) == item.spec_hash)
 }
 
 /// Stores a spec body already checked against `item.spec_hash`.
@@ -411,37 +507,84 @@ mod tests {
     }
 
     #[test]
-    fn status_reads_the_sidecar_only_while_it_describes_the_catalog() {
+    fn a_sync_writes_the_summary_and_index_that_reads_use() {
         let tmp = tempfile::tempdir().unwrap();
         let f = file(vec![
             item("cmd_1", "mine", b"1", None),
             item("cmd_2", "apply", b"2", Some("kubernetes")),
         ]);
-        f.write(tmp.path()).unwrap();
-        let sidecar = summary_path(tmp.path(), "work");
-        assert_eq!(mode(&sidecar), 0o600);
-        // Proof that status takes the sidecar: change its figure, keep its stamp.
+        store(tmp.path(), &f).unwrap();
+        let summary = summary_path(tmp.path(), "work");
+        assert_eq!(mode(&summary), 0o600);
+        let index = read_names(tmp.path(), "work").expect("an index");
+        assert_eq!(index.libraries()[0].named.slug, "kubernetes");
+        let found = index.named("apply").unwrap();
+        assert_eq!(found[0].spec, SpecRef::Item(Box::new(f.items[1].clone())));
+        // Status takes the summary as it is: change its figure.
         let mut v: serde_json::Value =
-            serde_json::from_slice(&fs::read(&sidecar).unwrap()).unwrap();
+            serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
         v["commands"] = serde_json::json!(77);
-        fs::write(&sidecar, serde_json::to_vec(&v).unwrap()).unwrap();
+        fs::write(&summary, serde_json::to_vec(&v).unwrap()).unwrap();
         let Read::Found(s) = Summary::read(tmp.path(), "work").unwrap() else {
             panic!("no summary")
         };
         assert_eq!(s.commands, 77);
-        // A catalog written behind its back (another length and time) is counted, and a
-        // corrupt one is reported, whatever the sidecar says.
-        let path = catalog_path(tmp.path(), "work");
-        fs::write(&path, b"{not json").unwrap();
+        // Without a summary (damaged or missing) the catalog itself is counted, and a
+        // corrupt one is reported; lookups have no index.
+        for damaged in [&b"{not json"[..], b""] {
+            fs::write(&summary, damaged).unwrap();
+            assert!(read_names(tmp.path(), "work").is_none());
+            let Read::Found(s) = Summary::read(tmp.path(), "work").unwrap() else {
+                panic!("no summary")
+            };
+            assert_eq!((s.commands, s.libraries, s.library_commands), (2, 1, 1));
+        }
+        fs::write(catalog_path(tmp.path(), "work"), b"{not json").unwrap();
         assert!(matches!(
             Summary::read(tmp.path(), "work").unwrap(),
             Read::Corrupt(_)
         ));
-        f.write(tmp.path()).unwrap();
-        let Read::Found(s) = Summary::read(tmp.path(), "work").unwrap() else {
-            panic!("no summary")
-        };
-        assert_eq!((s.commands, s.libraries, s.library_commands), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_304_touches_the_summary_only_while_it_describes_the_catalog() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = file(vec![item("cmd_1", "mine", b"1", None)]);
+        // No summary yet: the caller must store everything.
+        assert!(!touch_synced_at(tmp.path(), &f));
+        store(tmp.path(), &f).unwrap();
+        let before = fs::read(catalog_path(tmp.path(), "work")).unwrap();
+        f.synced_at = "2026-02-02T00:00:00.000Z".into();
+        assert!(touch_synced_at(tmp.path(), &f));
+        assert_eq!(fs::read(catalog_path(tmp.path(), "work")).unwrap(), before);
+        assert_eq!(
+            synced_at(tmp.path(), "work", f.etag.as_deref()).as_deref(),
+            Some("2026-02-02T00:00:00.000Z")
+        );
+        // Another catalog (another ETag) is not the one the summary describes.
+        assert_eq!(synced_at(tmp.path(), "work", Some("\"other\"")), None);
+        f.etag = Some("\"other\"".into());
+        assert!(!touch_synced_at(tmp.path(), &f));
+    }
+
+    #[test]
+    fn a_new_index_replaces_the_old_one_and_an_older_layout_is_cleared() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = profile_dir(tmp.path(), "work");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(LEGACY_INDEX),
+            b"my-sidecar catalog-index 1 0 0 0\n",
+        )
+        .unwrap();
+        store(tmp.path(), &file(vec![item("cmd_1", "mine", b"1", None)])).unwrap();
+        store(tmp.path(), &file(vec![item("cmd_2", "yours", b"2", None)])).unwrap();
+        assert!(!dir.join(LEGACY_INDEX).exists());
+        let generations = fs::read_dir(dir.join("names")).unwrap().count();
+        assert_eq!(generations, 1);
+        let index = read_names(tmp.path(), "work").unwrap();
+        assert!(index.named("mine").unwrap().is_empty());
+        assert_eq!(index.named("yours").unwrap().len(), 1);
     }
 
     #[test]
@@ -454,7 +597,7 @@ mod tests {
             item("cmd_4", "deploy", b"4", Some("ops")),
         ];
         let f = file(items);
-        f.write(tmp.path()).unwrap();
+        store(tmp.path(), &f).unwrap();
         let path = catalog_path(tmp.path(), "work");
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(path.parent().unwrap()), 0o700);
@@ -520,10 +663,11 @@ mod tests {
     }
 
     #[test]
-    fn a_spec_that_does_not_match_its_hash_is_removed() {
+    fn a_spec_that_does_not_match_its_hash_is_refused_and_fetched_again() {
         let tmp = tempfile::tempdir().unwrap();
         let it = item("cmd_1", "deploy", b"{\"a\":1}", None);
         assert_eq!(read_spec(tmp.path(), &it).unwrap(), None);
+        assert!(!spec_is_cached(tmp.path(), &it));
         write_spec(tmp.path(), &it, b"{\"a\":1}").unwrap();
         assert_eq!(
             read_spec(tmp.path(), &it).unwrap().as_deref(),
@@ -535,7 +679,9 @@ mod tests {
             e.to_string().contains("does not match") && e.to_string().contains("my library sync"),
             "{e}"
         );
-        assert!(!spec_path(tmp.path(), &it).exists());
+        // Left in place by the read; the next sync sees it is not the body and fetches it.
+        assert!(spec_path(tmp.path(), &it).exists());
+        assert!(!spec_is_cached(tmp.path(), &it));
     }
 
     #[test]

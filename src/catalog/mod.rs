@@ -1,22 +1,22 @@
-//! The local catalog: which profile is active, the per-profile cache of catalog items and
-//! spec bodies under `<config dir>/cache/`, syncing it from the server, and the small read
-//! API that runs commands from it (`my cli run`), offline.
+//! Everything `my` can run by name, and where it comes from: which profile is active, the
+//! per-profile cache of the server's catalog under `<config dir>/cache/` and syncing it, the
+//! local sources (`my source add`), the name indexes both keep, and resolving a name through
+//! them (`my cli run`, `my LIBRARY COMMAND`), offline.
 //!
 //! Kept apart from the commands so that status, sync, login and run share one resolution
 //! of the active profile and one reading of the cache.
 
 mod active;
 mod cache;
-mod index;
+pub mod names;
 pub mod remote;
 pub mod resolve;
-pub mod sidecar;
 pub mod sources;
 mod sync;
 
 pub use active::{active_profile, checked_slug, set_active, ActiveProfile, ProfileSource};
 pub use cache::{cached_profiles, remove_profile, Read, Summary};
-pub use index::{Entry as NameEntry, Library as CatalogLib, Names};
+pub use names::Named;
 pub use sync::{commands, sync, Synced};
 
 use crate::error::{Error, Result};
@@ -36,7 +36,8 @@ impl Catalog {
     pub fn load(config_dir: &Path, profile: &str) -> Result<Catalog> {
         match CatalogFile::read(config_dir, profile)?.trusted()? {
             Some(mut file) => {
-                if let Some(synced_at) = cache::current_synced_at(config_dir, profile) {
+                if let Some(synced_at) = cache::synced_at(config_dir, profile, file.etag.as_deref())
+                {
                     file.synced_at = synced_at;
                 }
                 Ok(Catalog { file })
@@ -115,14 +116,13 @@ mod tests {
             updated_at: "2026-01-01T00:00:00Z".into(),
             library: None,
         };
-        CatalogFile {
+        let file = CatalogFile {
             profile: "work".into(),
             items: vec![item.clone()],
             etag: None,
             synced_at: "2026-01-01T00:00:00.000Z".into(),
-        }
-        .write(tmp.path())
-        .unwrap();
+        };
+        cache::store(tmp.path(), &file).unwrap();
         let catalog = Catalog::load(tmp.path(), "work").unwrap();
         assert_eq!(catalog.profile(), "work");
         assert_eq!(catalog.items(), std::slice::from_ref(&item));

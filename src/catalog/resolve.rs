@@ -1,22 +1,28 @@
 //! Finding the spec a command line names: a spec file (`-f`), a slug for `my cli run`
 //! (`deploy`, `d`, `ops/deploy`), or a library and command (`my ops deploy`, `my k pf`).
 //!
-//! Names resolve in the active profile's cached catalog first (personal commands, then
-//! library commands), then in the local sources. A catalog spec is run only if its cached
-//! body still matches the catalog's `spec_hash`.
+//! A [`Lookup`] is the one place a name is asked. It holds the providers of commands in the
+//! order names resolve: the active profile's cached catalog (personal commands first, then
+//! library commands), then the local sources. Each gives its names as a `catalog::names`
+//! index of the same shape, read as its last change wrote it (a few small files, however many
+//! commands); a provider without one (a cache written by an older `my`) is read from its own
+//! file instead (`catalog.json`, `sources.json`). Nothing here writes.
 //!
-//! Names are looked up in the indexes kept beside the catalog and the sources registry
-//! (`catalog::Names`, `sources::SourceNames`), so a run reads one item and one spec however
-//! many commands there are; whatever an index says is checked against the files before
-//! anything runs or is reported missing.
+//! An index only says where to look. What a name resolves to is checked when its spec is
+//! read: a catalog item must be safe, answer to the name and belong to its library, and its
+//! cached body must match its `spec_hash`; a source's spec file must stay inside the source
+//! and be the command it is named as. When a check fails, or the indexes do not find a name,
+//! the providers' own files are read and the name is resolved once more: an index never
+//! decides alone that a command does not exist, nor which spec runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use my_api::catalog::library_reference;
+use my_api::catalog::{library_reference, CatalogItem};
 use my_api::spec::{Format, Spec, MAX_SPEC_BYTES};
 
-use super::sources::{self, Named, SourceLib, SourceNames};
-use crate::catalog::{active_profile, CatalogLib, NameEntry, Names};
+use super::cache::CatalogFile;
+use super::names::{self, Command, Damaged, Named, Names, SpecRef};
+use super::{active_profile, cache, sources};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 
@@ -96,212 +102,268 @@ pub fn file(path: &str) -> Result<Resolved> {
     })
 }
 
-/// A library `my` can run commands of.
-pub enum Library<'a> {
-    /// Installed in the active profile: its commands are catalog items (by their place
-    /// in the catalog).
-    Catalog {
-        named: Named,
-        lib: CatalogLib<'a>,
-    },
-    Source(SourceLib<'a>),
+/// Where commands come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    /// The cached catalog of this profile.
+    Catalog(String),
+    /// The local sources.
+    Sources,
 }
 
-impl Library<'_> {
-    /// Its slug (or `owner/slug`), aliases and a description.
+/// A provider of commands and its names.
+struct Provider {
+    kind: Kind,
+    names: Names,
+}
+
+/// A library `my` can run commands of.
+#[derive(Debug, Clone)]
+pub struct Library {
+    /// Its provider's place in the lookup, and its place in that provider's names.
+    provider: usize,
+    at: usize,
+    kind: Kind,
+    lib: names::Library,
+}
+
+impl Library {
+    fn reference(&self) -> String {
+        reference(&self.kind, &self.lib)
+    }
+
+    /// Its slug (or `owner/slug`), aliases and a description, for listings.
     pub fn named(&self) -> Named {
-        match self {
-            Library::Catalog { named, .. } => named.clone(),
-            Library::Source(lib) => lib.named(),
+        match self.kind {
+            Kind::Catalog(_) => {
+                let reference = self.reference();
+                Named {
+                    name: reference.clone(),
+                    slug: reference,
+                    description: Some(format!("{} commands, installed", self.lib.commands)),
+                    aliases: self.lib.named.aliases.clone(),
+                }
+            }
+            Kind::Sources => self.lib.named.clone(),
         }
     }
 
     /// The first line of `my LIBRARY --help`.
     pub fn title(&self) -> String {
-        match self {
-            Library::Catalog { named, lib } => {
-                format!("{}: installed library, {} commands", named.slug, lib.count)
-            }
-            Library::Source(lib) => {
-                let named = lib.named();
-                format!(
-                    "{}: {} (library {}, from source {})",
-                    named.name,
-                    named.summary(),
-                    named.slug,
-                    lib.source()
-                )
-            }
+        let named = &self.lib.named;
+        match self.kind {
+            Kind::Catalog(_) => format!(
+                "{}: installed library, {} commands",
+                self.reference(),
+                self.lib.commands
+            ),
+            Kind::Sources => format!(
+                "{}: {} (library {}, from source {})",
+                named.name,
+                named.summary(),
+                named.slug,
+                self.lib.source.as_deref().unwrap_or_default()
+            ),
         }
     }
 
-    /// Its commands' names.
-    pub fn commands(&self) -> Vec<Named> {
-        match self {
-            Library::Catalog { lib, .. } => lib.items().map(|(_, i)| item_named(&i)).collect(),
-            Library::Source(lib) => lib.commands().map(|c| c.named()).collect(),
-        }
-    }
-
+    /// Its slug, `owner/slug` or an alias; an installed library's slug without the owner
+    /// too (`my ops` reaches `acme/ops`).
     fn answers_to(&self, name: &str) -> bool {
-        match self {
-            // Its slug without the owner too: `my ops` reaches `acme/ops`.
-            Library::Catalog { named, lib } => named.answers_to(name) || lib.library.slug == name,
-            Library::Source(lib) => lib.answers_to(name),
+        match self.kind {
+            Kind::Catalog(_) => self.reference() == name || self.lib.named.answers_to(name),
+            Kind::Sources => self.lib.named.answers_to(name),
         }
     }
-}
 
-fn item_named(item: &NameEntry) -> Named {
-    Named {
-        slug: item.slug(),
-        name: item.name(),
-        description: Some(item.description()).filter(|d| !d.is_empty()),
-        aliases: item.aliases(),
+    /// Whether `other` is this library, as read another time.
+    fn is(&self, other: &Library) -> bool {
+        self.kind == other.kind
+            && self.lib.named.slug == other.lib.named.slug
+            && self.lib.owner == other.lib.owner
+            && self.lib.source == other.lib.source
     }
 }
 
-/// One command found by name, before its spec is read: a catalog item, or a library of
-/// the sources and the row of one of its commands.
-enum Found {
-    Item(usize),
-    Source(usize, usize),
+/// One command found by name, before its spec is read.
+struct Found {
+    provider: usize,
+    command: Command,
 }
 
-/// Everything runnable by name: the active profile's cached catalog (when there is one)
-/// and the local sources.
-///
-/// Names come from the sidecar indexes of the catalog and of the sources registry while
-/// those describe their files; what a name resolves to is then checked against the real
-/// files (the catalog item read back, the spec's own slug). When that check fails, the
-/// names are read from the files themselves and the name is resolved once more.
-pub struct Index {
-    config_dir: std::path::PathBuf,
+/// Everything runnable by name: the active profile's cached catalog (when there is one) and
+/// the local sources, behind one lookup.
+pub struct Lookup {
+    config_dir: PathBuf,
     /// The active profile's slug, or why there is none.
     profile: std::result::Result<String, String>,
-    catalog: Option<Names>,
+    providers: Vec<Provider>,
     /// Why there is no catalog, for "not found" messages.
     no_catalog: Option<String>,
-    sources: SourceNames,
-    /// Read from the files themselves, not from sidecars.
-    fresh: bool,
 }
 
-impl Index {
-    /// Reads the names of the active profile's catalog and of the local sources. A
-    /// missing or unreadable catalog is not an error here: local sources still run.
-    pub fn load(settings: &Settings) -> Result<Index> {
+impl Lookup {
+    /// The names of the active profile's catalog and of the local sources. A missing or
+    /// unreadable catalog is not an error here: local sources still run.
+    pub fn load(settings: &Settings) -> Result<Lookup> {
         let profile = active_profile(settings, None)
             .and_then(|p| p.slug().map(String::from))
             .map_err(|e| e.to_string());
-        Index::read(&settings.config_dir, profile, false)
+        Lookup::read(&settings.config_dir, profile, false)
     }
 
+    /// The providers' names: from their indexes unless `fresh`, else (or when there is no
+    /// index) from their own files.
     fn read(
         config_dir: &Path,
         profile: std::result::Result<String, String>,
         fresh: bool,
-    ) -> Result<Index> {
-        let names = profile.clone().and_then(|p| {
-            let read = if fresh {
-                Names::from_catalog(config_dir, &p)
+    ) -> Result<Lookup> {
+        let mut providers = Vec::new();
+        let catalog = profile.clone().and_then(|p| {
+            let indexed = if fresh {
+                None
             } else {
-                Names::load(config_dir, &p)
+                cache::read_names(config_dir, &p)
             };
-            match read.and_then(|r| r.trusted()) {
-                Ok(Some(names)) => Ok(names),
-                Ok(None) => Err(format!(
-                    "no cached catalog for profile {p:?}: run `my library sync`"
-                )),
-                Err(e) => Err(e.to_string()),
-            }
+            let names = match indexed {
+                Some(names) => names,
+                None => match CatalogFile::read(config_dir, &p).and_then(|r| r.trusted()) {
+                    Ok(Some(file)) => file.names().into_names(),
+                    Ok(None) => {
+                        return Err(format!(
+                            "no cached catalog for profile {p:?}: run `my library sync`"
+                        ))
+                    }
+                    Err(e) => return Err(e.to_string()),
+                },
+            };
+            Ok(Provider {
+                kind: Kind::Catalog(p),
+                names,
+            })
         });
-        let sources = if fresh {
-            SourceNames::from_registry(config_dir)?
+        let no_catalog = match catalog {
+            Ok(provider) => {
+                providers.push(provider);
+                None
+            }
+            Err(why) => Some(why),
+        };
+        let indexed = if fresh {
+            None
         } else {
-            SourceNames::load(config_dir)?
+            sources::read_names(config_dir)
         };
-        let (catalog, no_catalog) = match names {
-            Ok(n) => (Some(n), None),
-            Err(why) => (None, Some(why)),
+        let names = match indexed {
+            Some(names) => names,
+            None => sources::names_from_registry(config_dir)?,
         };
-        Ok(Index {
+        providers.push(Provider {
+            kind: Kind::Sources,
+            names,
+        });
+        Ok(Lookup {
             config_dir: config_dir.to_path_buf(),
             profile,
-            catalog,
+            providers,
             no_catalog,
-            sources,
-            fresh,
         })
     }
 
+    /// Whether every provider's names were read from its own file.
+    fn is_fresh(&self) -> bool {
+        self.providers.iter().all(|p| p.names.is_fresh())
+    }
+
+    /// Reads the names from the providers' own files, not from their indexes.
+    fn reread(&mut self) -> Result<()> {
+        *self = Lookup::read(&self.config_dir, self.profile.clone(), true)?;
+        Ok(())
+    }
+
     /// Every library, the catalog's first.
-    pub fn libraries(&self) -> Vec<Library<'_>> {
-        let mut libs: Vec<Library> = Vec::new();
-        if let Some(catalog) = &self.catalog {
-            for lib in catalog.libraries() {
-                let l = &lib.library;
-                let reference = library_reference(l.owner.as_deref(), &l.slug);
-                libs.push(Library::Catalog {
-                    named: Named {
-                        name: reference.clone(),
-                        slug: reference,
-                        description: Some(format!("{} commands, installed", lib.count)),
-                        aliases: l.aliases.clone(),
-                    },
-                    lib,
+    pub fn libraries(&self) -> Vec<Library> {
+        let mut libs = Vec::new();
+        for (provider, p) in self.providers.iter().enumerate() {
+            for (at, lib) in p.names.libraries().iter().enumerate() {
+                libs.push(Library {
+                    provider,
+                    at,
+                    kind: p.kind.clone(),
+                    lib: lib.clone(),
                 });
             }
         }
-        libs.extend(self.sources.libraries().map(Library::Source));
         libs
     }
 
     /// The library `name` means: its slug, `owner/slug` or an alias (catalog first).
-    pub fn library(&self, name: &str) -> Option<Library<'_>> {
+    pub fn library(&self, name: &str) -> Option<Library> {
         self.libraries().into_iter().find(|l| l.answers_to(name))
+    }
+
+    /// The library `name` means, like [`Lookup::library`]; when the indexes know no such
+    /// library, the providers' files are read before saying so.
+    pub fn find_library(&mut self, name: &str) -> Result<Option<Library>> {
+        if self.library(name).is_none() && !self.is_fresh() {
+            self.reread()?;
+        }
+        Ok(self.library(name))
+    }
+
+    /// The names of `lib`'s commands, in order (from the provider's file when its index
+    /// cannot be read).
+    pub fn commands(&mut self, lib: &Library) -> Result<Vec<Named>> {
+        if let Ok(commands) = self.commands_of(lib) {
+            return Ok(commands);
+        }
+        self.reread()?;
+        let again = self.libraries().into_iter().find(|l| l.is(lib));
+        match again {
+            Some(lib) => self
+                .commands_of(&lib)
+                .map_err(|Damaged(why)| Error::Other(why)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn commands_of(&self, lib: &Library) -> std::result::Result<Vec<Named>, Damaged> {
+        let names = &self.providers[lib.provider].names;
+        Ok(names
+            .all()?
+            .into_iter()
+            .filter(|c| c.library == Some(lib.at))
+            .map(|c| c.named)
+            .collect())
     }
 
     /// `my cli run SLUG`: `library/command`, a personal command, or a command slug or alias
     /// that exactly one library has.
     pub fn slug(&mut self, target: &str) -> Result<Resolved> {
         let invoked_as = format!("{} cli run {target}", crate::BIN);
-        self.resolve(&invoked_as, |index| index.find_slug(target))
+        self.resolve(&invoked_as, |lookup| lookup.find_slug(target))
     }
 
     /// `my LIBRARY COMMAND`: the library by slug, `owner/slug` or alias, its command by slug
     /// or alias.
     pub fn library_command(&mut self, library: &str, command: &str) -> Result<Resolved> {
         let invoked_as = format!("{} {library} {command}", crate::BIN);
-        self.resolve(&invoked_as, |index| index.find_in_library(library, command))
-    }
-
-    /// The library `name` means, like [`Index::library`]; when the indexes know no such
-    /// library, the files themselves are read before saying so.
-    pub fn find_library(&mut self, name: &str) -> Result<Option<Library<'_>>> {
-        if self.library(name).is_none() && !self.fresh {
-            self.reread()?;
-        }
-        Ok(self.library(name))
-    }
-
-    /// Reads the names from the files themselves, not from the indexes.
-    fn reread(&mut self) -> Result<()> {
-        *self = Index::read(&self.config_dir, self.profile.clone(), true)?;
-        Ok(())
+        self.resolve(&invoked_as, |lookup| {
+            lookup.find_in_library(library, command)
+        })
     }
 
     /// Finds with `find` and reads what it found. When the indexes do not find the name, or
-    /// turn out not to describe the files, the files themselves are read and the name is
-    /// found again: an index never decides alone that a command does not exist, nor which
-    /// spec runs.
+    /// what they found does not hold up, the providers' files are read and the name is found
+    /// again.
     fn resolve(
         &mut self,
         invoked_as: &str,
-        find: impl Fn(&Index) -> Result<Found>,
+        find: impl Fn(&Lookup) -> Result<Found>,
     ) -> Result<Resolved> {
         let found = match find(self) {
-            Err(_) if !self.fresh => {
+            Err(_) if !self.is_fresh() => {
                 self.reread()?;
                 find(self)?
             }
@@ -309,11 +371,6 @@ impl Index {
         };
         if let Some(resolved) = self.read_found(&found, invoked_as)? {
             return Ok(resolved);
-        }
-        if self.fresh {
-            return Err(Error::Other(
-                "the command changed while it was read: run it again".into(),
-            ));
         }
         self.reread()?;
         let found = find(self)?;
@@ -326,25 +383,19 @@ impl Index {
         if let Some((lib, cmd)) = target.rsplit_once('/') {
             return self.find_in_library(lib, cmd);
         }
-        let named: Vec<(usize, NameEntry)> = match &self.catalog {
-            Some(c) => c
-                .maybe_named(target)
-                .into_iter()
-                .map(|i| (i, c.entry(i)))
-                .filter(|(_, e)| e.answers_to(target))
-                .collect(),
-            None => Vec::new(),
-        };
-        if let Some((i, _)) = named.iter().find(|(_, e)| e.is_personal()) {
-            return Ok(Found::Item(*i));
+        let mut found = Vec::new();
+        for (provider, p) in self.providers.iter().enumerate() {
+            for command in p.names.named(target).map_err(damaged)? {
+                found.push(Found { provider, command });
+            }
         }
-        let mut found: Vec<Found> = named.iter().map(|(i, _)| Found::Item(*i)).collect();
-        found.extend(
-            self.sources
-                .commands_named(target)
-                .into_iter()
-                .map(|(lib, row)| Found::Source(lib, row)),
-        );
+        let personal = found.iter().position(|f| {
+            f.command.library.is_none()
+                && matches!(self.providers[f.provider].kind, Kind::Catalog(_))
+        });
+        if let Some(at) = personal {
+            return Ok(found.swap_remove(at));
+        }
         match found.len() {
             0 => Err(Error::NotFound(format!(
                 "command {target:?} not found: no installed library, personal command or local source has it{}",
@@ -368,94 +419,149 @@ impl Index {
         let lib = self
             .library(library)
             .ok_or_else(|| Error::NotFound(format!("no library named {library:?} is installed")))?;
-        let found = match &lib {
-            Library::Catalog { lib, .. } => lib.command(command).map(Found::Item),
-            Library::Source(lib) => lib
-                .command(command)
-                .map(|c| Found::Source(lib.index, c.row)),
-        };
-        found.ok_or_else(|| {
-            let names: Vec<String> = lib.commands().into_iter().map(|n| n.slug).collect();
-            Error::NotFound(format!(
-                "library {} has no command {command:?} (it has {})",
-                lib.named().slug,
-                names.join(", ")
-            ))
-        })
+        let found = self.providers[lib.provider]
+            .names
+            .named(command)
+            .map_err(damaged)?
+            .into_iter()
+            .find(|c| c.library == Some(lib.at));
+        found
+            .map(|command| Found {
+                provider: lib.provider,
+                command,
+            })
+            .ok_or_else(|| {
+                let names: Vec<String> = self
+                    .commands_of(&lib)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|n| n.slug)
+                    .collect();
+                Error::NotFound(format!(
+                    "library {} has no command {command:?} (it has {})",
+                    lib.named().slug,
+                    names.join(", ")
+                ))
+            })
     }
 
-    /// Reads and checks the spec of what was found; `None` when what the indexes said does
-    /// not hold in the files (never when the names came from the files themselves).
+    /// Reads and checks the spec of what was found; `None` when what an index said does not
+    /// hold up (never when the names came from the providers' files: their errors are final).
     fn read_found(&self, found: &Found, invoked_as: &str) -> Result<Option<Resolved>> {
+        let provider = &self.providers[found.provider];
+        let command = &found.command;
+        let lib = command
+            .library
+            .and_then(|at| provider.names.libraries().get(at));
         let library = Some(self.library_of(found)).filter(|l| !l.is_empty());
-        match *found {
-            Found::Source(l, row) => {
-                let lib = self.sources.lib(l);
-                let loaded = lib
-                    .command_at(row)
-                    .ok_or_else(|| {
-                        Error::Other("the sources index changed while it was read".into())
-                    })
-                    .and_then(|cmd| sources::load_spec(&self.config_dir, &lib, &cmd));
-                let spec = match loaded {
-                    Ok(spec) => spec,
-                    Err(_) if !self.fresh => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                Ok(Some(Resolved {
-                    spec,
-                    library,
-                    version: None,
-                    from: Origin::Source(lib.source()),
-                    invoked_as: invoked_as.to_string(),
-                    body: None,
-                }))
-            }
-            Found::Item(i) => {
-                let catalog = self
-                    .catalog
-                    .as_ref()
-                    .expect("catalog items come from a loaded catalog");
-                let Some(item) = catalog.item(&catalog.entry(i))? else {
-                    return if self.fresh {
-                        Err(Error::Other(
-                            "the cached catalog changed while it was read: run the command again"
-                                .into(),
-                        ))
-                    } else {
-                        Ok(None)
-                    };
-                };
-                // Checked against the catalog's spec_hash: a tampered body is refused.
-                let body = catalog.spec_bytes(&item)?;
-                let spec = Spec::from_json(&body).map_err(|e| {
-                    Error::Cache(format!(
-                        "the cached spec of {:?} (v{}) is not a valid spec ({e}): run `my library sync`",
-                        item.slug, item.version
-                    ))
-                })?;
-                Ok(Some(Resolved {
+        let read = match (&provider.kind, &command.spec) {
+            (Kind::Catalog(profile), SpecRef::Item(item)) => self
+                .catalog_spec(item, command, lib)
+                .map(|(spec, body)| Resolved {
                     spec,
                     library,
                     version: Some(item.version),
-                    from: Origin::Catalog(catalog.profile().to_string()),
+                    from: Origin::Catalog(profile.clone()),
                     invoked_as: invoked_as.to_string(),
                     body: Some(body),
-                }))
-            }
+                }),
+            (Kind::Sources, SpecRef::File(file)) => match lib {
+                Some(names::Library {
+                    source: Some(source),
+                    path: Some(path),
+                    ..
+                }) => sources::load_spec(&self.config_dir, source, path, file, &command.named.slug)
+                    .map(|spec| Resolved {
+                        spec,
+                        library,
+                        version: None,
+                        from: Origin::Source(source.clone()),
+                        invoked_as: invoked_as.to_string(),
+                        body: None,
+                    }),
+                _ => Err(Error::Other(
+                    "the sources' names give a command without its source".into(),
+                )),
+            },
+            _ => Err(Error::Other(
+                "a name index holds a command of another provider".into(),
+            )),
+        };
+        match read {
+            Ok(resolved) => Ok(Some(resolved)),
+            Err(_) if !provider.names.is_fresh() => Ok(None),
+            Err(e) => Err(e),
         }
+    }
+
+    /// The spec of a catalog item found as `command` of `lib`, and its body: the item must be
+    /// safe to use as paths, be the command it was found as, and its body match its hash.
+    fn catalog_spec(
+        &self,
+        item: &CatalogItem,
+        command: &Command,
+        lib: Option<&names::Library>,
+    ) -> Result<(Spec, Vec<u8>)> {
+        let same_library = match (&item.library, lib) {
+            (None, None) => true,
+            (Some(of_item), Some(lib)) => {
+                of_item.slug == lib.named.slug && of_item.owner == lib.owner
+            }
+            _ => false,
+        };
+        let same = item.slug == command.named.slug && item.aliases == command.named.aliases;
+        if let Err(why) = cache::check_items(std::slice::from_ref(item)) {
+            return Err(Error::Cache(format!(
+                "the cached catalog is damaged ({why}): run `my library sync`"
+            )));
+        }
+        if !same || !same_library {
+            return Err(Error::Cache(format!(
+                "the cached catalog's names do not match its item {:?}: run `my library sync`",
+                item.slug
+            )));
+        }
+        // Checked against the item's spec_hash: a tampered body is refused.
+        let body = super::spec_bytes(&self.config_dir, item)?;
+        let spec = Spec::from_json(&body).map_err(|e| {
+            Error::Cache(format!(
+                "the cached spec of {:?} (v{}) is not a valid spec ({e}): run `my library sync`",
+                item.slug, item.version
+            ))
+        })?;
+        // The server names a command after its spec's slug: a body of another command is not
+        // this one, whatever hash an index gave for it.
+        if spec.metadata.slug != item.slug {
+            return Err(Error::Cache(format!(
+                "the cached spec of {:?} (v{}) is the command {:?}: run `my library sync`",
+                item.slug, item.version, spec.metadata.slug
+            )));
+        }
+        Ok((spec, body))
     }
 
     /// The library a found command belongs to (`""` for a personal command).
     fn library_of(&self, found: &Found) -> String {
-        match *found {
-            Found::Item(i) => self
-                .catalog
-                .as_ref()
-                .and_then(|c| c.entry(i).library())
-                .map(|l| library_reference(l.owner.as_deref(), &l.slug))
-                .unwrap_or_default(),
-            Found::Source(l, _) => self.sources.lib(l).slug(),
-        }
+        let provider = &self.providers[found.provider];
+        found
+            .command
+            .library
+            .and_then(|at| provider.names.libraries().get(at))
+            .map(|lib| reference(&provider.kind, lib))
+            .unwrap_or_default()
     }
+}
+
+/// What a library is called in messages and history: `slug` or `owner/slug` for an installed
+/// library, the slug for a source's.
+fn reference(kind: &Kind, lib: &names::Library) -> String {
+    match kind {
+        Kind::Catalog(_) => library_reference(lib.owner.as_deref(), &lib.named.slug),
+        Kind::Sources => lib.named.slug.clone(),
+    }
+}
+
+/// An index that cannot be read, as the error that sends the lookup to the files.
+fn damaged(Damaged(why): Damaged) -> Error {
+    Error::Cache(format!("a name index cannot be read ({why})"))
 }

@@ -2,11 +2,12 @@
 //! `<config dir>/sources/sources.json` and kept under `<config dir>/sources/repos/<name>/`.
 //! This is how a machine without an account (or without a network) gets commands.
 //!
-//! Beside the registry, `sources/index.tsv` lists the same libraries and commands as plain
-//! text (a `catalog::sidecar`), so finding a command among thousands does not parse the
-//! registry; it counts only while `sources.json` has the stamp it records, and is written
-//! again from the registry otherwise. A command found through it is checked against its spec
-//! file when that is read (see `catalog::resolve`).
+//! The sources are the second provider of commands beside the profile's catalog: every
+//! change (`my source add|update|remove`) writes, after the registry, their name index
+//! (`catalog::names`): its head in `sources/names.json`, its buckets under `sources/names/`,
+//! so finding a command among thousands reads neither the registry nor every spec. Looking a
+//! command up only reads them; a command found through them is checked against its spec file
+//! when that is read (see `catalog::resolve`).
 //!
 //! A git source is cloned with the `git` command. A local folder is copied (its manifest and
 //! spec files only), so what runs is what was validated, and a removed USB stick or a
@@ -15,7 +16,6 @@
 //! spec, slugs equal to file names) and only then replaces the previous copy.
 
 use std::fs;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -24,14 +24,16 @@ use my_api::spec::{is_slug, Format, Spec};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{now, rfc3339};
-use crate::atomic::{ensure_private_dir, write_atomic};
-use crate::catalog::sidecar::{read_table, Row, Rows, Stamp, Table};
+use crate::atomic::{ensure_private_dir, write_atomic, write_atomic_unsynced};
+use crate::catalog::names::{self, Builder, Head, Library, Named, Names, SpecRef};
 use crate::error::{Error, Result};
 
 const DIR: &str = "sources";
 const REGISTRY: &str = "sources.json";
-const INDEX: &str = "index.tsv";
-const INDEX_KIND: &str = "sources-index";
+/// The head of the sources' name index.
+const NAMES: &str = "names.json";
+/// The text index an older `my` kept beside the registry; removed by the next change.
+const LEGACY_INDEX: &str = "index.tsv";
 const REPOS: &str = "repos";
 
 /// `sources.json`.
@@ -64,28 +66,6 @@ pub struct SourceEntry {
     pub added_at: String,
     pub updated_at: String,
     pub libraries: Vec<LibraryEntry>,
-}
-
-/// What a library or a command is called (slug and aliases) and what it says it is.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Named {
-    pub slug: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-}
-
-impl Named {
-    pub fn answers_to(&self, name: &str) -> bool {
-        self.slug == name || self.aliases.iter().any(|a| a == name)
-    }
-
-    /// The description, else the display name.
-    pub fn summary(&self) -> &str {
-        self.description.as_deref().unwrap_or(&self.name)
-    }
 }
 
 /// A library of a source, with enough to find its commands without reading every spec.
@@ -134,45 +114,57 @@ impl Registry {
         }
     }
 
+    /// Writes `sources.json` (fsynced: it is the only record of the sources), then its name
+    /// index: the buckets, the head (`names.json`) that publishes them, and the removal of the
+    /// previous ones and of an older `my`'s `index.tsv`. The index is rebuilt from the
+    /// registry at the next change, so it is not fsynced; without one (a failed write), lookups
+    /// read the registry.
     fn save(&self, config_dir: &Path) -> Result<()> {
+        let dir = root(config_dir);
         ensure_private_dir(config_dir)?;
-        ensure_private_dir(&root(config_dir))?;
+        ensure_private_dir(&dir)?;
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Other(format!("cannot encode {REGISTRY}: {e}")))?;
-        let path = root(config_dir).join(REGISTRY);
-        write_atomic(&path, &bytes)?;
-        self.index(config_dir, Stamp::of(&path).as_ref());
+        write_atomic(&dir.join(REGISTRY), &bytes)?;
+        let published = self.names().write(&dir).and_then(|head| {
+            let bytes = serde_json::to_vec(&head)
+                .map_err(|e| Error::Other(format!("cannot encode {NAMES}: {e}")))?;
+            write_atomic_unsynced(&dir.join(NAMES), &bytes)?;
+            Ok(head.generation)
+        });
+        match published {
+            Ok(generation) => names::prune(&dir, Some(&generation)),
+            // A head left from before would describe another registry.
+            Err(_) => {
+                let _ = fs::remove_file(dir.join(NAMES));
+            }
+        }
+        let _ = fs::remove_file(dir.join(LEGACY_INDEX));
         Ok(())
     }
 
-    /// Writes `sources/index.tsv` for the registry file that has `stamp` (best effort) and
-    /// returns its rows.
-    fn index(&self, config_dir: &Path, stamp: Option<&Stamp>) -> Option<Rows> {
-        let Some(stamp) = stamp else {
-            return Rows::parse(String::new());
-        };
-        let mut table = Table::new(INDEX_KIND, stamp);
-        let mut commands = Table::rows();
+    /// Its name index: every library of every source, in order, then their commands.
+    pub fn names(&self) -> Builder {
+        let mut names = Builder::default();
+        let mut commands = Vec::new();
         for source in &self.sources {
             for lib in &source.libraries {
-                let start = commands.len();
-                for cmd in &lib.commands {
-                    commands.str("C");
-                    named_fields(&mut commands, &cmd.named)
-                        .str(&cmd.file)
-                        .end_row();
-                }
-                table.str("L").str(&source.name);
-                named_fields(&mut table, &lib.named)
-                    .str(&lib.path)
-                    .num(start)
-                    .num(commands.len())
-                    .end_row();
+                let at = names.library(Library {
+                    named: lib.named.clone(),
+                    owner: None,
+                    source: Some(source.name.clone()),
+                    path: Some(lib.path.clone()),
+                    commands: lib.commands.len(),
+                });
+                commands.push((at, &lib.commands));
             }
         }
-        table.append(&commands);
-        let _ = table.save(&root(config_dir).join(INDEX));
-        Rows::of(table)
+        for (at, cmds) in commands {
+            for cmd in cmds {
+                names.command(cmd.named.clone(), Some(at), SpecRef::File(cmd.file.clone()));
+            }
+        }
+        names
     }
 
     pub fn get(&self, name: &str) -> Option<&SourceEntry> {
@@ -208,202 +200,21 @@ impl Registry {
     }
 }
 
-fn named_fields<'t>(table: &'t mut Table, named: &Named) -> &'t mut Table {
-    table
-        .str(&named.slug)
-        .str(&named.name)
-        .opt(named.description.as_deref())
-        .list(&named.aliases)
+/// The name index of the sources, as the last change wrote it; `None` sends the caller to
+/// the registry itself (no index, a damaged head, or sources last changed by an older `my`).
+pub fn read_names(config_dir: &Path) -> Option<Names> {
+    let dir = root(config_dir);
+    if dir.join(LEGACY_INDEX).exists() {
+        return None;
+    }
+    let bytes = fs::read(dir.join(NAMES)).ok()?;
+    let head: Head = serde_json::from_slice(&bytes).ok()?;
+    Names::open(&dir, head).ok()
 }
 
-/// The sources index has a row per library (`L`, the source, the library's named fields,
-/// its folder, and where its commands' rows start and end, counted from the first command
-/// row), then the rows of the commands (`C`, named fields, file). Where the named fields
-/// (slug, name, description, aliases) start in each:
-const LIB_NAMED: usize = 2;
-const CMD_NAMED: usize = 1;
-
-/// Whether the named fields from `at` answer to `name` (slug or alias).
-fn row_answers_to(row: &Row, at: usize, name: &str) -> bool {
-    row.is(at, name) || row.has(at + 3, name)
-}
-
-/// The named fields (slug, name, description, aliases) of a row, from field `at` on.
-fn row_named(row: &Row, at: usize) -> Named {
-    Named {
-        slug: row.str(at),
-        name: row.str(at + 1),
-        description: row.opt(at + 2),
-        aliases: row.list(at + 3),
-    }
-}
-
-/// The libraries and commands of every registered source, by name: the sources index,
-/// read while it describes `sources.json`, or made from it.
-pub struct SourceNames {
-    rows: Rows,
-    /// Each library's row and the rows of its commands.
-    libs: Vec<(usize, Range<usize>)>,
-}
-
-impl SourceNames {
-    /// From the index while it describes `sources.json`, else from the registry itself.
-    pub fn load(config_dir: &Path) -> Result<SourceNames> {
-        if let Some(stamp) = Stamp::of(&root(config_dir).join(REGISTRY)) {
-            let rows = read_table(&root(config_dir).join(INDEX), INDEX_KIND, &stamp);
-            if let Some(names) = rows.and_then(SourceNames::of) {
-                return Ok(names);
-            }
-        }
-        SourceNames::from_registry(config_dir)
-    }
-
-    /// From `sources.json` (the index is written again on the way, best effort).
-    pub fn from_registry(config_dir: &Path) -> Result<SourceNames> {
-        // The stamp taken before the read: if the file changes in between, the index
-        // carries a stamp that no longer matches and is simply not used.
-        let stamp = Stamp::of(&root(config_dir).join(REGISTRY));
-        let registry = Registry::load(config_dir)?;
-        registry
-            .index(config_dir, stamp.as_ref())
-            .and_then(SourceNames::of)
-            .ok_or_else(|| Error::Other(format!("cannot index the sources of {REGISTRY}")))
-    }
-
-    /// `None` when the library rows do not lead to command rows.
-    fn of(rows: Rows) -> Option<SourceNames> {
-        let mut libs = Vec::new();
-        let mut at = 0;
-        while let Some((row, next)) = rows.row(at) {
-            if row.raw(0) != "L" {
-                break;
-            }
-            libs.push((at, row.num(LIB_NAMED + 5)?..row.num(LIB_NAMED + 6)?));
-            at = next;
-        }
-        let base = at;
-        for (_, commands) in &mut libs {
-            *commands = base.checked_add(commands.start)?..base.checked_add(commands.end)?;
-            if commands.start > commands.end || commands.end > rows.end() {
-                return None;
-            }
-        }
-        Some(SourceNames { rows, libs })
-    }
-
-    /// Every command that answers to `name`, as (its library's place, its row), in order.
-    pub fn commands_named(&self, name: &str) -> Vec<(usize, usize)> {
-        self.rows
-            .containing(name)
-            .into_iter()
-            .filter_map(|at| {
-                let lib = self.libs.iter().position(|(_, c)| c.contains(&at))?;
-                self.lib(lib)
-                    .command_at(at)?
-                    .answers_to(name)
-                    .then_some((lib, at))
-            })
-            .collect()
-    }
-
-    /// Every library, in the order of the registry.
-    pub fn libraries(&self) -> impl Iterator<Item = SourceLib<'_>> {
-        (0..self.libs.len()).map(|i| self.lib(i))
-    }
-
-    /// Library `i` (`i < libraries().count()`).
-    pub fn lib(&self, i: usize) -> SourceLib<'_> {
-        let (row, commands) = &self.libs[i];
-        SourceLib {
-            rows: &self.rows,
-            index: i,
-            fields: self.rows.row(*row).map(|(r, _)| r).unwrap_or_default(),
-            commands: commands.clone(),
-        }
-    }
-}
-
-/// A library of a source.
-#[derive(Clone)]
-pub struct SourceLib<'a> {
-    rows: &'a Rows,
-    /// Its place among the libraries.
-    pub index: usize,
-    fields: Row<'a>,
-    commands: Range<usize>,
-}
-
-impl<'a> SourceLib<'a> {
-    /// The name of the source it comes from.
-    pub fn source(&self) -> String {
-        self.fields.str(1)
-    }
-
-    pub fn named(&self) -> Named {
-        row_named(&self.fields, LIB_NAMED)
-    }
-
-    pub fn slug(&self) -> String {
-        self.fields.str(LIB_NAMED)
-    }
-
-    /// Whether `name` is its slug or one of its aliases.
-    pub fn answers_to(&self, name: &str) -> bool {
-        row_answers_to(&self.fields, LIB_NAMED, name)
-    }
-
-    /// The folder of its specs inside the source.
-    pub fn path(&self) -> String {
-        self.fields.str(LIB_NAMED + 4)
-    }
-
-    /// Its commands, in order.
-    pub fn commands(&self) -> impl Iterator<Item = SourceCommand<'a>> + 'a {
-        self.rows
-            .between(self.commands.start, self.commands.end)
-            .map(|(row, fields)| SourceCommand { row, fields })
-    }
-
-    /// The command named `name` (slug or alias).
-    pub fn command(&self, name: &str) -> Option<SourceCommand<'a>> {
-        self.rows
-            .containing(name)
-            .into_iter()
-            .filter_map(|at| self.command_at(at))
-            .find(|c| c.answers_to(name))
-    }
-
-    /// Its command whose row starts at `row` (as [`SourceCommand::row`] gave it).
-    pub fn command_at(&self, row: usize) -> Option<SourceCommand<'a>> {
-        if !self.commands.contains(&row) {
-            return None;
-        }
-        let (fields, _) = self.rows.row(row)?;
-        (fields.raw(0) == "C").then_some(SourceCommand { row, fields })
-    }
-}
-
-/// A command of a source's library.
-#[derive(Clone, Copy)]
-pub struct SourceCommand<'a> {
-    /// Where its row starts in the index.
-    pub row: usize,
-    fields: Row<'a>,
-}
-
-impl SourceCommand<'_> {
-    pub fn named(&self) -> Named {
-        row_named(&self.fields, CMD_NAMED)
-    }
-
-    fn answers_to(&self, name: &str) -> bool {
-        row_answers_to(&self.fields, CMD_NAMED, name)
-    }
-
-    /// The spec's file name in the library folder.
-    pub fn file(&self) -> String {
-        self.fields.str(CMD_NAMED + 4)
-    }
+/// The names of the sources, made from the registry itself.
+pub fn names_from_registry(config_dir: &Path) -> Result<Names> {
+    Ok(Registry::load(config_dir)?.names().into_names())
 }
 
 /// Whether `rel` stays inside the folder it is joined to (no `..`, not absolute).
@@ -417,10 +228,17 @@ fn stays_inside(rel: &str) -> bool {
         })
 }
 
-/// Reads and validates the spec of a registered command.
-pub fn load_spec(config_dir: &Path, lib: &SourceLib, cmd: &SourceCommand) -> Result<Spec> {
-    let (source, lib_path, file) = (lib.source(), lib.path(), cmd.file());
-    let path = repo_dir(config_dir, &source).join(&lib_path).join(&file);
+/// Reads and validates the spec `file` of the library folder `lib_path` of `source`, which
+/// must be the command `slug`. The names come from an index or the registry: none may lead
+/// out of the source's folder.
+pub fn load_spec(
+    config_dir: &Path,
+    source: &str,
+    lib_path: &str,
+    file: &str,
+    slug: &str,
+) -> Result<Spec> {
+    let path = repo_dir(config_dir, source).join(lib_path).join(file);
     let damaged = |detail: String| {
         Error::Other(format!(
             "source {source:?} is damaged ({}: {detail}): run `my source update {source}`",
@@ -428,14 +246,13 @@ pub fn load_spec(config_dir: &Path, lib: &SourceLib, cmd: &SourceCommand) -> Res
         ))
     };
     let inside =
-        is_slug(&source) && stays_inside(&lib_path) && stays_inside(&file) && !file.contains('/');
+        is_slug(source) && stays_inside(lib_path) && stays_inside(file) && !file.contains('/');
     if !inside {
         return Err(damaged("a path that leaves the source's folder".into()));
     }
     let text = fs::read_to_string(&path).map_err(|e| damaged(e.to_string()))?;
     let format = Format::from_path(&path).unwrap_or(Format::Yaml);
     let spec = Spec::parse(&text, format).map_err(|e| damaged(e.to_string()))?;
-    let slug = cmd.named().slug;
     if spec.metadata.slug != slug {
         return Err(damaged(format!(
             "its slug is {:?}, not {slug:?}",

@@ -1,11 +1,12 @@
 //! Syncing one profile's catalog into the cache: `GET /v1/catalog` with `If-None-Match`
-//! (a 304 records only the time, in the summary beside the catalog), then the spec bodies the cache lacks, each checked
-//! against its `spec_hash` before it is stored. The catalog file is written last, so a sync
-//! that fails leaves the previous catalog as it was.
+//! (a 304 records only the time, in the summary beside the catalog), then the spec bodies the
+//! cache lacks or holds damaged, each checked against its `spec_hash` before it is stored.
+//! The catalog, its name index and its summary are written after every body, so a sync that
+//! fails leaves the previous catalog as it was. This is the only writer of the profile's
+//! cache: commands are looked up in it without writing.
 
 use super::active::{self, ActiveProfile};
 use super::cache::{self, CatalogFile, Read};
-use super::index;
 use super::remote;
 use crate::api::{Method, Reply};
 use crate::app::App;
@@ -14,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::out;
 use crate::secret::Secret;
 use my_api::catalog::{fill, paths, valid_slug, Catalog, CatalogItem};
+use std::collections::HashSet;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a sync did.
@@ -93,7 +96,17 @@ pub fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
     };
     let etag = previous.as_ref().and_then(|f| f.etag.clone());
     let headers: Vec<(&str, &str)> = etag.iter().map(|e| ("If-None-Match", e.as_str())).collect();
-    let (reply, active) = session::send_with(app, Method::Get, &path, None, &headers)?;
+    // The cached bodies are checked while the request is in flight: after a 304 that check is
+    // all the work left, and reading a thousand small files costs about what the request does.
+    let (sent, cached) = std::thread::scope(|s| {
+        let check = previous
+            .as_ref()
+            .map(|p| s.spawn(|| cached_bodies(dir, &p.items)));
+        let sent = session::send_with(app, Method::Get, &path, None, &headers);
+        let cached = check.and_then(|c| c.join().ok()).unwrap_or_default();
+        (sent, cached)
+    });
+    let (reply, active) = sent?;
     let synced_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     let (file, changed) = match (reply.status, previous) {
         (304, Some(mut previous)) if etag.is_some() => {
@@ -114,9 +127,9 @@ pub fn sync(app: &App, target: &ActiveProfile) -> Result<Synced> {
         }
         _ => return Err(refusal(reply, target)),
     };
-    let fetched = fetch_missing(app, &active.token, &file.items)?;
-    if changed || !cache::touch_synced_at(dir, &file.profile, &file.synced_at) {
-        index::store(dir, &file)?;
+    let fetched = fetch_missing(app, &active.token, &file.items, &cached)?;
+    if changed || !cache::touch_synced_at(dir, &file) {
+        cache::store(dir, &file)?;
     }
     if target.decided_by_token() && target.slug.as_deref() != Some(file.profile.as_str()) {
         active::remember_for_token(app, &file.profile)?;
@@ -157,14 +170,40 @@ fn check_answer(answer: &Catalog, target: &ActiveProfile) -> Result<()> {
 /// server, which answers requests in parallel.
 const PARALLEL_FETCHES: usize = 4;
 
-/// Downloads the spec bodies the cache does not hold, checking each against its hash before
-/// storing it; after the first failure no new download starts. Returns how many were
-/// fetched.
-fn fetch_missing(app: &App, token: &Secret, items: &[CatalogItem]) -> Result<usize> {
+/// A cached spec body: command id, version and hash.
+type BodyKey = (String, u32, String);
+
+fn body_key(item: &CatalogItem) -> BodyKey {
+    (
+        item.command_id.clone(),
+        item.version,
+        item.spec_hash.clone(),
+    )
+}
+
+/// The bodies of `items` that are cached and match their hash.
+fn cached_bodies(dir: &Path, items: &[CatalogItem]) -> HashSet<BodyKey> {
+    items
+        .iter()
+        .filter(|item| cache::spec_is_cached(dir, item))
+        .map(body_key)
+        .collect()
+}
+
+/// Downloads the spec bodies the cache does not hold (or holds damaged: a run refuses such a
+/// body and leaves it for this), checking each against its hash before storing it; after the
+/// first failure no new download starts. `cached` holds bodies already found good. Returns
+/// how many were fetched.
+fn fetch_missing(
+    app: &App,
+    token: &Secret,
+    items: &[CatalogItem],
+    cached: &HashSet<BodyKey>,
+) -> Result<usize> {
     let dir = &app.settings.config_dir;
     let missing: Vec<&CatalogItem> = items
         .iter()
-        .filter(|item| !cache::spec_path(dir, item).is_file())
+        .filter(|item| !cached.contains(&body_key(item)) && !cache::spec_is_cached(dir, item))
         .collect();
     if missing.is_empty() {
         return Ok(0);

@@ -8,7 +8,7 @@
 
 use crate::cli::CompletionArgs;
 use mycli::app::App;
-use mycli::catalog::resolve::Index;
+use mycli::catalog::resolve::Lookup;
 use mycli::error::{Error, Result};
 use mycli::out;
 
@@ -46,14 +46,17 @@ pub(crate) fn run(app: &App, args: CompletionArgs) -> Result<()> {
 /// the command slugs of `library`; nothing when there is no cache (a TAB press must never
 /// print an error into the command line).
 fn catalog_words(app: &App, library: Option<&str>) -> Vec<String> {
-    let Ok(index) = Index::load(&app.settings) else {
+    let Ok(mut lookup) = Lookup::load(&app.settings) else {
         return Vec::new();
     };
     match library {
-        None => index.libraries().iter().map(|l| l.named().slug).collect(),
-        Some(name) => index
-            .library(name)
-            .map(|l| l.commands().into_iter().map(|c| c.slug).collect())
-            .unwrap_or_default(),
+        None => lookup.libraries().iter().map(|l| l.named().slug).collect(),
+        Some(name) => match lookup.library(name) {
+            Some(lib) => lookup
+                .commands(&lib)
+                .map(|c| c.into_iter().map(|c| c.slug).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
     }
 }

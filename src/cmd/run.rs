@@ -3,8 +3,8 @@
 
 use crate::cli::RunArgs;
 use mycli::app::App;
-use mycli::catalog::resolve::{self, Index};
-use mycli::catalog::sources::Named;
+use mycli::catalog::resolve::{self, Lookup};
+use mycli::catalog::Named;
 use mycli::error::{Error, Result};
 use mycli::out;
 use mycli::runner;
@@ -22,7 +22,7 @@ pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
                 .args
                 .split_first()
                 .ok_or_else(|| Error::Usage("`my cli run` needs a command".into()))?;
-            (Index::load(&app.settings)?.slug(target)?, rest.to_vec())
+            (Lookup::load(&app.settings)?.slug(target)?, rest.to_vec())
         }
     };
     runner::execute(app, &cmd, &argv, opts)
@@ -30,9 +30,9 @@ pub(crate) fn run(app: &App, args: RunArgs) -> Result<()> {
 
 /// `my LIBRARY [COMMAND [ARGS…]]`.
 pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
-    let mut index = Index::load(&app.settings)?;
+    let mut lookup = Lookup::load(&app.settings)?;
     let name = &words[0];
-    let Some(lib) = index.find_library(name)? else {
+    let Some(lib) = lookup.find_library(name)? else {
         return Err(Error::Usage(format!(
             "unknown command {name:?}: it is neither a built-in command nor an installed library (`{} --help` lists both)",
             crate::BIN
@@ -45,12 +45,12 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
                 lib.title(),
                 crate::BIN
             ));
-            print_names(&lib.commands());
+            print_names(&lookup.commands(&lib)?);
             return Ok(());
         }
         Some(c) => c,
     };
-    let cmd = index.library_command(name, command)?;
+    let cmd = lookup.library_command(name, command)?;
     let mut argv = words[2..].to_vec();
     let opts = runner::take_own_flags(&cmd.spec, &mut argv);
     runner::execute(app, &cmd, &argv, opts)
@@ -59,10 +59,10 @@ pub(crate) fn library(app: &App, words: Vec<String>) -> Result<()> {
 /// `my --help`: argh's text, then the installed libraries (when the config is readable).
 pub(crate) fn top_help(text: &str) {
     out::line(text.trim_end());
-    let Ok(index) = Settings::resolve().and_then(|s| Index::load(&s)) else {
+    let Ok(lookup) = Settings::resolve().and_then(|s| Lookup::load(&s)) else {
         return;
     };
-    let libs: Vec<Named> = index.libraries().iter().map(|l| l.named()).collect();
+    let libs: Vec<Named> = lookup.libraries().iter().map(|l| l.named()).collect();
     if !libs.is_empty() {
         out::line("\nInstalled libraries (my LIBRARY COMMAND [ARGS…]):");
         print_names(&libs);

@@ -4,13 +4,13 @@ use my_api::spec::canonical_json;
 
 use crate::cli::ShowArgs;
 use mycli::app::App;
-use mycli::catalog::resolve::Index;
+use mycli::catalog::resolve::Lookup;
 use mycli::error::Result;
 use mycli::out;
 use mycli::runner::args;
 
 pub(crate) fn run(app: &App, a: ShowArgs) -> Result<()> {
-    let cmd = Index::load(&app.settings)?.slug(&a.command)?;
+    let cmd = Lookup::load(&app.settings)?.slug(&a.command)?;
     let spec = &cmd.spec;
     if a.raw {
         // The body as the catalog cached it, or the canonical form of a local spec.

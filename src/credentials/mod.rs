@@ -6,30 +6,26 @@
 //! `file` never touches the keyring. In auto mode both places can hold an entry for one API
 //! URL (a save fell back while the keyring was locked, and the old entry could not be
 //! removed): the one saved last wins, so a stale copy never shadows a newer one.
+//!
+//! The backends live beside it, one file each (`keyring`, `file`), with the stored record
+//! (`entry`) and the lock that callers hold around a read-refresh-write cycle (`lock`).
 
 mod entry;
 pub mod file;
 mod keyring;
+mod lock;
 
 pub use self::entry::Credentials;
+pub use self::lock::LockGuard;
 
 use std::fmt;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use self::file::FileStore;
 use self::keyring::{Keyring, KeyringError, SERVICE};
-use crate::atomic;
 use crate::error::{json_error_detail, Error, Result};
-
-/// Lock file next to the credentials. Its holder writes its PID into it, so a process that
-/// waits too long can say who holds it.
-const LOCK_FILE: &str = "credentials.lock";
-/// How long [`CredentialStore::lock`] waits for another process: longer than a refresh
-/// takes with every timeout spent (30 s HTTP, 3 s keyring). `MY_LOCK_TIMEOUT` overrides it.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The value of `MY_CREDENTIAL_STORE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,15 +93,6 @@ impl fmt::Debug for CredentialStore {
             .field("dir", &self.dir)
             .finish()
     }
-}
-
-/// Holds `<dir>/credentials.lock` exclusively. The lock is released when the guard is
-/// dropped (closing the file releases it, and the descriptor is close-on-exec, so no child
-/// process keeps it).
-#[derive(Debug)]
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct LockGuard {
-    _file: File,
 }
 
 impl CredentialStore {
@@ -241,60 +228,10 @@ impl CredentialStore {
         }
     }
 
-    /// Takes the exclusive lock on `<dir>/credentials.lock` (created 0600, folder 0700,
-    /// never through a symbolic link). Waits a bounded time for another process: one
-    /// suspended with Ctrl-Z mid-refresh must not hang every later run. The error then
-    /// names the holder's PID.
+    /// Takes the credentials lock of this store's folder (see [`lock::acquire`]): a caller
+    /// that reads, refreshes and writes back holds it around the whole cycle.
     pub fn lock(&self) -> Result<LockGuard> {
-        self.lock_within(lock_timeout()?)
-    }
-
-    fn lock_within(&self, timeout: Duration) -> Result<LockGuard> {
-        use std::fs::TryLockError;
-        use std::io::{Read, Seek, Write};
-        atomic::ensure_private_dir(&self.dir)?;
-        let path = self.dir.join(LOCK_FILE);
-        let mut file = atomic::open_lock_file(&path).map_err(|e| {
-            if atomic::is_symlink_error(&e) {
-                Error::Store(format!(
-                    "{} is a symbolic link; remove it (my never follows one there)",
-                    path.display()
-                ))
-            } else {
-                Error::io(format!("cannot open {}", path.display()), e)
-            }
-        })?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) if started.elapsed() < timeout => {
-                    std::thread::sleep(Duration::from_millis(25));
-                }
-                Err(TryLockError::WouldBlock) => {
-                    let mut holder = String::new();
-                    let _ = file.read_to_string(&mut holder);
-                    let holder = match holder.trim().parse::<u32>() {
-                        Ok(pid) => format!("another my process (PID {pid})"),
-                        Err(_) => "another my process".to_string(),
-                    };
-                    return Err(Error::Store(format!(
-                        "{holder} has held {} for {} s: if it is stopped (Ctrl-Z), resume it with `fg` or end it, then try again",
-                        path.display(),
-                        timeout.as_secs()
-                    )));
-                }
-                Err(TryLockError::Error(e)) => {
-                    return Err(Error::io(format!("cannot lock {}", path.display()), e))
-                }
-            }
-        }
-        // Best effort: the PID is only for the message of whoever waits too long.
-        let _ = file
-            .set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| write!(file, "{}", std::process::id()));
-        Ok(LockGuard { _file: file })
+        lock::acquire(&self.dir)
     }
 
     /// Moves the credentials for `api_url` from the file into the keyring: writes the
@@ -352,20 +289,6 @@ impl CredentialStore {
         }
         Ok(())
     }
-}
-
-/// `MY_LOCK_TIMEOUT` seconds (1 to 3600), else [`LOCK_TIMEOUT`].
-fn lock_timeout() -> Result<Duration> {
-    let Some(raw) = std::env::var_os("MY_LOCK_TIMEOUT") else {
-        return Ok(LOCK_TIMEOUT);
-    };
-    raw.to_str()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .filter(|s| (1..=3600).contains(s))
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            Error::Usage("MY_LOCK_TIMEOUT must be a whole number of seconds from 1 to 3600".into())
-        })
 }
 
 /// The copy to use when the keyring and the file may both have credentials for one API URL:
@@ -565,39 +488,6 @@ mod tests {
     }
 
     #[test]
-    fn a_second_lock_waits_until_the_first_guard_drops() {
-        let h = Harness::in_memory(StoreChoice::File);
-        let first = h.store.lock().unwrap();
-        let lock_path = h.tmp.path().join("my").join(LOCK_FILE);
-        assert_eq!(mode(&lock_path), 0o600);
-        assert_eq!(mode(&h.tmp.path().join("my")), 0o700);
-
-        // Another open file description conflicts even within this process.
-        let other = File::open(&lock_path).unwrap();
-        assert!(matches!(
-            other.try_lock(),
-            Err(std::fs::TryLockError::WouldBlock)
-        ));
-
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let second = h.store.lock().unwrap();
-                tx.send(()).unwrap();
-                drop(second);
-            });
-            assert!(
-                rx.recv_timeout(Duration::from_millis(200)).is_err(),
-                "the second lock did not wait"
-            );
-            drop(first);
-            rx.recv_timeout(Duration::from_secs(10))
-                .expect("the second lock was never granted");
-        });
-        other.try_lock().unwrap();
-    }
-
-    #[test]
     fn file_mode_never_calls_the_keyring() {
         use std::sync::atomic::{AtomicBool, Ordering};
         static CALLED: AtomicBool = AtomicBool::new(false);
@@ -728,37 +618,6 @@ mod tests {
             h.store.migrate_to_keyring(A),
             Err(Error::Usage(_))
         ));
-    }
-
-    #[test]
-    fn a_lock_held_too_long_is_an_error_naming_the_holder() {
-        let h = Harness::in_memory(StoreChoice::File);
-        let held = h.store.lock().unwrap();
-        let started = std::time::Instant::now();
-        let err = h
-            .store
-            .lock_within(Duration::from_secs(1))
-            .unwrap_err()
-            .to_string();
-        drop(held);
-        assert!(started.elapsed() >= Duration::from_secs(1));
-        assert!(
-            err.contains(&format!("another my process (PID {})", std::process::id())),
-            "{err}"
-        );
-        let _again = h.store.lock().unwrap();
-    }
-
-    #[test]
-    fn a_symlinked_lock_file_is_refused() {
-        let h = Harness::in_memory(StoreChoice::File);
-        let dir = h.tmp.path().join("my");
-        std::fs::create_dir_all(&dir).unwrap();
-        let target = h.tmp.path().join("elsewhere");
-        std::os::unix::fs::symlink(&target, dir.join(LOCK_FILE)).unwrap();
-        let err = h.store.lock().unwrap_err().to_string();
-        assert!(err.contains("is a symbolic link"), "{err}");
-        assert!(!target.exists(), "the lock was created through the link");
     }
 
     #[test]

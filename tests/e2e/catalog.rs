@@ -441,11 +441,17 @@ fn bad_input_is_named_and_unknown_names_are_not_found() {
     assert_eq!(env.run(&["cli", "profile", "create", "Bad"]).code, 2);
     assert_eq!(env.run(&["cli", "profile", "delete", "default"]).code, 2);
 
-    // A corrupt cache is reported, never trusted, and the next sync replaces it.
+    // A corrupt cache is reported, never trusted, and the next sync replaces it. (Status
+    // reads the summary the sync wrote; without one it counts the catalog itself.)
     env.run(&["library", "install", "kubernetes"]).ok();
     std::fs::write(
         catalog_file(&env, "default"),
         "{\"profile\": \"default\", \"items\": [",
+    )
+    .unwrap();
+    std::fs::write(
+        catalog_file(&env, "default").with_file_name("summary.json"),
+        "{\"synced_at\": ",
     )
     .unwrap();
     let status = env.run(&["cli", "status"]).ok();
@@ -635,13 +641,50 @@ fn init_writes_a_starter_that_pushes() {
     assert_eq!(slugs, ["hello", "greet"]);
 }
 
+/// The config folder as a lookup must leave it: everything but the history of runs.
+fn config_tree(env: &TestEnv) -> Tree {
+    let mut t = tree(&env.config_dir());
+    t.remove("history.jsonl");
+    t
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn write_json(path: &Path, v: &Value) {
+    std::fs::write(path, serde_json::to_vec(v).unwrap()).unwrap();
+}
+
+/// The bucket files of the profile's name index, as its summary names them.
+fn buckets(env: &TestEnv, profile: &str) -> Vec<PathBuf> {
+    let dir = catalog_file(env, profile).with_file_name("names");
+    let summary = read_json(&catalog_file(env, profile).with_file_name("summary.json"));
+    let generation = summary["names"]["generation"]
+        .as_str()
+        .expect("the summary names an index");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(generation))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Rewrites the commands of every bucket of the profile's index with `edit`.
+fn edit_index(env: &TestEnv, edit: impl Fn(&mut Vec<Value>)) {
+    for path in buckets(env, "default") {
+        let mut bucket = read_json(&path);
+        edit(bucket["commands"].as_array_mut().unwrap());
+        write_json(&path, &bucket);
+    }
+}
+
 #[test]
-fn a_stale_damaged_or_misleading_catalog_index_is_never_trusted() {
+fn a_damaged_or_misleading_catalog_name_index_is_never_trusted() {
     let server = server_with_examples();
     let env = signed_in(&server, "index@example.com");
     env.run(&["library", "install", "ops"]).ok();
-    let index = catalog_file(&env, "default").with_file_name("index.tsv");
-    let written = std::fs::read_to_string(&index).expect("the sync writes the index");
     let runs_deploy = |env: &TestEnv| {
         let r = env.run(&["ops", "deploy", "--env", "staging"]).ok();
         assert!(
@@ -651,59 +694,248 @@ fn a_stale_damaged_or_misleading_catalog_index_is_never_trusted() {
         );
     };
     runs_deploy(&env);
-
-    // Misleading: `deploy` and `disk` trade their places in catalog.json, so the index sends
-    // each name to the other's item (another command id, spec_hash and body). The item read
-    // back is not the one described: the catalog itself decides, and the index is rebuilt.
-    let mut lines: Vec<String> = written.lines().map(String::from).collect();
-    assert_eq!(
-        lines.len(),
-        4,
-        "a header, ops and its two commands:\n{written}"
+    let catalog = cached(&env, "default").unwrap();
+    let (deploy, disk) = (
+        item(&catalog, "deploy").clone(),
+        item(&catalog, "disk").clone(),
     );
-    // The last two fields of a row: where its item starts and ends.
-    fn place(line: &str) -> String {
-        let fields: Vec<&str> = line.rsplitn(3, '\t').collect();
-        format!("\t{}\t{}", fields[1], fields[0])
-    }
-    let (a, b) = (place(&lines[2]), place(&lines[3]));
-    let (one, two) = (lines[2].replace(&a, &b), lines[3].replace(&b, &a));
-    lines[2] = one;
-    lines[3] = two;
-    let misleading = lines.join("\n") + "\n";
-    assert_ne!(misleading, written);
-    std::fs::write(&index, &misleading).unwrap();
-    runs_deploy(&env);
-    let r = env.run(&["ops", "disk", "."]).ok();
-    assert!(!r.stdout.contains("Deploying"), "{}", r.stdout);
-    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
-
-    // An index that leaves the command or its library out: the catalog itself is read
-    // before anything is "not found".
-    for hidden in ["I\tdeploy\t", "L\t"] {
-        std::fs::write(&index, without_lines(&written, hidden)).unwrap();
+    let summary = catalog_file(&env, "default").with_file_name("summary.json");
+    let index: Vec<(PathBuf, Vec<u8>)> = std::iter::once(summary.clone())
+        .chain(buckets(&env, "default"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    let restore = || {
+        for (path, bytes) in &index {
+            std::fs::write(path, bytes).unwrap();
+        }
+    };
+    // What runs is what the catalog says, and the lookup writes nothing, whatever the index.
+    let check = |what: &str| {
+        let before = config_tree(&env);
         runs_deploy(&env);
-        assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
-    }
+        let r = env.run(&["ops", "disk", "."]).ok();
+        assert!(!r.stdout.contains("Deploying"), "{what}: {}", r.stdout);
+        assert_unchanged(&before, &config_tree(&env), what);
+        restore();
+    };
 
-    // Damaged, or stale (the catalog written again behind its back): rebuilt from the
-    // catalog, which is what runs.
-    std::fs::write(&index, "my-sidecar catalog-index 1 garbage\n\x00\n").unwrap();
+    // The index alone is enough to run: it is what lookups read.
+    let moved = catalog_file(&env, "default").with_file_name("moved.json");
+    std::fs::rename(catalog_file(&env, "default"), &moved).unwrap();
     runs_deploy(&env);
-    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
-    let catalog = catalog_file(&env, "default");
-    let pretty = serde_json::to_string_pretty(&cached(&env, "default").unwrap()).unwrap();
-    std::fs::write(&catalog, pretty).unwrap();
-    runs_deploy(&env);
-    let rebuilt = std::fs::read_to_string(&index).unwrap();
-    assert_ne!(rebuilt, written, "the index describes the new catalog file");
-    assert_eq!(rebuilt.lines().count(), 4);
-    // A tampered body is still refused through a fresh index.
-    let item = item(&cached(&env, "default").unwrap(), "deploy").clone();
-    let body = spec_file(&env, &item);
+    std::fs::rename(&moved, catalog_file(&env, "default")).unwrap();
+
+    // Misleading: `deploy` and `disk` trade their catalog items (another command id,
+    // spec_hash and body each); an item that is not the command named is not used.
+    edit_index(&env, |commands| {
+        for c in commands.iter_mut() {
+            match c["slug"].as_str() {
+                Some("deploy") => c["spec"]["item"] = disk.clone(),
+                Some("disk") => c["spec"]["item"] = deploy.clone(),
+                _ => {}
+            }
+        }
+    });
+    check("items traded");
+    // Misleading: `deploy` keeps its names but points at disk's body and hash.
+    edit_index(&env, |commands| {
+        for c in commands.iter_mut().filter(|c| c["slug"] == "deploy") {
+            c["spec"]["item"]["command_id"] = disk["command_id"].clone();
+            c["spec"]["item"]["version"] = disk["version"].clone();
+            c["spec"]["item"]["spec_hash"] = disk["spec_hash"].clone();
+        }
+    });
+    check("another body");
+    // Hostile: an item whose command id leaves the cache folder.
+    edit_index(&env, |commands| {
+        for c in commands.iter_mut().filter(|c| c["slug"] == "deploy") {
+            c["spec"]["item"]["command_id"] = "../../../../outside".into();
+        }
+    });
+    check("path traversal");
+    // Incomplete: the command, or its library, left out.
+    edit_index(&env, |commands| commands.retain(|c| c["slug"] != "deploy"));
+    check("command left out");
+    let mut head = read_json(&summary);
+    head["names"]["libraries"] = serde_json::json!([]);
+    write_json(&summary, &head);
+    check("library left out");
+    // Damaged: a bucket that is not JSON, a head naming a folder outside the cache, a
+    // summary that does not parse (status then counts the catalog).
+    for path in buckets(&env, "default") {
+        std::fs::write(path, "garbage\x00").unwrap();
+    }
+    check("damaged buckets");
+    let mut head = read_json(&summary);
+    head["names"]["generation"] = "../../../../etc".into();
+    write_json(&summary, &head);
+    check("hostile generation");
+    std::fs::write(&summary, "{").unwrap();
+    let status = env.run(&["cli", "status", "--json"]).ok().json();
+    assert_eq!(status["cached_commands"], 2);
+    check("damaged summary");
+
+    // With the catalog itself damaged too, nothing runs, nothing panics, and it says to sync.
+    let before = std::fs::read(catalog_file(&env, "default")).unwrap();
+    std::fs::write(catalog_file(&env, "default"), "{\"profile\":").unwrap();
+    for path in buckets(&env, "default") {
+        std::fs::write(path, "[").unwrap();
+    }
+    let r = env.run(&["cli", "run", "deploy", "--env", "staging"]);
+    assert_eq!(r.code, NOT_FOUND, "{}", r.stderr);
+    assert!(r.stderr.contains("my library sync"), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    std::fs::write(catalog_file(&env, "default"), before).unwrap();
+    restore();
+
+    // A tampered body is refused, left where it is by the lookup, and replaced by the next
+    // sync even though the catalog did not change.
+    let body = spec_file(&env, &deploy);
     let text = std::fs::read_to_string(&body).unwrap();
     std::fs::write(&body, text.replace("echo Deploying", "echo Tampered")).unwrap();
     let r = env.run(&["ops", "deploy", "--env", "staging"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("my library sync"), "{}", r.stderr);
     assert_eq!(r.stdout, "");
+    assert!(body.exists());
+    let synced = env.run(&["library", "sync", "--json"]).ok().json();
+    assert_eq!(synced["changed"], false);
+    assert_eq!(synced["fetched_specs"], 1);
+    runs_deploy(&env);
+}
+
+/// Writes a local source with one library, `tools`, holding `hello`; returns its folder.
+fn tools_source() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tools")).unwrap();
+    std::fs::write(
+        dir.path().join("mycli.yaml"),
+        "schemaVersion: 1\nname: tools\nlibraries:\n  tools: {name: Tools, path: tools, aliases: [t]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tools/hello.yaml"),
+        "schemaVersion: 1\nkind: command\nmetadata: {name: Hello, slug: hello}\nsteps: [{name: s, run: ['echo hello']}]\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn looking_commands_up_writes_nothing() {
+    let server = server_with_examples();
+    let env = signed_in(&server, "reader@example.com");
+    env.run(&["library", "install", "ops"]).ok();
+    let tools = tools_source();
+    env.run(&["source", "add", &tools.path().display().to_string()])
+        .ok();
+    // Runs append to the history: the first one creates it, before the snapshot.
+    assert_eq!(env.run(&["tools", "hello"]).ok().stdout, "hello\n");
+    let history = env.config_dir().join("history.jsonl");
+    let runs = std::fs::read_to_string(&history).unwrap().lines().count();
+    let before = config_tree(&env);
+
+    let lookups: &[&[&str]] = &[
+        &["cli", "run", "--dry-run", "deploy", "--env", "staging"],
+        &["cli", "run", "--dry-run", "ops/deploy", "--env", "staging"],
+        &["ops", "deploy", "--env", "staging", "--dry-run"],
+        &["o", "d", "--env", "staging", "--dry-run"],
+        &["cli", "run", "--dry-run", "hello"],
+        &["t", "hello", "--dry-run"],
+        &["cli", "show", "deploy"],
+        &["cli", "show", "deploy", "--raw"],
+        &["cli", "show", "hello", "--json"],
+        &["completion", "--libraries"],
+        &["completion", "--commands", "ops"],
+        &["completion", "--commands", "tools"],
+        &["--help"],
+        &["ops"],
+        &["tools", "--help"],
+        &["cli", "status"],
+    ];
+    for args in lookups {
+        env.run(args).ok();
+    }
+    let r = env.run(&["--help"]).ok();
+    assert!(
+        r.stdout.contains("  ops (o)") && r.stdout.contains("  tools (t)"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["completion", "--commands", "ops"]).ok();
+    assert_eq!(r.stdout, "deploy\ndisk\n");
+    // Names that are nowhere are looked for in the files themselves, still without writing.
+    assert_eq!(env.run(&["cli", "run", "nope"]).code, NOT_FOUND);
+    assert_eq!(env.run(&["ops", "nope"]).code, NOT_FOUND);
+    assert_eq!(env.run(&["nope"]).code, 2);
+    // A run adds its line to the history, and writes nothing else.
+    assert!(env
+        .run(&["ops", "deploy", "--env", "staging"])
+        .ok()
+        .stdout
+        .starts_with("Deploying to staging"));
+    assert_eq!(env.run(&["tools", "hello"]).ok().stdout, "hello\n");
+    assert_unchanged(&before, &config_tree(&env), "looking commands up");
+    let now = std::fs::read_to_string(&history).unwrap().lines().count();
+    assert_eq!(now, runs + 2);
+}
+
+#[test]
+fn a_cache_in_the_old_layout_is_read_as_it_is_until_the_next_sync() {
+    use std::os::unix::fs::MetadataExt;
+    let server = server_with_examples();
+    let env = signed_in(&server, "old@example.com");
+    env.run(&["library", "install", "ops"]).ok();
+    // What an older `my` left: catalog.json with its text index and a summary stamped with
+    // the catalog file's length, time and inode; no name index.
+    let catalog = catalog_file(&env, "default");
+    let dir = catalog.parent().unwrap().to_path_buf();
+    std::fs::remove_dir_all(dir.join("names")).unwrap();
+    let m = std::fs::metadata(&catalog).unwrap();
+    let mtime_ns = i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec());
+    let synced_at = cached(&env, "default").unwrap()["synced_at"].clone();
+    write_json(
+        &dir.join("summary.json"),
+        &serde_json::json!({
+            "synced_at": synced_at,
+            "commands": 2,
+            "libraries": 1,
+            "library_commands": 2,
+            "stamp": {"len": m.len(), "mtime_ns": mtime_ns, "ino": m.ino()},
+        }),
+    );
+    std::fs::write(
+        dir.join("index.tsv"),
+        format!(
+            "my-sidecar catalog-index 1 {} {mtime_ns} {}\nL\tops\t\to\x1f\t2\t0\t2\n",
+            m.len(),
+            m.ino()
+        ),
+    )
+    .unwrap();
+    env.run(&["cli", "run", "deploy", "--env", "staging"]).ok();
+    let before = config_tree(&env);
+
+    // Read from catalog.json, without writing anything.
+    let r = env.run(&["o", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
+    env.run(&["cli", "show", "disk"]).ok();
+    let r = env.run(&["completion", "--commands", "ops"]).ok();
+    assert_eq!(r.stdout, "deploy\ndisk\n");
+    assert!(env.run(&["--help"]).ok().stdout.contains("  ops (o)"));
+    let status = env.run(&["cli", "status", "--json"]).ok().json();
+    assert_eq!(status["cached_commands"], 2);
+    assert_eq!(env.run(&["cli", "run", "nope"]).code, NOT_FOUND);
+    assert_unchanged(&before, &config_tree(&env), "lookups in the old layout");
+
+    // The next sync writes the new layout, though the catalog has not changed (304).
+    let synced = env.run(&["library", "sync", "--json"]).ok().json();
+    assert_eq!(synced["changed"], false);
+    assert!(!dir.join("index.tsv").exists());
+    assert_eq!(buckets(&env, "default").len(), 1);
+    let r = env.run(&["o", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
 }

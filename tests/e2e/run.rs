@@ -709,13 +709,32 @@ fn example_libraries_run_from_a_local_source_without_login() {
     assert_eq!(env.run(&["source", "remove", "examples"]).code, 6);
 }
 
+/// The bucket files of the sources' name index, as its head names them.
+fn source_buckets(env: &TestEnv) -> Vec<PathBuf> {
+    let dir = env.config_dir().join("sources");
+    let head: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("names.json")).unwrap()).unwrap();
+    let generation = head["generation"].as_str().expect("a generation");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("names").join(generation))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The config folder without the history of runs.
+fn config_tree(env: &TestEnv) -> Tree {
+    let mut t = tree(&env.config_dir());
+    t.remove("history.jsonl");
+    t
+}
+
 #[test]
-fn a_stale_damaged_or_misleading_sources_index_is_never_trusted() {
+fn a_damaged_or_misleading_sources_name_index_is_never_trusted() {
     let env = TestEnv::offline();
     env.run(&["source", "add", &examples_dir().display().to_string()])
         .ok();
-    let index = env.config_dir().join("sources/index.tsv");
-    let written = std::fs::read_to_string(&index).expect("`source add` writes the index");
     let runs_deploy = |env: &TestEnv| {
         let r = env.run(&["cli", "run", "deploy", "--env", "staging"]).ok();
         assert!(
@@ -725,37 +744,92 @@ fn a_stale_damaged_or_misleading_sources_index_is_never_trusted() {
         );
     };
     runs_deploy(&env);
-    // Misleading: the index sends `deploy` to disk.yaml, or out of the source's folder. The
-    // spec read is not `deploy` (or is never read): the registry decides, the index is rebuilt.
-    for target in ["disk.yaml", "../../../../../../etc/passwd"] {
-        let misleading = written.replace("\tdeploy.yaml\n", &format!("\t{target}\n"));
-        assert_ne!(misleading, written);
-        std::fs::write(&index, misleading).unwrap();
+    let head = env.config_dir().join("sources/names.json");
+    let index: Vec<(PathBuf, Vec<u8>)> = std::iter::once(head.clone())
+        .chain(source_buckets(&env))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    let check = |what: &str| {
+        let before = config_tree(&env);
         runs_deploy(&env);
-        assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
-    }
-    // An index that leaves the command out: the registry is read before "not found".
-    std::fs::write(&index, without_lines(&written, "C\tdeploy\t")).unwrap();
-    runs_deploy(&env);
-    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
-    // Damaged, or stale (the registry written again behind its back): rebuilt.
-    std::fs::write(&index, "garbage").unwrap();
-    runs_deploy(&env);
-    assert_eq!(std::fs::read_to_string(&index).unwrap(), written);
+        assert_unchanged(&before, &config_tree(&env), what);
+        for (path, bytes) in &index {
+            std::fs::write(path, bytes).unwrap();
+        }
+    };
+    let edit = |f: &dyn Fn(&mut Vec<serde_json::Value>)| {
+        for path in source_buckets(&env) {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            f(v["commands"].as_array_mut().unwrap());
+            std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+    };
+    // The index alone is enough to find it: it is what lookups read.
     let registry = env.config_dir().join("sources/sources.json");
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&registry).unwrap()).unwrap();
-    std::fs::write(&registry, serde_json::to_vec(&v).unwrap()).unwrap();
+    let moved = registry.with_file_name("moved.json");
+    std::fs::rename(&registry, &moved).unwrap();
     runs_deploy(&env);
-    let rebuilt = std::fs::read_to_string(&index).unwrap();
-    assert_ne!(
-        rebuilt, written,
-        "the index describes the new registry file"
-    );
-    assert_eq!(
-        rebuilt.lines().skip(1).collect::<Vec<_>>(),
-        written.lines().skip(1).collect::<Vec<_>>()
-    );
+    std::fs::rename(&moved, &registry).unwrap();
+    // Misleading: the index sends `deploy` to disk.yaml, or out of the source's folder. The
+    // spec read is not `deploy` (or is never read): the registry decides.
+    for target in ["disk.yaml", "../../../../../../etc/passwd"] {
+        edit(&|commands| {
+            for c in commands.iter_mut().filter(|c| c["slug"] == "deploy") {
+                c["spec"]["file"] = target.into();
+            }
+        });
+        check(target);
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&head).unwrap()).unwrap();
+    for lib in v["libraries"].as_array_mut().unwrap() {
+        lib["path"] = "../../..".into();
+    }
+    std::fs::write(&head, serde_json::to_vec(&v).unwrap()).unwrap();
+    check("a library folder outside the source");
+    // An index that leaves the command out: the registry is read before "not found".
+    edit(&|commands| commands.retain(|c| c["slug"] != "deploy"));
+    check("command left out");
+    // Damaged.
+    for path in source_buckets(&env) {
+        std::fs::write(path, "garbage").unwrap();
+    }
+    check("damaged buckets");
+    std::fs::write(&head, "{\"generation\":").unwrap();
+    check("damaged head");
+}
+
+#[test]
+fn sources_in_the_old_layout_are_read_as_they_are_until_the_next_change() {
+    let env = TestEnv::offline();
+    env.run(&["source", "add", &examples_dir().display().to_string()])
+        .ok();
+    // What an older `my` left: the registry with its text index beside it, no name index.
+    let dir = env.config_dir().join("sources");
+    std::fs::remove_file(dir.join("names.json")).unwrap();
+    std::fs::remove_dir_all(dir.join("names")).unwrap();
+    std::fs::write(
+        dir.join("index.tsv"),
+        "my-sidecar sources-index 1 0 0 0\nL\texamples\tops\tOps\t\to\x1f\tops\t0\t2\n",
+    )
+    .unwrap();
+    env.run(&["ops", "deploy", "--env", "staging"]).ok();
+    let before = config_tree(&env);
+    let r = env.run(&["cli", "run", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
+    let r = env.run(&["completion", "--commands", "k"]).ok();
+    assert_eq!(r.stdout, "logs\npods\nport-forward\n");
+    assert!(env.run(&["--help"]).ok().stdout.contains("  ops (o)"));
+    assert_unchanged(&before, &config_tree(&env), "lookups in the old layout");
+    // The next change of the sources writes the new layout.
+    env.run(&["source", "update", "examples"]).ok();
+    assert!(!dir.join("index.tsv").exists());
+    assert!(!source_buckets(&env).is_empty());
+    let r = env.run(&["o", "d", "--env", "staging"]).ok();
+    assert!(r.stdout.starts_with("Deploying to staging"), "{}", r.stdout);
 }
 
 #[test]

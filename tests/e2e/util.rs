@@ -606,17 +606,6 @@ pub fn first_line(child: &mut Child) -> String {
     line.trim().to_string()
 }
 
-/// `text` without its lines that start with `prefix`; there must be at least one.
-pub fn without_lines(text: &str, prefix: &str) -> String {
-    let kept: String = text
-        .lines()
-        .filter(|l| !l.starts_with(prefix))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_ne!(kept, text, "no line of the text starts with {prefix:?}");
-    kept
-}
-
 pub fn closed_port_url() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
@@ -737,4 +726,48 @@ pub fn acme(server: &Server, members: &[&str]) -> String {
         ]);
     }
     org["id"].as_str().unwrap().to_string()
+}
+
+/// Every file and folder under a folder, by path, with what a write changes: whether it is a
+/// folder, its length, modification and change times (nanoseconds), inode and mode.
+pub type Tree = std::collections::BTreeMap<String, (bool, u64, i128, i128, u64, u32)>;
+
+/// The [`Tree`] of `dir`. A folder's times change when an entry is created, renamed or
+/// removed in it, so even a temp file written and deleted shows, and a change time moves
+/// with a chmod too: two equal trees mean nothing was written.
+pub fn tree(dir: &Path) -> Tree {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(at) = todo.pop() {
+        let m = std::fs::symlink_metadata(&at).unwrap();
+        let rel = at.strip_prefix(dir).unwrap().display().to_string();
+        found.insert(
+            rel,
+            (
+                m.is_dir(),
+                m.len(),
+                i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+                i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+                m.ino(),
+                m.mode(),
+            ),
+        );
+        if m.is_dir() {
+            for entry in std::fs::read_dir(&at).unwrap() {
+                todo.push(entry.unwrap().path());
+            }
+        }
+    }
+    found
+}
+
+/// Asserts that `before` and `after` (from [`tree`]) are the same, naming what differs.
+pub fn assert_unchanged(before: &Tree, after: &Tree, what: &str) {
+    let changed: std::collections::BTreeSet<&String> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert!(changed.is_empty(), "{what} wrote {changed:?}");
 }
