@@ -170,3 +170,53 @@ fn the_checker_sees_bad_arrows() {
     assert!(check("error.rs", "//! see crate::runner").is_empty());
     assert!(check("error.rs", "use notmycli::runner;").is_empty());
 }
+
+/// Crates that call the operating system directly: only `src/sys/` may name them.
+const SYSTEM_CRATES: &[&str] = &["libc", "rustix", "nix"];
+
+/// The system crates `code` names in a path (`libc::…`, `use rustix::…`), outside comments.
+fn system_crates_named(code: &str) -> Vec<&'static str> {
+    let mut named = Vec::new();
+    for line in code.lines().map(str::trim_start) {
+        if line.starts_with("//") {
+            continue;
+        }
+        for krate in SYSTEM_CRATES {
+            let found = line.match_indices(&format!("{krate}::")).any(|(at, _)| {
+                !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+            });
+            if found && !named.contains(krate) {
+                named.push(*krate);
+            }
+        }
+    }
+    named
+}
+
+#[test]
+fn only_sys_calls_the_system() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        if relative.starts_with("sys") {
+            continue;
+        }
+        let named = system_crates_named(&fs::read_to_string(&file).unwrap());
+        if !named.is_empty() {
+            wrong.push(format!("{}: {}", relative.display(), named.join(", ")));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "system calls outside src/sys:\n{}",
+        wrong.join("\n")
+    );
+    // The checker itself: paths are caught, comments and look-alikes are not.
+    assert_eq!(system_crates_named("unsafe { libc::killpg(1, 9) };"), ["libc"]);
+    assert_eq!(system_crates_named("use rustix::process::getpid;"), ["rustix"]);
+    assert!(system_crates_named("//! libc::poll is behind sys").is_empty());
+    assert!(system_crates_named("use crate::sys::notlibc::x;").is_empty());
+}
