@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
-/// One stored credential, for one API URL. Serialized as compact JSON into the keyring (a
-/// Windows keyring entry holds at most 2,560 bytes, so nothing else goes in here) and as an
+/// One stored credential, for one API URL. Serialized as compact JSON into the keyring (some
+/// keyrings cap an entry at a few kilobytes, so nothing else goes in here) and as an
 /// entry of the credentials file. `Debug` is safe to print: the secrets redact themselves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credentials {

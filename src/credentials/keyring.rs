@@ -245,18 +245,11 @@ fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
     Ok(store)
 }
 
-/// The Windows Credential Manager (a secret is capped at 2,560 bytes).
-#[cfg(all(feature = "keyring", target_os = "windows"))]
-fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
-    let store: Arc<OsStore> = windows_native_keyring_store::Store::new()?;
-    Ok(store)
-}
-
 // Without a store for this platform (or built without the `keyring` feature) the keyring
 // counts as unreachable, so auto mode uses the file and keyring mode fails closed.
 #[cfg(not(all(
     feature = "keyring",
-    any(target_os = "linux", target_os = "macos", target_os = "windows")
+    any(target_os = "linux", target_os = "macos")
 )))]
 fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
     Err(keyring_core::Error::NotSupportedByStore(
