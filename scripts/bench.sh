@@ -72,8 +72,10 @@ SERVER=target/release/my-server
 STATIC_DIR=target/static
 STATIC_TARGET=x86_64-unknown-linux-gnu
 STATIC_MY=$STATIC_DIR/$STATIC_TARGET/release-cli/my
-TARGET_DYNAMIC_MB=2.5
-TARGET_STATIC_MB=3.5
+# The size budgets issue 19 set for the features still to come (tiny_http, pattern,
+# minisign…): every byte is accounted for, but features matter more.
+TARGET_DYNAMIC_MB=3.0
+TARGET_STATIC_MB=3.8
 TARGET_START_MS=1
 TARGET_GH_RATIO=50
 TARGET_RATIO=1.2
