@@ -215,8 +215,14 @@ fn only_sys_calls_the_system() {
         wrong.join("\n")
     );
     // The checker itself: paths are caught, comments and look-alikes are not.
-    assert_eq!(system_crates_named("unsafe { libc::killpg(1, 9) };"), ["libc"]);
-    assert_eq!(system_crates_named("use rustix::process::getpid;"), ["rustix"]);
+    assert_eq!(
+        system_crates_named("unsafe { libc::killpg(1, 9) };"),
+        ["libc"]
+    );
+    assert_eq!(
+        system_crates_named("use rustix::process::getpid;"),
+        ["rustix"]
+    );
     assert!(system_crates_named("//! libc::poll is behind sys").is_empty());
     assert!(system_crates_named("use crate::sys::notlibc::x;").is_empty());
 }

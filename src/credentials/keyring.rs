@@ -247,10 +247,7 @@ fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
 
 // Without a store for this platform (or built without the `keyring` feature) the keyring
 // counts as unreachable, so auto mode uses the file and keyring mode fails closed.
-#[cfg(not(all(
-    feature = "keyring",
-    any(target_os = "linux", target_os = "macos")
-)))]
+#[cfg(not(all(feature = "keyring", any(target_os = "linux", target_os = "macos"))))]
 fn connect_os() -> keyring_core::Result<Arc<OsStore>> {
     Err(keyring_core::Error::NotSupportedByStore(
         "this build of my has no OS keyring support on this platform".into(),
