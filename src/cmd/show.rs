@@ -44,7 +44,7 @@ pub(crate) fn run(app: &App, a: ShowArgs) -> Result<()> {
                 ""
             }
         ));
-        for line in &step.run {
+        for line in step.run.lines() {
             out::line(format!("       {line}"));
         }
     }

@@ -161,7 +161,7 @@ fn prepare<'a>(
                 step.name
             ))
         };
-        let script = template::render(&step.run.join("\n"), open, close, data)
+        let script = template::render(&step.run.script(), open, close, data)
             .map_err(|e| fail("template", e))?;
         let mut env = Vec::new();
         for (k, v) in spec.defaults.env.iter().chain(&step.env) {

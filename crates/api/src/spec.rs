@@ -167,8 +167,8 @@ impl Defaults {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Step {
     pub name: String,
-    /// Shell lines (templates), joined by newlines into one script.
-    pub run: Vec<String>,
+    /// The script (a template): one string, or lines joined by newlines.
+    pub run: Run,
     /// Added to `defaults.env` (and wins over it); values are templates.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -179,6 +179,58 @@ pub struct Step {
     /// Go on with the next step when this one fails (the run still fails).
     #[serde(default, skip_serializing_if = "is_false")]
     pub continue_on_error: bool,
+}
+
+/// A step's `run`, in the shape it was written, so the canonical JSON (and the hash) of a
+/// spec written with lines is what it always was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Run {
+    /// `run: |` or `run: echo hi` (upstream's shape): the string is the script, as written.
+    Script(String),
+    /// `run: [line, line]`: the lines joined by newlines are the script.
+    Lines(Vec<String>),
+}
+
+impl Run {
+    /// The script the shell is given (before templates are rendered).
+    pub fn script(&self) -> String {
+        match self {
+            Run::Script(text) => text.clone(),
+            Run::Lines(lines) => lines.join("\n"),
+        }
+    }
+
+    /// The script's lines, for display.
+    pub fn lines(&self) -> Vec<&str> {
+        match self {
+            Run::Script(text) => text.lines().collect(),
+            Run::Lines(lines) => lines.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Run {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Run, D::Error> {
+        struct RunVisitor;
+        impl<'de> Visitor<'de> for RunVisitor {
+            type Value = Run;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a script (a string) or a list of lines")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Run, E> {
+                Ok(Run::Script(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Run, A::Error> {
+                let mut lines = Vec::new();
+                while let Some(line) = seq.next_element::<String>()? {
+                    lines.push(line);
+                }
+                Ok(Run::Lines(lines))
+            }
+        }
+        d.deserialize_any(RunVisitor)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -569,17 +621,23 @@ impl Step {
         if self.name.trim().is_empty() {
             return Err(SpecError::new(format!("{path}.name"), "must not be empty"));
         }
-        if self.run.is_empty() {
-            return Err(SpecError::new(
-                format!("{path}.run"),
-                "must have at least one line",
-            ));
-        }
-        if self.run.iter().all(|line| line.trim().is_empty()) {
-            return Err(SpecError::new(
-                format!("{path}.run"),
-                "has only empty lines",
-            ));
+        match &self.run {
+            Run::Lines(lines) if lines.is_empty() => {
+                return Err(SpecError::new(
+                    format!("{path}.run"),
+                    "must have at least one line",
+                ));
+            }
+            Run::Lines(lines) if lines.iter().all(|line| line.trim().is_empty()) => {
+                return Err(SpecError::new(
+                    format!("{path}.run"),
+                    "has only empty lines",
+                ));
+            }
+            Run::Script(text) if text.trim().is_empty() => {
+                return Err(SpecError::new(format!("{path}.run"), "must not be empty"));
+            }
+            _ => {}
         }
         check_env(&format!("{path}.env"), &self.env)?;
         if let Some(timeout) = &self.timeout {
@@ -874,6 +932,46 @@ policy:
         assert_eq!(
             yaml_err(&minimal("").replace("run: [\"true\"]", "run: []")),
             "steps[0].run: must have at least one line"
+        );
+    }
+
+    #[test]
+    fn run_is_a_script_or_lines_and_lines_keep_their_canonical_form() {
+        let block = minimal("").replace(
+            "steps: [{name: s, run: [\"true\"]}]",
+            "steps:\n  - name: s\n    run: |\n      echo a\n      echo b\n",
+        );
+        let spec = Spec::parse(&block, Format::Yaml).unwrap();
+        assert_eq!(spec.steps[0].run, Run::Script("echo a\necho b\n".into()));
+        assert_eq!(spec.steps[0].run.script(), "echo a\necho b\n");
+        assert_eq!(spec.steps[0].run.lines(), ["echo a", "echo b"]);
+        let bytes = canonical_json(&spec);
+        assert!(String::from_utf8(bytes.clone())
+            .unwrap()
+            .contains(r#""run":"echo a\necho b\n""#));
+        assert_eq!(Spec::from_json(&bytes).unwrap(), spec);
+
+        // The list form serializes byte for byte as before `run` could be a string.
+        let spec = Spec::parse(&minimal(""), Format::Yaml).unwrap();
+        assert_eq!(spec.steps[0].run.script(), "true");
+        let bytes = canonical_json(&spec);
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"schemaVersion":1,"kind":"command","metadata":{"name":"X","slug":"x"},"steps":[{"name":"s","run":["true"]}]}"#
+        );
+        assert_eq!(
+            spec_hash(&bytes),
+            "4cc76bfbd1164625a6b849d5e107c065c03e62bb58b36c08becb4fd5598d0a8a"
+        );
+
+        assert_eq!(
+            yaml_err(&minimal("").replace("run: [\"true\"]", "run: \"  \"")),
+            "steps[0].run: must not be empty"
+        );
+        let err = yaml_err(&minimal("").replace("run: [\"true\"]", "run: 5"));
+        assert!(
+            err.starts_with("steps[0].run: invalid type: integer `5`, expected a script (a string) or a list of lines"),
+            "{err}"
         );
     }
 
