@@ -1,6 +1,7 @@
 //! A spec's own command line: positional arguments in order and flags (`--name value`,
 //! `--name=value`, `-s value`, bool flags without a value), typed, with defaults and
-//! required ones; plus the usage line and help text built from the spec.
+//! required ones, each value checked against the argument's constraints (`enum`,
+//! `pattern`, lengths, `min`/`max`); plus the usage line and help text built from the spec.
 //!
 //! Everything after the command's slug reaches this parser untouched, which is why it is
 //! not argh: the flags are only known once the spec is loaded.
@@ -58,7 +59,10 @@ pub fn parse(spec: &Spec, argv: &[String]) -> Result<Parsed, String> {
                         .map(String::as_str)
                         .ok_or_else(|| format!("--{} needs a value", flag.name))?,
                 };
-                typed(kind, raw).map_err(|why| format!("--{}: {why}", flag.name))?
+                let value = typed(kind, raw).map_err(|why| format!("--{}: {why}", flag.name))?;
+                flag.check(raw)
+                    .map_err(|why| format!("--{} {why}", flag.name))?;
+                value
             }
         };
         values.insert(flag.name.clone(), value);
@@ -68,6 +72,11 @@ pub fn parse(spec: &Spec, argv: &[String]) -> Result<Parsed, String> {
         return Err(format!("unexpected argument {extra:?}"));
     }
     for (i, arg) in declared.iter().enumerate() {
+        // Defaults were checked against the constraints when the spec was parsed.
+        if let Some(given) = positionals.get(i) {
+            arg.check(given)
+                .map_err(|why| format!("<{}> {why}", arg.name))?;
+        }
         let value = match (positionals.get(i), &arg.default) {
             (Some(v), _) | (None, Some(v)) => v.clone(),
             (None, None) if arg.required => {
@@ -305,6 +314,77 @@ steps: [{name: s, run: ["true"]}]
             "--force takes no value (or =true, =false)"
         );
         assert_eq!(run(&["--help"]).unwrap_err(), "help");
+    }
+
+    #[test]
+    fn constraints_are_checked_on_given_values_only() {
+        let spec = Spec::parse(
+            r#"
+schemaVersion: 1
+kind: command
+metadata: {name: Logs, slug: logs}
+args:
+  positional:
+    - {name: service, required: true, pattern: '^[a-z]+$', maxLength: 5}
+    - {name: zone, enum: [a, b]}
+  flags:
+    - {name: env, short: e, default: staging, enum: [staging, production]}
+    - {name: lines, type: int, default: 50, min: 1, max: 500}
+    - {name: tag, minLength: 2}
+steps: [{name: s, run: "echo {{.args.service}}"}]
+"#,
+            Format::Yaml,
+        )
+        .unwrap();
+        let bind = |argv: &[&str]| {
+            let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+            parse(&spec, &argv)
+        };
+        let Ok(Parsed::Values(v)) = bind(&["web", "-e", "production", "--lines=500"]) else {
+            panic!("{:?}", bind(&["web", "-e", "production", "--lines=500"]));
+        };
+        assert_eq!(
+            (&v["env"], &v["lines"], &v["zone"]),
+            (&s("production"), &Value::Int(500), &s(""))
+        );
+        // Defaults (and an optional positional left out) are not checked here.
+        assert!(bind(&["web"]).is_ok());
+        assert_eq!(
+            bind(&["web", "--env", "dev"]).unwrap_err(),
+            "--env must be one of: staging, production"
+        );
+        assert_eq!(
+            bind(&["web", "-e=prod"]).unwrap_err(),
+            "--env must be one of: staging, production"
+        );
+        assert_eq!(
+            bind(&["web", "--lines", "0"]).unwrap_err(),
+            "--lines must be at least 1"
+        );
+        assert_eq!(
+            bind(&["web", "--lines", "501"]).unwrap_err(),
+            "--lines must be at most 500"
+        );
+        assert_eq!(
+            bind(&["web", "--lines", "lots"]).unwrap_err(),
+            r#"--lines: "lots" is not a whole number"#
+        );
+        assert_eq!(
+            bind(&["web", "--tag", "x"]).unwrap_err(),
+            "--tag must be at least 2 characters long"
+        );
+        assert_eq!(
+            bind(&["Web"]).unwrap_err(),
+            "<service> must match the pattern ^[a-z]+$"
+        );
+        assert_eq!(
+            bind(&["webapp"]).unwrap_err(),
+            "<service> must be at most 5 characters long"
+        );
+        assert_eq!(
+            bind(&["web", "c"]).unwrap_err(),
+            "<zone> must be one of: a, b"
+        );
     }
 
     #[test]

@@ -97,6 +97,19 @@ pub struct Positional {
         skip_serializing_if = "Option::is_none"
     )]
     pub default: Option<String>,
+    /// The only values allowed (`enum` in the file).
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<String>>,
+    /// A regular expression the value must match somewhere (anchor it with `^…$`), as
+    /// upstream's Go `regexp.MatchString`; checked to compile when the spec is parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The fewest characters (not bytes) the value may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u64>,
+    /// The most characters (not bytes) the value may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +133,25 @@ pub struct Flag {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub required: bool,
+    /// The only values allowed (`enum` in the file).
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<String>>,
+    /// A regular expression the value must match somewhere (anchor it with `^…$`), as
+    /// upstream's Go `regexp.MatchString`; checked to compile when the spec is parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The fewest characters (not bytes) the value may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u64>,
+    /// The most characters (not bytes) the value may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// The smallest value of an `int` flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// The largest value of an `int` flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
 }
 
 /// The type of a flag's value.
@@ -547,6 +579,8 @@ impl Args {
                 ));
             }
             optional_seen |= !p.required;
+            p.constraints()
+                .validate(&format!("args.positional[{i}]"), p.default.as_deref())?;
         }
         for (i, f) in self.flags.iter().enumerate() {
             let path = format!("args.flags[{i}]");
@@ -585,8 +619,187 @@ impl Args {
                 check_value(f.kind, default)
                     .map_err(|m| SpecError::new(format!("{path}.default"), m))?;
             }
+            f.constraints().validate(&path, f.default.as_deref())?;
         }
         Ok(())
+    }
+}
+
+/// An argument's constraints (`enum`, `pattern`, `minLength`, `maxLength`, and `min`,
+/// `max` for int flags), positional or flag alike.
+struct Constraints<'a> {
+    kind: FlagType,
+    choices: Option<&'a [String]>,
+    pattern: Option<&'a str>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+impl Positional {
+    fn constraints(&self) -> Constraints<'_> {
+        Constraints {
+            kind: FlagType::String,
+            choices: self.choices.as_deref(),
+            pattern: self.pattern.as_deref(),
+            min_length: self.min_length,
+            max_length: self.max_length,
+            min: None,
+            max: None,
+        }
+    }
+
+    /// Checks a value given for this argument; the message says what is allowed
+    /// (`must be one of: a, b`) and is meant to follow the argument's name.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        self.constraints().check(value)
+    }
+}
+
+impl Flag {
+    fn constraints(&self) -> Constraints<'_> {
+        Constraints {
+            kind: self.kind,
+            choices: self.choices.as_deref(),
+            pattern: self.pattern.as_deref(),
+            min_length: self.min_length,
+            max_length: self.max_length,
+            min: self.min,
+            max: self.max,
+        }
+    }
+
+    /// Checks a value (already of the flag's type) given for this flag, as
+    /// [`Positional::check`] does.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        self.constraints().check(value)
+    }
+}
+
+impl Constraints<'_> {
+    /// Checks the constraints themselves, and `default` against them.
+    fn validate(&self, path: &str, default: Option<&str>) -> Result<(), SpecError> {
+        let fields = [
+            ("enum", self.choices.is_some()),
+            ("pattern", self.pattern.is_some()),
+            ("minLength", self.min_length.is_some()),
+            ("maxLength", self.max_length.is_some()),
+            ("min", self.min.is_some()),
+            ("max", self.max.is_some()),
+        ];
+        for (field, set) in fields {
+            if !set {
+                continue;
+            }
+            if self.kind == FlagType::Bool {
+                return Err(SpecError::new(
+                    format!("{path}.{field}"),
+                    "does not apply to a bool flag",
+                ));
+            }
+            if (field == "min" || field == "max") && self.kind != FlagType::Int {
+                return Err(SpecError::new(
+                    format!("{path}.{field}"),
+                    "applies only to an int flag",
+                ));
+            }
+        }
+        if let Some(choices) = self.choices {
+            if choices.is_empty() {
+                return Err(SpecError::new(
+                    format!("{path}.enum"),
+                    "must list at least one value",
+                ));
+            }
+            let mut seen = BTreeSet::new();
+            for (i, choice) in choices.iter().enumerate() {
+                let at = format!("{path}.enum[{i}]");
+                if choice.is_empty() {
+                    return Err(SpecError::new(at, "must not be empty"));
+                }
+                check_value(self.kind, choice).map_err(|m| SpecError::new(&at, m))?;
+                if !seen.insert(choice) {
+                    return Err(SpecError::new(at, format!("{choice:?} is listed twice")));
+                }
+            }
+        }
+        if let Some(pattern) = self.pattern {
+            regex_lite::Regex::new(pattern).map_err(|e| {
+                SpecError::new(
+                    format!("{path}.pattern"),
+                    format!("{pattern:?} is not a regular expression this my understands: {e}"),
+                )
+            })?;
+        }
+        if let (Some(lo), Some(hi)) = (self.min_length, self.max_length) {
+            if lo > hi {
+                return Err(SpecError::new(
+                    path,
+                    format!("minLength {lo} is larger than maxLength {hi}"),
+                ));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (self.min, self.max) {
+            if lo > hi {
+                return Err(SpecError::new(
+                    path,
+                    format!("min {lo} is larger than max {hi}"),
+                ));
+            }
+        }
+        if let Some(default) = default {
+            self.check(default).map_err(|why| {
+                SpecError::new(format!("{path}.default"), format!("{default:?} {why}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, value: &str) -> Result<(), String> {
+        if let Some(choices) = self.choices {
+            let allowed = match self.kind {
+                // As numbers, so `--n 07` is the `7` the spec lists.
+                FlagType::Int => choices
+                    .iter()
+                    .any(|c| c.parse::<i64>().ok() == value.parse::<i64>().ok()),
+                _ => choices.iter().any(|c| c == value),
+            };
+            if !allowed {
+                return Err(format!("must be one of: {}", choices.join(", ")));
+            }
+        }
+        if let Some(pattern) = self.pattern {
+            // A validated spec's pattern compiles: `Spec::validate` tried it.
+            let matched = regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(value));
+            if !matched {
+                return Err(format!("must match the pattern {pattern}"));
+            }
+        }
+        let length = u64::try_from(value.chars().count()).unwrap_or(u64::MAX);
+        if let Some(lo) = self.min_length.filter(|lo| length < *lo) {
+            return Err(format!("must be at least {lo} {} long", characters(lo)));
+        }
+        if let Some(hi) = self.max_length.filter(|hi| length > *hi) {
+            return Err(format!("must be at most {hi} {} long", characters(hi)));
+        }
+        if let Ok(n) = value.parse::<i64>() {
+            if let Some(lo) = self.min.filter(|lo| n < *lo) {
+                return Err(format!("must be at least {lo}"));
+            }
+            if let Some(hi) = self.max.filter(|hi| n > *hi) {
+                return Err(format!("must be at most {hi}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn characters(n: u64) -> &'static str {
+    if n == 1 {
+        "character"
+    } else {
+        "characters"
     }
 }
 
@@ -972,6 +1185,129 @@ policy:
         assert!(
             err.starts_with("steps[0].run: invalid type: integer `5`, expected a script (a string) or a list of lines"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn argument_constraints_are_parsed_and_checked() {
+        let text = minimal(
+            "args:\n  positional:\n    - {name: service, enum: [web, api], pattern: '^[a-z]+$', minLength: 2, maxLength: 3}\n  flags:\n    - {name: env, short: e, default: staging, enum: [staging, production]}\n    - {name: lines, type: int, default: 50, min: 1, max: 500}\n    - {name: tier, type: int, enum: ['1', '2']}\n",
+        );
+        let spec = Spec::parse(&text, Format::Yaml).unwrap();
+        let (service, flags) = (&spec.args.positional[0], &spec.args.flags);
+        assert_eq!(
+            service.choices.as_deref(),
+            Some(&["web".into(), "api".into()][..])
+        );
+        assert_eq!((service.min_length, service.max_length), (Some(2), Some(3)));
+        assert_eq!((flags[1].min, flags[1].max), (Some(1), Some(500)));
+        let json = String::from_utf8(canonical_json(&spec)).unwrap();
+        assert!(
+            json.contains(
+                r#""enum":["web","api"],"pattern":"^[a-z]+$","minLength":2,"maxLength":3"#
+            ),
+            "{json}"
+        );
+        assert_eq!(Spec::from_json(json.as_bytes()).unwrap(), spec);
+
+        assert_eq!(service.check("web"), Ok(()));
+        assert_eq!(service.check("db"), Err("must be one of: web, api".into()));
+        assert_eq!(
+            flags[0].check("prod"),
+            Err("must be one of: staging, production".into())
+        );
+        assert_eq!(flags[1].check("500"), Ok(()));
+        assert_eq!(flags[1].check("0"), Err("must be at least 1".into()));
+        assert_eq!(flags[1].check("501"), Err("must be at most 500".into()));
+        assert_eq!(flags[2].check("02"), Ok(()));
+        assert_eq!(flags[2].check("3"), Err("must be one of: 1, 2".into()));
+        let lengths = minimal("args:\n  positional:\n    - {name: id, pattern: '^[0-9a-f]+$', minLength: 1, maxLength: 4}\n");
+        let id = Spec::parse(&lengths, Format::Yaml).unwrap().args.positional[0].clone();
+        assert_eq!(
+            id.check("Z1"),
+            Err("must match the pattern ^[0-9a-f]+$".into())
+        );
+        assert_eq!(
+            id.check(""),
+            Err("must match the pattern ^[0-9a-f]+$".into())
+        );
+        assert_eq!(
+            id.check("abcde"),
+            Err("must be at most 4 characters long".into())
+        );
+        let short = minimal("args:\n  positional: [{name: n, minLength: 2}]\n");
+        let n = Spec::parse(&short, Format::Yaml).unwrap().args.positional[0].clone();
+        assert_eq!(
+            n.check("é"),
+            Err("must be at least 2 characters long".into())
+        );
+        assert_eq!(n.check("éé"), Ok(()));
+    }
+
+    #[test]
+    fn bad_argument_constraints_are_refused_when_parsed() {
+        let flag = |extra: &str| {
+            yaml_err(&minimal(&format!(
+                "args:\n  flags:\n    - {{name: f, {extra}}}\n"
+            )))
+        };
+        assert!(
+            flag("pattern: '(unclosed'").starts_with(r#"args.flags[0].pattern: "(unclosed" is not a regular expression this my understands: "#),
+            "{}",
+            flag("pattern: '(unclosed'")
+        );
+        assert_eq!(
+            flag("enum: []"),
+            "args.flags[0].enum: must list at least one value"
+        );
+        assert_eq!(
+            flag("enum: [a, a]"),
+            r#"args.flags[0].enum[1]: "a" is listed twice"#
+        );
+        assert_eq!(
+            flag("enum: ['']"),
+            "args.flags[0].enum[0]: must not be empty"
+        );
+        assert_eq!(
+            flag("type: int, enum: [x]"),
+            r#"args.flags[0].enum[0]: "x" is not a whole number"#
+        );
+        assert_eq!(
+            flag("min: 1"),
+            "args.flags[0].min: applies only to an int flag"
+        );
+        assert_eq!(
+            flag("type: bool, enum: [a]"),
+            "args.flags[0].enum: does not apply to a bool flag"
+        );
+        assert_eq!(
+            flag("type: int, min: 5, max: 1"),
+            "args.flags[0]: min 5 is larger than max 1"
+        );
+        assert_eq!(
+            flag("minLength: 5, maxLength: 1"),
+            "args.flags[0]: minLength 5 is larger than maxLength 1"
+        );
+        assert_eq!(
+            flag("default: dev, enum: [staging, production]"),
+            r#"args.flags[0].default: "dev" must be one of: staging, production"#
+        );
+        assert!(
+            flag("maxLength: -1").starts_with("args.flags[0].maxLength: invalid value"),
+            "{}",
+            flag("maxLength: -1")
+        );
+        let positional = minimal("args:\n  positional: [{name: p, min: 1}]\n");
+        assert!(
+            yaml_err(&positional).starts_with(r#"unknown field "min" at args.positional[0]"#),
+            "{}",
+            yaml_err(&positional)
+        );
+        let positional = minimal("args:\n  positional: [{name: p, pattern: '[z-a]'}]\n");
+        assert!(
+            yaml_err(&positional).starts_with("args.positional[0].pattern: "),
+            "{}",
+            yaml_err(&positional)
         );
     }
 
