@@ -219,6 +219,91 @@ steps:
     assert!(work.has("ran"));
 }
 
+/// Written as upstream's `examples/library/ops/deploy.yaml` is: `run: |`, constraints.
+const UPSTREAM_DEPLOY: &str = r#"
+schemaVersion: 1
+kind: command
+metadata:
+  name: Deploy
+  slug: deploy
+  description: Deploy a service
+args:
+  positional:
+    - name: service
+      required: true
+      pattern: '^[a-z][a-z0-9-]*$'
+      maxLength: 20
+  flags:
+    - name: env
+      short: e
+      default: staging
+      enum: [staging, production]
+    - name: replicas
+      type: int
+      default: 2
+      min: 1
+      max: 10
+    - name: dry-run
+      short: n
+      type: bool
+defaults:
+  shell: /bin/sh
+  timeout: 30s
+steps:
+  - name: Deploy
+    run: |
+      target="{{.args.service}}@{{.args.env}}"
+      touch "WORK/ran"
+      echo "deploying $target x{{.args.replicas}}"
+"#;
+
+#[test]
+fn an_upstream_spec_runs_its_script_and_refuses_values_outside_its_constraints() {
+    let env = TestEnv::offline();
+    let work = Work::new();
+    let spec = work.spec("deploy.yaml", UPSTREAM_DEPLOY);
+    for (args, message) in [
+        (
+            &["web", "--env", "prod"][..],
+            "--env must be one of: staging, production",
+        ),
+        (
+            &["web", "--replicas", "11"],
+            "--replicas must be at most 10",
+        ),
+        (
+            &["Web"],
+            "<service> must match the pattern ^[a-z][a-z0-9-]*$",
+        ),
+    ] {
+        let mut argv = vec!["cli", "run", "-f", &spec];
+        argv.extend_from_slice(args);
+        let r = env.run(&argv);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+        assert!(!work.has("ran"), "a step ran despite {args:?}");
+    }
+    // The block is one script: a variable set on its first line is seen on its last.
+    let r = env
+        .run(&["cli", "run", "-f", &spec, "web", "-e", "production"])
+        .ok();
+    assert_eq!(r.stdout, "deploying web@production x2\n");
+    assert!(work.has("ran"));
+    // A pattern the engine cannot compile is refused when the spec is loaded.
+    let bad = work.spec(
+        "bad.yaml",
+        &UPSTREAM_DEPLOY.replace("'^[a-z][a-z0-9-]*$'", "'([a-z'"),
+    );
+    let r = env.run(&["cli", "run", "-f", &bad, "web"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("args.positional[0].pattern:"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_missing_dependency_stops_the_run_before_any_step() {
     let env = TestEnv::offline();
