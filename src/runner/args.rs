@@ -167,7 +167,7 @@ pub fn help(spec: &Spec, invoked_as: &str) -> String {
     for p in &spec.args.positional {
         rows.push((
             format!("<{}>", p.name),
-            describe(&p.description, p.required, &p.default),
+            describe(&p.description, p.required, &p.default, &p.choices),
         ));
     }
     for f in &spec.args.flags {
@@ -182,7 +182,7 @@ pub fn help(spec: &Spec, invoked_as: &str) -> String {
         };
         rows.push((
             format!("{short}--{}{value}", f.name),
-            describe(&f.description, f.required, &f.default),
+            describe(&f.description, f.required, &f.default, &f.choices),
         ));
     }
     rows.push(("-h, --help".into(), "show this help".into()));
@@ -205,8 +205,19 @@ pub fn help(spec: &Spec, invoked_as: &str) -> String {
     out
 }
 
-fn describe(description: &Option<String>, required: bool, default: &Option<String>) -> String {
+fn describe(
+    description: &Option<String>,
+    required: bool,
+    default: &Option<String>,
+    choices: &Option<Vec<String>>,
+) -> String {
     let mut text = description.clone().unwrap_or_default();
+    if let Some(choices) = choices {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&format!("[one of: {}]", choices.join(", ")));
+    }
     let extra = match (required, default) {
         (true, _) => Some("required".to_string()),
         (false, Some(d)) => Some(format!("default: {d}")),
@@ -384,6 +395,11 @@ steps: [{name: s, run: "echo {{.args.service}}"}]
         assert_eq!(
             bind(&["web", "c"]).unwrap_err(),
             "<zone> must be one of: a, b"
+        );
+        let h = help(&spec, "my logs");
+        assert!(
+            h.contains("  -e, --env <env>    [one of: staging, production] (default: staging)\n"),
+            "{h}"
         );
     }
 
